@@ -1,0 +1,32 @@
+// Small file-system helpers with Result errors, shared by the CLI and monitor.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+
+namespace vcon {
+
+Result<std::string> read_file(const std::string& path);
+// Writes to a temporary file beside `path`, fsyncs and renames: readers see
+// the old or the new content, never half of it.
+Result<void> write_file_atomic(const std::string& path, const std::string& content, int mode = 0644);
+Result<void> make_directories(const std::string& path, int mode = 0755);
+// Removes a directory tree without following symlinks and without crossing
+// into anything mounted below it (a stray mount is reported, not emptied).
+Result<void> remove_tree(const std::string& path);
+bool path_exists(const std::string& path);
+bool is_directory(const std::string& path);
+
+// Sends/receives file descriptors over a Unix socket (SCM_RIGHTS).
+Result<void> send_fds(int socket, const std::vector<int>& fds);
+Result<std::vector<UniqueFd>> receive_fds(int socket, std::size_t count);
+
+Result<void> set_nonblocking(int fd);
+
+// Runs argv (no shell) and returns what it printed on stdout.
+Result<std::string> run_capture(const std::vector<std::string>& argv);
+
+}  // namespace vcon

@@ -1,0 +1,40 @@
+// The CLI's subcommands. Each returns the process exit code; errors are
+// printed as one line by the caller (main.cpp).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/paths.hpp"
+#include "base/result.hpp"
+#include "zone/zone_config.hpp"
+
+namespace vcon::cli {
+
+struct CreateOptions {
+  std::string name;
+  std::string rootfs;
+  std::string template_name;
+  std::string hostname;
+  std::string net = "none";
+  std::vector<std::string> init;
+};
+
+struct LogOptions {
+  std::string name;
+  bool follow = false;
+  long lines = -1;  // -1: all
+  bool raw = false;
+};
+
+Result<int> create_zone(const Paths& paths, const CreateOptions& options);
+Result<int> boot_zone(const Paths& paths, const std::string& name);
+Result<int> halt_zone(const Paths& paths, const std::string& name, int timeout, bool force);
+Result<int> reboot_zone(const Paths& paths, const std::string& name, int timeout);
+Result<int> destroy_zone(const Paths& paths, const std::string& name, bool force);
+Result<int> list_zones_command(const Paths& paths, bool json);
+Result<int> ps_command(const Paths& paths, const std::string& name, bool json);
+Result<int> exec_command(const Paths& paths, const std::string& name, const std::vector<std::string>& argv);
+Result<int> log_command(const Paths& paths, const LogOptions& options);
+
+}  // namespace vcon::cli

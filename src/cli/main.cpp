@@ -1,0 +1,107 @@
+// vcon: the command line. One binary; `vcon monitor` is the per-zone daemon
+// that `vcon boot` starts. Parses arguments (CLI11), resolves paths, runs one
+// command and turns its Result into a one-line error and an exit code.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include "cli/commands.hpp"
+#include "monitor/monitor.hpp"
+
+namespace {
+
+int report(const vcon::Result<int>& result) {
+  if (result) return result.value();
+  fmt::print(stderr, "vcon: {}\n", result.error().message());
+  return 1;
+}
+
+bool require_root(const std::string& command) {
+  if (::geteuid() == 0) return true;
+  fmt::print(stderr, "vcon {}: must be run as root (zones need namespaces and mounts); try: sudo vcon {} ...\n",
+             command, command);
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vcon: zones with their own /dev/console, and consoles for operators"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  vcon::Paths paths;
+  app.add_option("--state-dir", paths.state_dir, "zone definitions (env VCON_STATE_DIR, default /var/lib/vcon)");
+  app.add_option("--run-dir", paths.run_dir, "monitor sockets and locks (env VCON_RUN_DIR, default /run/vcon)");
+  app.add_option("--log-dir", paths.log_dir, "console logs (env VCON_LOG_DIR, default /var/log/vcon)");
+
+  vcon::cli::CreateOptions create;
+  auto* create_cmd = app.add_subcommand("create", "define a zone (default root file system: the busybox template)");
+  create_cmd->add_option("name", create.name, "zone name: [a-z0-9][a-z0-9_.-]{0,62}")->required();
+  auto* rootfs_opt = create_cmd->add_option("--rootfs", create.rootfs, "use this directory as the root file system");
+  create_cmd->add_option("--template", create.template_name, "build the root file system: busybox")
+      ->excludes(rootfs_opt);
+  create_cmd->add_option("--hostname", create.hostname, "the zone's hostname (default: its name)");
+  create_cmd->add_option("--net", create.net, "network: none (own namespace, only lo) or host")
+      ->check(CLI::IsMember({"none", "host"}));
+  create_cmd->add_option("init", create.init, "init and its arguments, after -- (default /sbin/init)");
+
+  std::string name;
+  int timeout = 10;
+  bool force = false, as_json = false;
+  auto* boot_cmd = app.add_subcommand("boot", "start the zone's monitor and init; returns once init runs");
+  boot_cmd->add_option("name", name, "zone")->required();
+  auto* halt_cmd = app.add_subcommand("halt", "ask init to power off; kill the zone after --timeout");
+  halt_cmd->add_option("name", name, "zone")->required();
+  halt_cmd->add_option("--timeout", timeout, "seconds to wait for init before killing (default 10)");
+  halt_cmd->add_flag("--force", force, "kill the zone at once");
+  auto* reboot_cmd = app.add_subcommand("reboot", "restart init; the console and its log stay");
+  reboot_cmd->add_option("name", name, "zone")->required();
+  reboot_cmd->add_option("--timeout", timeout, "seconds to wait for init before killing (default 10)");
+  auto* destroy_cmd = app.add_subcommand("destroy", "remove a zone's definition (and a template-built rootfs)");
+  destroy_cmd->add_option("name", name, "zone")->required();
+  destroy_cmd->add_flag("--force", force, "halt the zone first if it runs");
+  auto* ls_cmd = app.add_subcommand("ls", "list zones: name, state, init host PID, uptime");
+  ls_cmd->add_flag("--json", as_json, "machine-readable output");
+  auto* ps_cmd = app.add_subcommand("ps", "processes of one zone or all zones, with host and zone PIDs");
+  ps_cmd->add_option("name", name, "zone (default: every running zone)");
+  ps_cmd->add_flag("--json", as_json, "machine-readable output");
+  std::vector<std::string> command;
+  auto* exec_cmd = app.add_subcommand("exec", "run a command in a running zone (a fresh pty when stdin is a terminal)");
+  exec_cmd->add_option("name", name, "zone")->required();
+  exec_cmd->add_option("command", command, "command and arguments (after --)")->required();
+  vcon::cli::LogOptions log;
+  auto* log_cmd = app.add_subcommand("log", "print a zone's console log (timestamp per line)");
+  log_cmd->add_option("name", log.name, "zone")->required();
+  log_cmd->add_flag("-f,--follow", log.follow, "keep printing what arrives, like tail -f");
+  log_cmd->add_option("-n,--lines", log.lines, "only the last N lines");
+  log_cmd->add_flag("--raw", log.raw, "console bytes only: no timestamps, no vcon events");
+
+  int lock_fd = -1, notify_fd = -1;
+  auto* monitor_cmd = app.add_subcommand("monitor", "");  // internal: started by vcon boot
+  monitor_cmd->group("");
+  monitor_cmd->add_option("name", name)->required();
+  monitor_cmd->add_option("--lock-fd", lock_fd)->required();
+  monitor_cmd->add_option("--notify-fd", notify_fd)->required();
+
+  CLI11_PARSE(app, argc, argv);
+  paths.resolve_from_environment();
+  using namespace vcon::cli;
+
+  auto* chosen = app.get_subcommands().front();
+  const std::string& cmd = chosen->get_name();
+  if (chosen != ls_cmd && chosen != log_cmd && !require_root(cmd)) return 1;
+  if (chosen == create_cmd) return report(create_zone(paths, create));
+  if (chosen == boot_cmd) return report(boot_zone(paths, name));
+  if (chosen == halt_cmd) return report(halt_zone(paths, name, timeout, force));
+  if (chosen == reboot_cmd) return report(reboot_zone(paths, name, timeout));
+  if (chosen == destroy_cmd) return report(destroy_zone(paths, name, force));
+  if (chosen == ls_cmd) return report(list_zones_command(paths, as_json));
+  if (chosen == ps_cmd) return report(ps_command(paths, name, as_json));
+  if (chosen == exec_cmd) return report(exec_command(paths, name, command));
+  if (chosen == log_cmd) return report(log_command(paths, log));
+  if (chosen == monitor_cmd) {
+    return vcon::run_monitor({paths, name, vcon::UniqueFd(lock_fd), vcon::UniqueFd(notify_fd)});
+  }
+  return 1;
+}

@@ -1,0 +1,308 @@
+// create, boot, halt, reboot, destroy, ls, ps, exec.
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "base/files.hpp"
+#include "base/names.hpp"
+#include "cli/commands.hpp"
+#include "proto/client.hpp"
+#include "zone/busybox_template.hpp"
+#include "zone/process_table.hpp"
+#include "zone/zone_exec.hpp"
+#include "zone/zone_store.hpp"
+
+namespace vcon::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+// Is `path` present inside `rootfs`, following symlinks as the zone would?
+bool rootfs_has(const std::string& rootfs, const std::string& path) {
+  UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return false;
+  open_how how{};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT;
+  UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root.get(), path.c_str(), &how, sizeof how)));
+  return fd.valid();
+}
+
+Result<void> require_running(const Paths& paths, const std::string& name) {
+  VCON_TRY(load_zone(paths, name));
+  if (!zone_running(paths, name)) return make_error("zone " + name + " is not running (vcon boot " + name + ")");
+  return {};
+}
+
+Result<pid_t> running_init_pid(const Paths& paths, const std::string& name) {
+  VCON_TRY(require_running(paths, name));
+  auto state = zone_state(paths, name);
+  if (!state || !state->contains("init_pid")) return make_error("zone " + name + " is running but has no state yet; try again");
+  return (*state)["init_pid"].get<pid_t>();
+}
+
+// Waits until the monitor has let go of the zone lock (it has exited).
+Result<void> wait_for_monitor_exit(const Paths& paths, const std::string& name, int seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (zone_running(paths, name)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return make_error("zone " + name + " halted but its monitor is still running; see " + paths.monitor_log(name));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return {};
+}
+
+std::string self_executable() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "vcon";
+}
+
+std::string format_uptime(double seconds) {
+  long s = static_cast<long>(seconds);
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  if (s < 86400) return fmt::format("{}h{:02}m", s / 3600, s % 3600 / 60);
+  return fmt::format("{}d{:02}h", s / 86400, s % 86400 / 3600);
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Result<int> create_zone(const Paths& paths, const CreateOptions& options) {
+  VCON_TRY(validate_zone_name(options.name));
+  ZoneConfig config;
+  config.name = options.name;
+  config.hostname = options.hostname.empty() ? options.name : options.hostname;
+  auto net = parse_net_mode(options.net);
+  if (!net) return net.error();
+  config.net = net.value();
+  if (!options.init.empty()) config.init = options.init;
+  if (config.init[0].empty() || config.init[0][0] != '/') {
+    return make_error("init '" + config.init[0] + "' must be an absolute path inside the zone");
+  }
+  if (!options.rootfs.empty() && !options.template_name.empty()) {
+    return make_error("give either --rootfs or --template, not both");
+  }
+  if (!options.template_name.empty() && options.template_name != "busybox") {
+    return make_error("unknown template '" + options.template_name + "' (vcon has: busybox)");
+  }
+  if (!options.rootfs.empty()) {
+    char resolved[PATH_MAX];
+    if (!::realpath(options.rootfs.c_str(), resolved) || !is_directory(resolved)) {
+      return make_error("rootfs " + options.rootfs + " does not exist or is not a directory");
+    }
+    config.rootfs = resolved;
+    if (!rootfs_has(config.rootfs, config.init[0])) {
+      return make_error("rootfs " + config.rootfs + " has no " + config.init[0] +
+                        " (give the zone's init after '--')");
+    }
+  }
+
+  VCON_TRY(make_directories(paths.state_dir + "/zones", 0700));
+  std::string dir = paths.zone_dir(config.name);
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    if (errno == EEXIST) return make_error("zone " + config.name + " already exists (vcon destroy " + config.name + " first, or choose another name)");
+    return errno_error("create " + dir);
+  }
+  // From here on, a failure removes what was made.
+  auto built = [&]() -> Result<void> {
+    if (config.rootfs.empty()) {
+      config.rootfs = dir + "/rootfs";
+      config.rootfs_owned = true;
+      VCON_TRY(build_busybox_rootfs(config.rootfs, config.hostname));
+      if (!rootfs_has(config.rootfs, config.init[0])) {
+        return make_error("the busybox template has no " + config.init[0] + " (give the zone's init after '--')");
+      }
+    }
+    return save_zone(paths, config);
+  }();
+  if (!built) {
+    (void)remove_tree(dir);
+    return built.error();
+  }
+  fmt::print("created zone {} (rootfs {})\n", config.name, config.rootfs);
+  return 0;
+}
+
+Result<int> boot_zone(const Paths& paths, const std::string& name) {
+  auto config = load_zone(paths, name);
+  if (!config) return config.error();
+  if (!is_directory(config->rootfs)) return make_error("rootfs " + config->rootfs + " of zone " + name + " does not exist");
+  VCON_TRY(make_directories(paths.log_dir, 0755));
+  auto lock = lock_zone(paths, name);
+  if (!lock) return lock.error();
+
+  int notify[2];
+  if (::pipe2(notify, O_CLOEXEC) != 0) return errno_error("pipe");
+  UniqueFd notify_read(notify[0]), notify_write(notify[1]);
+  std::string monitor_log = paths.monitor_log(name);
+  UniqueFd log(::open(monitor_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+  if (!log) return errno_error("open " + monitor_log);
+  std::string exe = self_executable();
+
+  pid_t pid = ::fork();
+  if (pid < 0) return errno_error("fork monitor");
+  if (pid == 0) {
+    ::setsid();
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(log.get(), 2);
+    // The monitor inherits these two under their own numbers (the monitor
+    // marks them close-on-exec again at once).
+    for (int fd : {lock->get(), notify_write.get()}) ::fcntl(fd, F_SETFD, 0);
+    std::vector<std::string> args{"vcon", "--state-dir", paths.state_dir, "--run-dir", paths.run_dir,
+                                  "--log-dir", paths.log_dir, "monitor", name,
+                                  "--lock-fd", std::to_string(lock->get()),
+                                  "--notify-fd", std::to_string(notify_write.get())};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(exe.c_str(), argv.data());
+    ::_exit(127);
+  }
+  notify_write.reset();
+  lock->reset();
+  std::string answer;
+  char buf[1024];
+  for (ssize_t n; (n = ::read(notify_read.get(), buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    answer.append(buf, static_cast<std::size_t>(n));
+  }
+  if (answer.rfind("ok", 0) == 0) {
+    fmt::print("zone {} booted\n", name);
+    return 0;
+  }
+  int status;
+  ::waitpid(pid, &status, 0);  // the monitor gave up: it has cleaned up and exits
+  if (answer.rfind("error ", 0) == 0) return make_error("cannot boot zone " + name + ": " + answer.substr(6));
+  return make_error("cannot boot zone " + name + ": the monitor died while booting; see " + monitor_log);
+}
+
+namespace {
+Result<void> stop_zone(const Paths& paths, const std::string& name, const char* op, int timeout) {
+  VCON_TRY(require_running(paths, name));
+  auto client = proto::MonitorClient::connect_control(paths.zone_socket(name));
+  if (!client) return client.error();
+  auto answer = client->request({{"op", op}, {"grace", timeout}}, timeout + 30);
+  if (!answer) return make_error(std::string("cannot ") + op + " zone " + name + ": " + answer.error().message());
+  return {};
+}
+}  // namespace
+
+Result<int> halt_zone(const Paths& paths, const std::string& name, int timeout, bool force) {
+  VCON_TRY(stop_zone(paths, name, "halt", force ? 0 : timeout));
+  VCON_TRY(wait_for_monitor_exit(paths, name, 10));
+  fmt::print("zone {} halted\n", name);
+  return 0;
+}
+
+Result<int> reboot_zone(const Paths& paths, const std::string& name, int timeout) {
+  VCON_TRY(stop_zone(paths, name, "reboot", timeout));
+  fmt::print("zone {} rebooted\n", name);
+  return 0;
+}
+
+Result<int> destroy_zone(const Paths& paths, const std::string& name, bool force) {
+  VCON_TRY(validate_zone_name(name));
+  if (!path_exists(paths.zone_dir(name))) return make_error("zone " + name + " does not exist (vcon ls lists zones)");
+  if (zone_running(paths, name)) {
+    if (!force) return make_error("zone " + name + " is running (vcon halt " + name + " first, or destroy --force)");
+    VCON_TRY(stop_zone(paths, name, "halt", 0));
+    VCON_TRY(wait_for_monitor_exit(paths, name, 10));
+  }
+  VCON_TRY(remove_tree(paths.zone_dir(name)));
+  (void)remove_tree(paths.zone_run_dir(name));
+  fmt::print("destroyed zone {}\n", name);
+  return 0;
+}
+
+Result<int> list_zones_command(const Paths& paths, bool as_json) {
+  json zones = json::array();
+  for (const auto& name : list_zones(paths)) {
+    json zone{{"name", name}, {"state", "halted"}, {"init_pid", nullptr}, {"uptime_seconds", nullptr}};
+    if (zone_running(paths, name)) {
+      zone["state"] = "running";
+      if (auto state = zone_state(paths, name)) {
+        zone["init_pid"] = state->value("init_pid", -1);
+        zone["uptime_seconds"] = now_seconds() - state->value("booted_at", now_seconds());
+      }
+    }
+    zones.push_back(zone);
+  }
+  if (as_json) {
+    fmt::print("{}\n", zones.dump(2));
+    return 0;
+  }
+  fmt::print("{:<24} {:<8} {:>9} {}\n", "NAME", "STATE", "INIT-PID", "UPTIME");
+  for (auto& zone : zones) {
+    bool running = zone["init_pid"].is_number();
+    fmt::print("{:<24} {:<8} {:>9} {}\n", zone["name"].get<std::string>(), zone["state"].get<std::string>(),
+               running ? std::to_string(zone["init_pid"].get<int>()) : "-",
+               running ? format_uptime(zone["uptime_seconds"].get<double>()) : "-");
+  }
+  return 0;
+}
+
+Result<int> ps_command(const Paths& paths, const std::string& name, bool as_json) {
+  std::vector<std::string> names;
+  if (!name.empty()) {
+    VCON_TRY(require_running(paths, name));
+    names.push_back(name);
+  } else {
+    for (const auto& zone : list_zones(paths)) {
+      if (zone_running(paths, zone)) names.push_back(zone);
+    }
+  }
+  json rows = json::array();
+  for (const auto& zone : names) {
+    auto init = running_init_pid(paths, zone);
+    auto config = load_zone(paths, zone);
+    if (!init || !config) continue;  // halted meanwhile
+    auto passwd = read_file(config->rootfs + "/etc/passwd");
+    auto users = parse_passwd(passwd ? passwd.value() : "");
+    for (const auto& process : processes_in_pid_namespace_of(init.value())) {
+      auto user = users.find(process.uid);
+      rows.push_back({{"zone", zone},
+                      {"host_pid", process.host_pid},
+                      {"zone_pid", process.zone_pid},
+                      {"user", user != users.end() ? user->second : std::to_string(process.uid)},
+                      {"command", process.command}});
+    }
+  }
+  if (as_json) {
+    fmt::print("{}\n", rows.dump(2));
+    return 0;
+  }
+  fmt::print("{:<16} {:>8} {:>8} {:<10} {}\n", "ZONE", "HOST-PID", "ZONE-PID", "USER", "COMMAND");
+  for (auto& row : rows) {
+    fmt::print("{:<16} {:>8} {:>8} {:<10} {}\n", row["zone"].get<std::string>(), row["host_pid"].get<int>(),
+               row["zone_pid"].get<int>(), row["user"].get<std::string>(), row["command"].get<std::string>());
+  }
+  return 0;
+}
+
+Result<int> exec_command(const Paths& paths, const std::string& name, const std::vector<std::string>& argv) {
+  auto init = running_init_pid(paths, name);
+  if (!init) return init.error();
+  return exec_in_zone(name, init.value(), argv);
+}
+
+}  // namespace vcon::cli

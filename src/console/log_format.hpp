@@ -1,0 +1,61 @@
+// The console log's line format, both ways. Pure logic, used by the monitor
+// (writing) and `vcon log` (reading).
+//
+// Every log line starts with a UTC timestamp and a one-character kind:
+//   2026-11-23T06:41:32.123456Z | console bytes as the zone wrote them
+//   2026-11-23T06:41:32.200000Z * vcon event (zone booted, halted, ...)
+//   2026-11-23T06:41:32.300000Z + console line continued after an event
+// Only the monitor writes '*' lines, and console bytes always follow '|' or
+// '+', so nothing the zone prints can pass for an event. When an event
+// interrupts a partial console line, vcon ends that line with a newline of its
+// own and the rest of it continues on a '+' line; the raw reader drops that
+// added newline, so `vcon log --raw` gives back exactly the console bytes.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace vcon {
+
+using SystemTime = std::chrono::system_clock::time_point;
+
+// "2026-11-23T06:41:32.123456Z"
+std::string format_timestamp(SystemTime when);
+constexpr std::size_t kTimestampLength = 27;
+
+class LogLineWriter {
+ public:
+  // Console bytes, stamped at each line start.
+  std::string console(std::string_view bytes, SystemTime now);
+  // One event line; ends a partial console line first.
+  std::string event(std::string_view text, SystemTime now);
+
+ private:
+  bool at_line_start_ = true;
+  bool continued_ = false;  // the next console line continues one cut by an event
+};
+
+// Turns log lines back into what the console carried. Feed whole lines (with
+// their '\n'), in order.
+class LogLineReader {
+ public:
+  struct Line {
+    std::string_view timestamp;
+    char kind = '?';  // '|', '+', '*', or '?' for a line vcon did not write
+    std::string_view text;
+  };
+  static Line parse(std::string_view line);
+
+  // The raw console bytes this line contributes (events give nothing).
+  std::string raw(std::string_view line);
+  // At the end of the input (or while waiting for more): the newline still
+  // held back, if any. The writer emits an added newline together with the
+  // event line that caused it, so flushing at end of input is safe.
+  std::string finish();
+
+ private:
+  bool held_newline_ = false;  // a console line's '\n', not yet known to be real
+};
+
+}  // namespace vcon

@@ -1,0 +1,30 @@
+// Control sessions on the monitor socket: a client says hello in "control"
+// mode, then sends requests (status, halt, reboot) and gets one response per
+// request. Attach sessions come later in the same socket (docs/protocol.md).
+#pragma once
+
+#include <asio.hpp>
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "base/result.hpp"
+
+namespace vcon {
+
+enum class StopKind { Halt, Reboot };
+
+// What a control session may ask of the monitor.
+class ControlTarget {
+ public:
+  using Reply = std::function<void(const Result<void>&)>;
+  virtual ~ControlTarget() = default;
+  virtual nlohmann::json status() const = 0;
+  // Asks init to stop (halt or reboot), kills the zone after `grace`; `reply`
+  // is called once the zone is down (halt) or up again (reboot).
+  virtual void stop(StopKind kind, std::chrono::seconds grace, Reply reply) = 0;
+};
+
+void start_control_session(asio::local::stream_protocol::socket socket, ControlTarget& target);
+
+}  // namespace vcon

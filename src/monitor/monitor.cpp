@@ -1,0 +1,303 @@
+// The monitor's event loop. One thread, one asio::io_context: the console
+// master is drained whenever it is readable, whatever clients do, so the zone
+// never blocks on /dev/console.
+#include "monitor/monitor.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/core.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <asio.hpp>
+#include <chrono>
+#include <csignal>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "base/files.hpp"
+#include "console/console_log.hpp"
+#include "console/ring_buffer.hpp"
+#include "monitor/control_session.hpp"
+#include "zone/zone_config.hpp"
+#include "zone/zone_setup.hpp"
+
+namespace vcon {
+
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+void report(const std::string& line) {
+  fmt::print(stderr, "{:%FT%T}Z {}\n", fmt::gmtime(std::time(nullptr)), line);
+  std::fflush(stderr);
+}
+
+int pidfd_signal(int pidfd, int sig) { return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0)); }
+
+class Monitor final : public ControlTarget {
+ public:
+  Monitor(asio::io_context& io, MonitorOptions options, ZoneConfig config, ConsoleLog log)
+      : io_(io),
+        options_(std::move(options)),
+        config_(std::move(config)),
+        ring_(config_.ring_size),
+        log_(std::move(log)),
+        signals_(io, SIGCHLD, SIGTERM, SIGINT),
+        acceptor_(io),
+        kill_timer_(io) {}
+
+  Result<void> start() {
+    VCON_TRY(listen());
+    VCON_TRY(boot());
+    watch_signals();
+    accept();
+    return {};
+  }
+
+  // ControlTarget
+  json status() const override {
+    return {{"zone", config_.name},
+            {"state", zone_ ? (stopping_ ? "stopping" : "running") : "booting"},
+            {"monitor_pid", ::getpid()},
+            {"init_pid", zone_ ? zone_->init_pid : -1},
+            {"booted_at", booted_at_},
+            {"boots", boots_},
+            {"console_bytes", ring_.end_offset()},
+            {"log_write_failures", log_.failed_writes()}};
+  }
+
+  void stop(StopKind kind, std::chrono::seconds grace, Reply reply) override {
+    (kind == StopKind::Reboot ? reboot_waiters_ : halt_waiters_).push_back(std::move(reply));
+    if (stopping_) {  // a halt overrides a reboot under way, never the reverse
+      if (kind == StopKind::Halt) stopping_ = StopKind::Halt;
+      return;
+    }
+    stopping_ = kind;
+    int sig = kind == StopKind::Halt ? (config_.halt_signal ? config_.halt_signal : kDefaultHaltSignal)
+                                     : (config_.reboot_signal ? config_.reboot_signal : kDefaultRebootSignal);
+    log_.event(fmt::format("{} requested: sending {} to init", kind == StopKind::Halt ? "halt" : "reboot",
+                           signal_name(sig)));
+    if (zone_) pidfd_signal(zone_->init_pidfd.get(), grace.count() > 0 ? sig : SIGKILL);
+    kill_timer_.expires_after(grace);
+    kill_timer_.async_wait([this](std::error_code ec) {
+      if (ec || !zone_) return;
+      log_.event(fmt::format("init did not stop in time: killing the zone"));
+      pidfd_signal(zone_->init_pidfd.get(), SIGKILL);
+    });
+  }
+
+ private:
+  Result<void> listen() {
+    std::string path = options_.paths.zone_socket(config_.name);
+    ::unlink(path.c_str());  // we hold the zone lock: any socket here is stale
+    asio::local::stream_protocol::endpoint endpoint(path);
+    std::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(64, ec);
+    if (ec) return make_error("listen on " + path + ": " + ec.message());
+    ::chmod(path.c_str(), 0600);
+    return {};
+  }
+
+  Result<void> boot() {
+    auto launched = launch_zone(config_);
+    if (!launched) return launched.error();
+    zone_ = std::move(launched.value());
+    ++boots_;
+    booted_at_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    VCON_TRY(set_nonblocking(zone_->console_master.get()));
+    console_.emplace(io_, zone_->console_master.release());
+    log_.event(fmt::format("zone {} booted, init is host PID {}", config_.name, zone_->init_pid));
+    report(fmt::format("zone {} booted, init is host PID {}", config_.name, zone_->init_pid));
+    write_state();
+    read_console();
+    return {};
+  }
+
+  void write_state() {
+    json state = status();
+    state["state"] = "running";
+    auto saved = write_file_atomic(options_.paths.zone_state(config_.name), state.dump() + "\n");
+    if (!saved) report("cannot save state: " + saved.error().message());
+  }
+
+  void read_console() {
+    console_->async_read_some(asio::buffer(read_buffer_), [this](std::error_code ec, std::size_t n) {
+      if (ec) return;  // the zone is gone (or going); on_init_exit() takes over
+      take_console_output(std::string_view(read_buffer_.data(), n));
+      read_console();
+    });
+  }
+
+  void take_console_output(std::string_view bytes) {
+    ring_.append(bytes);
+    log_.console(bytes);
+  }
+
+  // What the zone wrote just before it died is still in the pty: read it all
+  // before the pty goes away.
+  void drain_console() {
+    int fd = console_->native_handle();
+    for (;;) {
+      ssize_t n = ::read(fd, read_buffer_.data(), read_buffer_.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      take_console_output(std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)));
+    }
+  }
+
+  void watch_signals() {
+    signals_.async_wait([this](std::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGCHLD) {
+        reap();
+      } else {
+        report(fmt::format("got {}: halting the zone", signal_name(sig)));
+        stop(StopKind::Halt, std::chrono::seconds(10), nullptr);
+      }
+      if (!finished_) watch_signals();
+    });
+  }
+
+  void reap() {
+    for (;;) {
+      int status;
+      pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) return;
+      if (zone_ && pid == zone_->init_pid) on_init_exit(status);
+    }
+  }
+
+  static std::string describe_exit(int status) {
+    if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
+    return fmt::format("was killed by {}", signal_name(WTERMSIG(status)));
+  }
+
+  void on_init_exit(int status) {
+    drain_console();
+    console_.reset();
+    zone_.reset();
+    kill_timer_.cancel();
+    // reboot(2) in a PID namespace ends its init with SIGHUP (restart) or
+    // SIGINT (power off / halt): that is how a zone asks for a reboot itself.
+    bool self_reboot = WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP;
+    bool reboot = stopping_ ? *stopping_ == StopKind::Reboot : self_reboot;
+    stopping_.reset();
+    std::string how = "init " + describe_exit(status);
+    if (reboot) {
+      log_.event("zone rebooting: " + how);
+      report("zone rebooting: " + how);
+      auto booted = boot();
+      if (booted) {
+        answer(reboot_waiters_, {});
+        return;
+      }
+      how = "reboot failed: " + booted.error().message();
+    }
+    log_.event("zone halted: " + how);
+    report("zone halted: " + how);
+    answer(reboot_waiters_, make_error("the zone halted instead of rebooting: " + how));
+    answer(halt_waiters_, {});
+    finish();
+  }
+
+  static void answer(std::vector<Reply>& waiters, const Result<void>& result) {
+    for (auto& reply : waiters) {
+      if (reply) reply(result);
+    }
+    waiters.clear();
+  }
+
+  void finish() {
+    finished_ = true;
+    std::error_code ignored;
+    acceptor_.close(ignored);
+    signals_.cancel(ignored);
+    // Replies already queued get written; then the loop runs out of work.
+  }
+
+  void accept() {
+    acceptor_.async_accept([this](std::error_code ec, asio::local::stream_protocol::socket socket) {
+      if (ec) return;
+      start_control_session(std::move(socket), *this);
+      accept();
+    });
+  }
+
+  asio::io_context& io_;
+  MonitorOptions options_;
+  ZoneConfig config_;
+  RingBuffer ring_;
+  ConsoleLog log_;
+  asio::signal_set signals_;
+  asio::local::stream_protocol::acceptor acceptor_;
+  asio::steady_timer kill_timer_;
+  std::optional<LaunchedZone> zone_;
+  std::optional<asio::posix::stream_descriptor> console_;
+  std::array<char, 65536> read_buffer_;
+  std::optional<StopKind> stopping_;
+  std::vector<Reply> halt_waiters_, reboot_waiters_;
+  int boots_ = 0;
+  double booted_at_ = 0;
+  bool finished_ = false;
+};
+
+void notify(UniqueFd& fd, const std::string& message) {
+  if (!fd) return;
+  [[maybe_unused]] auto n = ::write(fd.get(), message.data(), message.size());
+  fd.reset();
+}
+
+}  // namespace
+
+int run_monitor(MonitorOptions options) {
+  ::signal(SIGPIPE, SIG_IGN);
+  for (int fd : {options.lock.get(), options.notify_fd.get()}) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  UniqueFd notify_fd = std::move(options.notify_fd);
+  UniqueFd lock = std::move(options.lock);  // destroyed last: released after the cleanup below
+  // Whatever happens next, leave no socket, state or lock file behind. The
+  // lock file goes while we still hold its lock (lock_zone copes with that).
+  Paths paths = options.paths;
+  std::string zone = options.zone;
+  struct RunDirCleanup {
+    const Paths& paths;
+    const std::string& zone;
+    ~RunDirCleanup() {
+      for (const auto& path : {paths.zone_socket(zone), paths.zone_state(zone), paths.zone_lock(zone)}) {
+        ::unlink(path.c_str());
+      }
+      ::rmdir(paths.zone_run_dir(zone).c_str());
+    }
+  } cleanup{paths, zone};
+  auto fail = [&](const std::string& message) {
+    report("boot failed: " + message);
+    notify(notify_fd, "error " + message);
+    return 1;
+  };
+  std::string config_path = options.paths.zone_config(options.zone);
+  auto text = read_file(config_path);
+  if (!text) return fail(text.error().message());
+  auto config = parse_zone_config(text.value(), config_path);
+  if (!config) return fail(config.error().message());
+  auto log = ConsoleLog::open(options.paths.zone_log(options.zone));
+  if (!log) return fail(log.error().message());
+
+  asio::io_context io;
+  Monitor monitor(io, std::move(options), std::move(config.value()), std::move(log.value()));
+  auto started = monitor.start();
+  if (!started) return fail(started.error().message());
+  notify(notify_fd, "ok\n");
+  io.run();
+  return 0;
+}
+
+}  // namespace vcon

@@ -1,0 +1,21 @@
+// The per-zone monitor (`vcon monitor NAME`, started by `vcon boot`): parent
+// and reaper of the zone's init, sole owner of its console master, ring buffer
+// and log, and server of RUNDIR/NAME/console.sock.
+#pragma once
+
+#include "base/paths.hpp"
+#include "base/unique_fd.hpp"
+
+namespace vcon {
+
+struct MonitorOptions {
+  Paths paths;
+  std::string zone;
+  UniqueFd lock;       // RUNDIR/NAME/monitor.lock, flock'ed: held for our whole life
+  UniqueFd notify_fd;  // `vcon boot` waits on this for "ok" or the boot error
+};
+
+// Runs until the zone halts. Returns the process exit code.
+int run_monitor(MonitorOptions options);
+
+}  // namespace vcon

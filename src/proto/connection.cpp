@@ -1,0 +1,77 @@
+// FrameConnection implementation.
+#include "proto/connection.hpp"
+
+namespace vcon::proto {
+
+FrameConnection::FrameConnection(asio::local::stream_protocol::socket socket) : socket_(std::move(socket)) {}
+
+void FrameConnection::start(FrameHandler on_frame, CloseHandler on_close) {
+  on_frame_ = std::move(on_frame);
+  on_close_ = std::move(on_close);
+  read_more();
+}
+
+void FrameConnection::read_more() {
+  socket_.async_read_some(asio::buffer(read_buffer_), [self = shared_from_this()](std::error_code ec, std::size_t n) {
+    if (self->closed_) return;
+    if (ec) {
+      self->close(ec == asio::error::eof ? "client left" : ec.message());
+      return;
+    }
+    self->decoder_.feed(std::string_view(self->read_buffer_.data(), n));
+    while (auto frame = self->decoder_.next()) {
+      if (!*frame) {
+        self->close(frame->error().message());
+        return;
+      }
+      self->on_frame_(std::move(frame->value()));
+      if (self->closed_) return;
+    }
+    self->read_more();
+  });
+}
+
+void FrameConnection::send(FrameType type, std::string_view payload) {
+  if (closed_ || closing_) return;
+  outgoing_.push_back(encode(type, payload));
+  if (!writing_) write_more();
+}
+
+void FrameConnection::close_after_send() {
+  closing_ = true;
+  if (!writing_) close("closed");
+}
+
+void FrameConnection::write_more() {
+  if (outgoing_.empty()) {
+    writing_ = false;
+    if (closing_) close("closed");
+    return;
+  }
+  writing_ = true;
+  asio::async_write(socket_, asio::buffer(outgoing_.front()), [self = shared_from_this()](std::error_code ec, std::size_t) {
+    if (self->closed_) return;
+    if (ec) {
+      self->close(ec.message());
+      return;
+    }
+    self->outgoing_.pop_front();
+    self->write_more();
+  });
+}
+
+void FrameConnection::close(const std::string& reason) {
+  if (closed_) return;
+  closed_ = true;
+  std::error_code ignored;
+  socket_.shutdown(asio::socket_base::shutdown_both, ignored);
+  socket_.close(ignored);
+  outgoing_.clear();
+  if (on_close_) {
+    auto handler = std::move(on_close_);
+    handler(reason);
+  }
+  on_frame_ = nullptr;  // break reference cycles through captured sessions
+}
+
+}  // namespace vcon::proto

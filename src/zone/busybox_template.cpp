@@ -1,0 +1,74 @@
+// Busybox root file system builder: one copy of the static binary, a symlink
+// per applet, and the few files init and a shell expect.
+#include "zone/busybox_template.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "base/files.hpp"
+
+namespace vcon {
+
+namespace {
+
+const char* const kInittab =
+    "# vcon busybox zone. Console lines go to /dev/console, the zone's own.\n"
+    "::sysinit:/bin/mount -t tmpfs -o mode=1777 tmpfs /tmp\n"
+    "::sysinit:/bin/echo \"vcon: zone $(hostname) is up\"\n"
+    "# setsid -c gives the shell the console as its controlling terminal\n"
+    "# (taking it from init), so job control and Ctrl-C work there.\n"
+    "::respawn:/usr/bin/setsid -c /bin/sh -l\n"
+    "::ctrlaltdel:/sbin/reboot\n"
+    "::shutdown:/bin/echo \"vcon: zone $(hostname) going down\"\n";
+
+const char* const kProfile =
+    "export PATH=/bin:/sbin:/usr/bin:/usr/sbin\n"
+    "export PS1='\\h:\\w\\$ '\n";
+
+Result<void> copy_file(const std::string& from, const std::string& to, mode_t mode) {
+  auto content = read_file(from);
+  if (!content) return content.error();
+  UniqueFd fd(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!fd) return errno_error("create " + to);
+  const std::string& bytes = content.value();
+  for (std::size_t done = 0; done < bytes.size();) {
+    ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0) return errno_error("write " + to);
+    done += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> build_busybox_rootfs(const std::string& rootfs, const std::string& hostname) {
+  if (::access(kBusyboxPath, X_OK) != 0) {
+    return errno_error(std::string("template busybox needs ") + kBusyboxPath +
+                       " (install Debian's busybox-static: scripts/install-deps.sh)");
+  }
+  auto applets = run_capture({kBusyboxPath, "--list-full"});
+  if (!applets) return applets.error();
+  if (::mkdir(rootfs.c_str(), 0755) != 0) return errno_error("create " + rootfs);
+  for (const char* dir : {"bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp",
+                          "root", "var", "var/log", "run", "home"}) {
+    VCON_TRY(make_directories(rootfs + "/" + dir, std::string(dir) == "tmp" ? 01777 : 0755));
+  }
+  VCON_TRY(copy_file(kBusyboxPath, rootfs + "/bin/busybox", 0755));
+  std::istringstream lines(applets.value());
+  for (std::string applet; std::getline(lines, applet);) {
+    if (applet.empty() || applet == "bin/busybox") continue;
+    std::string link = rootfs + "/" + applet;
+    if (::symlink("/bin/busybox", link.c_str()) != 0 && errno != EEXIST) return errno_error("create " + link);
+  }
+  VCON_TRY(write_file_atomic(rootfs + "/etc/inittab", kInittab));
+  VCON_TRY(write_file_atomic(rootfs + "/etc/profile", kProfile));
+  VCON_TRY(write_file_atomic(rootfs + "/etc/hostname", hostname + "\n"));
+  VCON_TRY(write_file_atomic(rootfs + "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"));
+  VCON_TRY(write_file_atomic(rootfs + "/etc/group", "root:x:0:\ntty:x:5:\n"));
+  return {};
+}
+
+}  // namespace vcon

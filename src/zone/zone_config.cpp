@@ -1,0 +1,123 @@
+// Zone definition (TOML) parsing and serialising.
+#include "zone/zone_config.hpp"
+
+#include <csignal>
+#include <cstring>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "base/names.hpp"
+
+namespace vcon {
+
+Result<NetMode> parse_net_mode(const std::string& text) {
+  if (text == "none") return NetMode::None;
+  if (text == "host") return NetMode::Host;
+  return make_error("unknown network mode '" + text + "' (use none or host)");
+}
+
+const char* net_mode_name(NetMode mode) { return mode == NetMode::Host ? "host" : "none"; }
+
+Result<int> parse_signal(const std::string& text) {
+  std::string name = text;
+  if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+  char* end = nullptr;
+  long number = std::strtol(name.c_str(), &end, 10);
+  if (!name.empty() && *end == '\0' && number > 0 && number < NSIG) return static_cast<int>(number);
+  if (name.rfind("RTMIN", 0) == 0) {
+    long offset = name.size() > 5 ? std::strtol(name.c_str() + 5, &end, 10) : 0;
+    if ((name.size() == 5 || *end == '\0') && SIGRTMIN + offset <= SIGRTMAX && offset >= 0) {
+      return static_cast<int>(SIGRTMIN + offset);
+    }
+  }
+  for (int sig = 1; sig < SIGRTMIN; ++sig) {
+    const char* abbrev = sigabbrev_np(sig);
+    if (abbrev && name == abbrev) return sig;
+  }
+  return make_error("unknown signal '" + text + "' (use a name such as SIGUSR2 or a number)");
+}
+
+std::string signal_name(int signal) {
+  if (signal >= SIGRTMIN && signal <= SIGRTMAX) return "SIGRTMIN+" + std::to_string(signal - SIGRTMIN);
+  const char* abbrev = sigabbrev_np(signal);
+  return abbrev ? std::string("SIG") + abbrev : std::to_string(signal);
+}
+
+std::string serialize_zone_config(const ZoneConfig& config) {
+  toml::array init;
+  for (const auto& arg : config.init) init.push_back(arg);
+  toml::table table{
+      {"name", config.name},
+      {"rootfs", config.rootfs},
+      {"rootfs_owned", config.rootfs_owned},
+      {"hostname", config.hostname},
+      {"net", net_mode_name(config.net)},
+      {"init", init},
+      {"ring_size", static_cast<int64_t>(config.ring_size)},
+  };
+  if (config.halt_signal) table.insert("halt_signal", signal_name(config.halt_signal));
+  if (config.reboot_signal) table.insert("reboot_signal", signal_name(config.reboot_signal));
+  std::ostringstream out;
+  out << "# vcon zone definition; edit with care, `vcon boot` checks it.\n" << table << "\n";
+  return out.str();
+}
+
+namespace {
+
+Error config_error(const std::string& source, const std::string& what) {
+  return make_error("zone definition " + source + " is invalid: " + what);
+}
+
+}  // namespace
+
+Result<ZoneConfig> parse_zone_config(const std::string& text, const std::string& source) {
+  toml::table table;
+  try {
+    table = toml::parse(text, source);
+  } catch (const toml::parse_error& error) {
+    return config_error(source, "line " + std::to_string(error.source().begin.line) + ": " +
+                                    std::string(error.description()));
+  }
+  ZoneConfig config;
+  auto name = table["name"].value<std::string>();
+  auto rootfs = table["rootfs"].value<std::string>();
+  if (!name) return config_error(source, "'name' is missing or not a string");
+  if (!rootfs || rootfs->empty() || (*rootfs)[0] != '/') {
+    return config_error(source, "'rootfs' must be an absolute path");
+  }
+  auto valid = validate_zone_name(*name);
+  if (!valid) return config_error(source, valid.error().message());
+  config.name = *name;
+  config.rootfs = *rootfs;
+  config.rootfs_owned = table["rootfs_owned"].value_or(false);
+  config.hostname = table["hostname"].value_or(config.name);
+  auto net = parse_net_mode(table["net"].value_or(std::string("none")));
+  if (!net) return config_error(source, net.error().message());
+  config.net = net.value();
+  if (auto* init = table["init"].as_array()) {
+    config.init.clear();
+    for (auto& arg : *init) {
+      auto value = arg.value<std::string>();
+      if (!value) return config_error(source, "'init' must be a list of strings");
+      config.init.push_back(*value);
+    }
+    if (config.init.empty() || config.init[0].empty() || config.init[0][0] != '/') {
+      return config_error(source, "'init' must start with an absolute path");
+    }
+  } else if (table.contains("init")) {
+    return config_error(source, "'init' must be a list of strings");
+  }
+  auto ring = table["ring_size"].value_or(int64_t{1 << 20});
+  if (ring < 4096 || ring > (int64_t{1} << 30)) return config_error(source, "'ring_size' must be 4096 .. 1 GiB");
+  config.ring_size = static_cast<std::size_t>(ring);
+  for (auto [key, field] : {std::pair{"halt_signal", &config.halt_signal}, {"reboot_signal", &config.reboot_signal}}) {
+    if (auto text = table[key].value<std::string>()) {
+      auto sig = parse_signal(*text);
+      if (!sig) return config_error(source, std::string(key) + ": " + sig.error().message());
+      *field = sig.value();
+    }
+  }
+  return config;
+}
+
+}  // namespace vcon

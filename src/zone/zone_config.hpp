@@ -1,0 +1,43 @@
+// A zone's definition as stored in STATE_DIR/zones/NAME/zone.toml, and its
+// parsing/serialising (toml++). Used by the CLI and the monitor.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace vcon {
+
+enum class NetMode { None, Host };
+
+struct ZoneConfig {
+  std::string name;
+  std::string rootfs;              // absolute path
+  bool rootfs_owned = false;       // built by a template: destroy removes it
+  std::string hostname;
+  NetMode net = NetMode::None;
+  std::vector<std::string> init{"/sbin/init"};
+  std::size_t ring_size = 1 << 20;  // bytes of console output kept for replay
+  int halt_signal = 0;              // what asks init to power off (0: default)
+  int reboot_signal = 0;            // what asks init to reboot (0: default)
+};
+
+// busybox init: SIGUSR2 powers off, SIGTERM reboots. Other inits name their
+// own in zone.toml (systemd: SIGRTMIN+4 and SIGINT).
+constexpr int kDefaultHaltSignal = 12;    // SIGUSR2
+constexpr int kDefaultRebootSignal = 15;  // SIGTERM
+
+Result<NetMode> parse_net_mode(const std::string& text);
+const char* net_mode_name(NetMode mode);
+
+// "SIGUSR2", "USR2", "12", "SIGRTMIN+4" -> number.
+Result<int> parse_signal(const std::string& text);
+std::string signal_name(int signal);
+
+std::string serialize_zone_config(const ZoneConfig& config);
+// `source` names the file in error messages.
+Result<ZoneConfig> parse_zone_config(const std::string& text, const std::string& source);
+
+}  // namespace vcon

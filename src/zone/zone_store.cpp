@@ -1,0 +1,85 @@
+// Zone store implementation.
+#include "zone/zone_store.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "base/files.hpp"
+#include "base/names.hpp"
+
+namespace vcon {
+
+Result<ZoneConfig> load_zone(const Paths& paths, const std::string& name) {
+  VCON_TRY(validate_zone_name(name));
+  std::string path = paths.zone_config(name);
+  if (!path_exists(paths.zone_dir(name))) {
+    return make_error("zone " + name + " does not exist (vcon ls lists zones; vcon create makes one)");
+  }
+  auto text = read_file(path);
+  if (!text) return text.error();
+  auto config = parse_zone_config(text.value(), path);
+  if (!config) {
+    return make_error(config.error().message() + "; fix the file, or remove the zone with vcon destroy " + name);
+  }
+  if (config->name != name) {
+    return make_error("zone definition " + path + " is invalid: it names zone '" + config->name + "'");
+  }
+  return config;
+}
+
+Result<void> save_zone(const Paths& paths, const ZoneConfig& config) {
+  return write_file_atomic(paths.zone_config(config.name), serialize_zone_config(config));
+}
+
+std::vector<std::string> list_zones(const Paths& paths) {
+  std::vector<std::string> names;
+  std::string dir = paths.state_dir + "/zones";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return names;
+  while (dirent* entry = ::readdir(d)) {
+    std::string name = entry->d_name;
+    if (validate_zone_name(name) && path_exists(paths.zone_config(name))) names.push_back(name);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Result<UniqueFd> lock_zone(const Paths& paths, const std::string& name) {
+  VCON_TRY(make_directories(paths.zone_run_dir(name), 0700));
+  std::string path = paths.zone_lock(name);
+  for (;;) {
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd) return errno_error("open lock " + path);
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) return make_error("zone " + name + " is already running (vcon halt " + name + " first)");
+      return errno_error("lock " + path);
+    }
+    // A monitor that just exited removes the lock file; if we locked that
+    // unlinked file, try again with the new one.
+    struct stat held, current;
+    if (::fstat(fd.get(), &held) == 0 && ::stat(path.c_str(), &current) == 0 && held.st_ino == current.st_ino) {
+      return fd;
+    }
+  }
+}
+
+bool zone_running(const Paths& paths, const std::string& name) {
+  UniqueFd fd(::open(paths.zone_lock(name).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
+  return ::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+}
+
+std::optional<nlohmann::json> zone_state(const Paths& paths, const std::string& name) {
+  auto text = read_file(paths.zone_state(name));
+  if (!text) return std::nullopt;
+  auto state = nlohmann::json::parse(text.value(), nullptr, false);
+  if (!state.is_object()) return std::nullopt;
+  return state;
+}
+
+}  // namespace vcon

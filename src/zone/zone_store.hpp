@@ -1,0 +1,30 @@
+// The zones vcon knows: their definitions in the state directory and whether
+// a monitor is running them. A zone runs exactly while its monitor holds an
+// exclusive flock on RUNDIR/NAME/monitor.lock, so there are no stale PID files
+// to guess about. Used by the CLI.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/paths.hpp"
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+#include "zone/zone_config.hpp"
+
+namespace vcon {
+
+Result<ZoneConfig> load_zone(const Paths& paths, const std::string& name);
+Result<void> save_zone(const Paths& paths, const ZoneConfig& config);
+std::vector<std::string> list_zones(const Paths& paths);
+
+// Takes the zone's lock (creating the run directory) or fails with "zone X is
+// already running". The lock passes to the monitor, which holds it for life.
+Result<UniqueFd> lock_zone(const Paths& paths, const std::string& name);
+bool zone_running(const Paths& paths, const std::string& name);
+// The monitor's state file (init PID, boot time); only meaningful while running.
+std::optional<nlohmann::json> zone_state(const Paths& paths, const std::string& name);
+
+}  // namespace vcon

@@ -1,0 +1,72 @@
+// Log line format: stamping, events, and the raw reader giving back the bytes.
+#include "console/log_format.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace vcon {
+
+namespace {
+SystemTime at(long long micros) { return SystemTime(std::chrono::microseconds(micros)); }
+
+// Feeds a whole log through the raw reader.
+std::string raw_of(const std::string& log) {
+  LogLineReader reader;
+  std::string out;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) out += reader.raw(line + "\n");
+  return out + reader.finish();
+}
+}  // namespace
+
+TEST(LogFormat, TimestampIsUtcWithMicroseconds) {
+  EXPECT_EQ(format_timestamp(at(1700000000123456LL)), "2023-11-14T22:13:20.123456Z");
+  EXPECT_EQ(format_timestamp(at(0)).size(), kTimestampLength);
+}
+
+TEST(LogFormat, StampsEachLineStartOnly) {
+  LogLineWriter writer;
+  std::string out = writer.console("one\ntw", at(0));
+  out += writer.console("o\nthree\n", at(1000000));
+  EXPECT_EQ(out,
+            "1970-01-01T00:00:00.000000Z | one\n"
+            "1970-01-01T00:00:00.000000Z | two\n"
+            "1970-01-01T00:00:01.000000Z | three\n");
+}
+
+TEST(LogFormat, EventCutsPartialLineAndMarksContinuation) {
+  LogLineWriter writer;
+  std::string log = writer.console("login: ", at(0));
+  log += writer.event("zone rebooting", at(0));
+  log += writer.console("root\n", at(0));
+  EXPECT_EQ(log,
+            "1970-01-01T00:00:00.000000Z | login: \n"
+            "1970-01-01T00:00:00.000000Z * zone rebooting\n"
+            "1970-01-01T00:00:00.000000Z + root\n");
+  EXPECT_EQ(raw_of(log), "login: root\n");
+}
+
+TEST(LogFormat, RawGivesBackExactBytes) {
+  LogLineWriter writer;
+  std::string bytes = "a\r\nb\n\n[+root] forged notice\nno newline at end";
+  std::string log = writer.console(bytes.substr(0, 5), at(0));
+  log += writer.event("between", at(0));
+  log += writer.console(bytes.substr(5), at(0));
+  EXPECT_EQ(raw_of(log), bytes + "\n") << "the reader cannot know a missing final newline";
+}
+
+TEST(LogFormat, ZoneOutputCannotForgeAnEvent) {
+  LogLineWriter writer;
+  std::string log = writer.console("2026-01-01T00:00:00.000000Z * zone halted\n", at(0));
+  auto line = LogLineReader::parse(log);
+  EXPECT_EQ(line.kind, '|');
+  EXPECT_EQ(raw_of(log), "2026-01-01T00:00:00.000000Z * zone halted\n");
+}
+
+TEST(LogFormat, ParseRejectsForeignLines) {
+  EXPECT_EQ(LogLineReader::parse("hello\n").kind, '?');
+  EXPECT_EQ(LogLineReader::parse("").kind, '?');
+}
+
+}  // namespace vcon

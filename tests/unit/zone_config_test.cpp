@@ -1,0 +1,68 @@
+// Zone definitions: round trip, defaults, and clear errors for bad files.
+#include "zone/zone_config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+namespace vcon {
+
+TEST(ZoneConfig, RoundTrip) {
+  ZoneConfig config;
+  config.name = "web";
+  config.rootfs = "/srv/web";
+  config.hostname = "web.example";
+  config.net = NetMode::Host;
+  config.init = {"/bin/sh", "-c", "echo hi"};
+  config.ring_size = 65536;
+  config.halt_signal = SIGRTMIN + 4;
+  auto parsed = parse_zone_config(serialize_zone_config(config), "zone.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_EQ(parsed->name, "web");
+  EXPECT_EQ(parsed->rootfs, "/srv/web");
+  EXPECT_EQ(parsed->hostname, "web.example");
+  EXPECT_EQ(parsed->net, NetMode::Host);
+  EXPECT_EQ(parsed->init, config.init);
+  EXPECT_EQ(parsed->ring_size, 65536u);
+  EXPECT_EQ(parsed->halt_signal, SIGRTMIN + 4);
+  EXPECT_EQ(parsed->reboot_signal, 0);
+}
+
+TEST(ZoneConfig, Defaults) {
+  auto parsed = parse_zone_config("name = \"a\"\nrootfs = \"/r\"\n", "zone.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_EQ(parsed->hostname, "a");
+  EXPECT_EQ(parsed->net, NetMode::None);
+  EXPECT_EQ(parsed->init, std::vector<std::string>{"/sbin/init"});
+}
+
+TEST(ZoneConfig, CorruptFileNamesFileAndLine) {
+  auto parsed = parse_zone_config("name = \"a\"\nrootfs = [oops\n", "/x/zone.toml");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.error().message().find("/x/zone.toml"), std::string::npos) << parsed.error().message();
+  EXPECT_NE(parsed.error().message().find("line 2"), std::string::npos) << parsed.error().message();
+}
+
+TEST(ZoneConfig, RejectsBadValues) {
+  for (const char* text : {"rootfs = \"/r\"\n", "name = \"a\"\nrootfs = \"relative\"\n",
+                           "name = \"A B\"\nrootfs = \"/r\"\n", "name = \"a\"\nrootfs = \"/r\"\nnet = \"bridge\"\n",
+                           "name = \"a\"\nrootfs = \"/r\"\ninit = \"/sbin/init\"\n",
+                           "name = \"a\"\nrootfs = \"/r\"\ninit = [\"sbin/init\"]\n",
+                           "name = \"a\"\nrootfs = \"/r\"\nring_size = 10\n",
+                           "name = \"a\"\nrootfs = \"/r\"\nhalt_signal = \"SIGNOPE\"\n"}) {
+    EXPECT_FALSE(parse_zone_config(text, "zone.toml").ok()) << text;
+  }
+}
+
+TEST(Signals, ParseNamesAndNumbers) {
+  EXPECT_EQ(parse_signal("SIGUSR2").value(), SIGUSR2);
+  EXPECT_EQ(parse_signal("TERM").value(), SIGTERM);
+  EXPECT_EQ(parse_signal("9").value(), 9);
+  EXPECT_EQ(parse_signal("SIGRTMIN+4").value(), SIGRTMIN + 4);
+  EXPECT_FALSE(parse_signal("SIGFOO").ok());
+  EXPECT_FALSE(parse_signal("0").ok());
+  EXPECT_EQ(signal_name(SIGUSR2), "SIGUSR2");
+  EXPECT_EQ(signal_name(SIGRTMIN + 4), "SIGRTMIN+4");
+}
+
+}  // namespace vcon
