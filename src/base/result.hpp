@@ -14,6 +14,7 @@ namespace vcon {
 struct Error {
   std::string what;  // what was being done, and why it failed when known
   int errno_value = 0;
+  int exit_code = 1;  // what the CLI exits with when this error ends a command
 
   // "what: strerror(errno)" or just "what".
   std::string message() const;

@@ -17,6 +17,7 @@ struct CreateOptions {
   std::string template_name;
   std::string hostname;
   std::string net = "none";
+  std::size_t ring_size = 1 << 20;
   std::vector<std::string> init;
 };
 

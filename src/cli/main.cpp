@@ -14,7 +14,7 @@ namespace {
 int report(const vcon::Result<int>& result) {
   if (result) return result.value();
   fmt::print(stderr, "vcon: {}\n", result.error().message());
-  return 1;
+  return result.error().exit_code;
 }
 
 bool require_root(const std::string& command) {
@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   create_cmd->add_option("--hostname", create.hostname, "the zone's hostname (default: its name)");
   create_cmd->add_option("--net", create.net, "network: none (own namespace, only lo) or host")
       ->check(CLI::IsMember({"none", "host"}));
+  create_cmd->add_option("--ring-size", create.ring_size, "console bytes kept for replay (default 1 MiB)")
+      ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 30));
   create_cmd->add_option("init", create.init, "init and its arguments, after -- (default /sbin/init)");
 
   std::string name;
@@ -84,7 +86,15 @@ int main(int argc, char** argv) {
   monitor_cmd->add_option("--lock-fd", lock_fd)->required();
   monitor_cmd->add_option("--notify-fd", notify_fd)->required();
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& done) {  // --help
+    return app.exit(done);
+  } catch (const CLI::ParseError& error) {
+    std::string command = app.get_subcommands().empty() ? "" : app.get_subcommands().front()->get_name() + " ";
+    fmt::print(stderr, "vcon: {} (see vcon {}--help)\n", error.what(), command);
+    return 2;
+  }
   paths.resolve_from_environment();
   using namespace vcon::cli;
 

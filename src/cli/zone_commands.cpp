@@ -93,6 +93,7 @@ Result<int> create_zone(const Paths& paths, const CreateOptions& options) {
   if (!net) return net.error();
   config.net = net.value();
   if (!options.init.empty()) config.init = options.init;
+  config.ring_size = options.ring_size;
   if (config.init[0].empty() || config.init[0][0] != '/') {
     return make_error("init '" + config.init[0] + "' must be an absolute path inside the zone");
   }

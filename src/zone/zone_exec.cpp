@@ -157,7 +157,9 @@ Result<int> exec_in_zone(const std::string& zone, pid_t init_pid, const std::vec
     int status;
     ::waitpid(child, &status, 0);
     errno = exec_errno;
-    return errno_error("cannot run '" + argv[0] + "' in zone " + zone);
+    Error error = errno_error("cannot run '" + argv[0] + "' in zone " + zone);
+    error.exit_code = exec_errno == ENOENT ? 127 : 126;  // as sh and docker exec do
+    return error;
   }
 
   std::optional<RawTerminal> raw;

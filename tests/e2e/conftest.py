@@ -1,0 +1,136 @@
+"""Fixtures for vcon's end-to-end tests: real zones, as root.
+
+Every test gets its own short temporary directory (unix socket paths must stay
+under 108 bytes) holding the state, run and log directories, and a Vcon helper
+bound to it. Teardown halts every zone still running there, checks that no
+monitor or zone process survived, and removes the directory: tests clean up
+after themselves even when they fail.
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("VCON_BUILD", os.path.join(ROOT, "build"))
+VCON = os.path.join(BUILD, "vcon")
+
+
+def wait_for(condition, timeout=15.0, what="condition"):
+    """Polls `condition` until it returns something truthy; fails the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def process_alive(pid):
+    """True while `pid` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class Vcon:
+    def __init__(self, top):
+        self.top = top
+        self.env = dict(os.environ)
+        self.env.update(
+            VCON_STATE_DIR=os.path.join(top, "state"),
+            VCON_RUN_DIR=os.path.join(top, "run"),
+            VCON_LOG_DIR=os.path.join(top, "log"),
+        )
+        self.booted = set()
+
+    def run(self, *args, check=True, timeout=60, **kwargs):
+        result = subprocess.run([VCON, *args], env=self.env, capture_output=True, text=True,
+                                timeout=timeout, **kwargs)
+        if check and result.returncode != 0:
+            pytest.fail(f"vcon {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
+        return result
+
+    def create(self, name, *args):
+        return self.run("create", name, *args)
+
+    def boot(self, name):
+        self.booted.add(name)
+        return self.run("boot", name)
+
+    def zone_up(self, name, *create_args):
+        """Creates and boots a busybox zone and waits until its shell prompt is on the console."""
+        self.create(name, *create_args)
+        self.boot(name)
+        wait_for(lambda: ":/# " in self.log_text(name, raw=True), what=f"zone {name}'s prompt")
+
+    def exec(self, name, *command, check=True, **kwargs):
+        return self.run("exec", name, "--", *command, check=check, **kwargs)
+
+    def ls(self):
+        return {z["name"]: z for z in json.loads(self.run("ls", "--json").stdout)}
+
+    def ps(self, name=None):
+        return json.loads(self.run("ps", *([name] if name else []), "--json").stdout)
+
+    def log_path(self, name):
+        return os.path.join(self.top, "log", f"{name}.log")
+
+    def log_text(self, name, raw=False):
+        if not os.path.exists(self.log_path(name)):
+            return ""
+        return self.run("log", name, *(["--raw"] if raw else [])).stdout
+
+    def zone_dir(self, name):
+        return os.path.join(self.top, "state", "zones", name)
+
+    def run_dir(self, name):
+        return os.path.join(self.top, "run", name)
+
+    def monitor_pids(self):
+        """PIDs of monitors started for this test's directories."""
+        pids = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmdline = f.read().split(b"\0")
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if b"monitor" in cmdline and self.top.encode() + b"/run" in cmdline and process_alive(pid):
+                pids.append(int(pid))
+        return pids
+
+    def cleanup(self):
+        """Halts what the test left running; returns monitors that outlived a halt."""
+        for name, zone in self.ls().items():
+            if zone["state"] == "running":
+                self.run("halt", name, "--force", check=False)
+        strays = self.monitor_pids()
+        for pid in strays:
+            os.kill(pid, 9)
+        shutil.rmtree(self.top, ignore_errors=True)
+        return strays
+
+
+@pytest.fixture
+def vcon():
+    top = tempfile.mkdtemp(prefix="vcon-", dir="/tmp")
+    helper = Vcon(top)
+    yield helper
+    strays = helper.cleanup()
+    assert not strays, f"monitors survived halt --force: {strays}"
+
+
+@pytest.fixture
+def zone(vcon):
+    """A booted busybox zone named 'z1'."""
+    vcon.zone_up("z1")
+    return "z1"
