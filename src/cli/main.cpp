@@ -1,5 +1,5 @@
-// vcon: the command line. One binary; `vcon monitor` is the per-zone daemon
-// that `vcon boot` starts. Parses arguments (CLI11), resolves paths, runs one
+// vcon: the command line. One binary; the per-zone monitor is a fork of
+// `vcon boot`. Parses arguments (CLI11), resolves paths, runs one
 // command and turns its Result into a one-line error and an exit code.
 #include <unistd.h>
 
@@ -7,7 +7,6 @@
 #include <fmt/core.h>
 
 #include "cli/commands.hpp"
-#include "monitor/monitor.hpp"
 
 namespace {
 
@@ -79,12 +78,6 @@ int main(int argc, char** argv) {
   log_cmd->add_option("-n,--lines", log.lines, "only the last N lines");
   log_cmd->add_flag("--raw", log.raw, "console bytes only: no timestamps, no vcon events");
 
-  int lock_fd = -1, notify_fd = -1;
-  auto* monitor_cmd = app.add_subcommand("monitor", "");  // internal: started by vcon boot
-  monitor_cmd->group("");
-  monitor_cmd->add_option("name", name)->required();
-  monitor_cmd->add_option("--lock-fd", lock_fd)->required();
-  monitor_cmd->add_option("--notify-fd", notify_fd)->required();
 
   try {
     app.parse(argc, argv);
@@ -110,8 +103,5 @@ int main(int argc, char** argv) {
   if (chosen == ps_cmd) return report(ps_command(paths, name, as_json));
   if (chosen == exec_cmd) return report(exec_command(paths, name, command));
   if (chosen == log_cmd) return report(log_command(paths, log));
-  if (chosen == monitor_cmd) {
-    return vcon::run_monitor({paths, name, vcon::UniqueFd(lock_fd), vcon::UniqueFd(notify_fd)});
-  }
   return 1;
 }

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -15,7 +16,9 @@
 
 #include "base/files.hpp"
 #include "base/names.hpp"
+#include "base/process_title.hpp"
 #include "cli/commands.hpp"
+#include "monitor/monitor.hpp"
 #include "proto/client.hpp"
 #include "zone/busybox_template.hpp"
 #include "zone/process_table.hpp"
@@ -62,12 +65,6 @@ Result<void> wait_for_monitor_exit(const Paths& paths, const std::string& name, 
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return {};
-}
-
-std::string self_executable() {
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "vcon";
 }
 
 std::string format_uptime(double seconds) {
@@ -155,28 +152,22 @@ Result<int> boot_zone(const Paths& paths, const std::string& name) {
   std::string monitor_log = paths.monitor_log(name);
   UniqueFd log(::open(monitor_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
   if (!log) return errno_error("open " + monitor_log);
-  std::string exe = self_executable();
 
+  // The monitor is a fork of this process, not a new exec: on small VMs an
+  // exec costs as much as all of zone setup (bench/boot). We are
+  // single-threaded, so the copy is sound.
+  std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) return errno_error("fork monitor");
   if (pid == 0) {
     ::setsid();
-    int null = ::open("/dev/null", O_RDWR);
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     ::dup2(null, 0);
     ::dup2(null, 1);
     ::dup2(log.get(), 2);
-    // The monitor inherits these two under their own numbers (the monitor
-    // marks them close-on-exec again at once).
-    for (int fd : {lock->get(), notify_write.get()}) ::fcntl(fd, F_SETFD, 0);
-    std::vector<std::string> args{"vcon", "--state-dir", paths.state_dir, "--run-dir", paths.run_dir,
-                                  "--log-dir", paths.log_dir, "monitor", name,
-                                  "--lock-fd", std::to_string(lock->get()),
-                                  "--notify-fd", std::to_string(notify_write.get())};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(exe.c_str(), argv.data());
-    ::_exit(127);
+    notify_read.reset();
+    set_process_title("vcon-monitor", {"vcon", "monitor", name});
+    ::_exit(run_monitor({paths, std::move(config.value()), std::move(lock.value()), std::move(notify_write)}));
   }
   notify_write.reset();
   lock->reset();

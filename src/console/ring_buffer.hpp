@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
+#include <memory>
 
 namespace vcon {
 
@@ -21,15 +21,18 @@ class RingBuffer {
   std::uint64_t end_offset() const { return end_; }
   // Oldest offset still held.
   std::uint64_t begin_offset() const { return end_ - size(); }
-  std::size_t size() const { return end_ < storage_.size() ? static_cast<std::size_t>(end_) : storage_.size(); }
-  std::size_t capacity() const { return storage_.size(); }
+  std::size_t size() const { return end_ < capacity_ ? static_cast<std::size_t>(end_) : capacity_; }
+  std::size_t capacity() const { return capacity_; }
 
   // Appends to `out` up to `max` bytes starting at `offset` (clamped to what
   // is still held) and returns the offset actually read from.
   std::uint64_t read(std::uint64_t offset, std::size_t max, std::string& out) const;
 
  private:
-  std::vector<char> storage_;
+  // Not zero-filled: pages are committed only as output arrives, so an idle
+  // console costs no ring memory.
+  std::unique_ptr<char[]> storage_;
+  std::size_t capacity_;
   std::uint64_t end_ = 0;
 };
 

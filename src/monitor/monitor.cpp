@@ -267,7 +267,7 @@ int run_monitor(MonitorOptions options) {
   // Whatever happens next, leave no socket, state or lock file behind. The
   // lock file goes while we still hold its lock (lock_zone copes with that).
   Paths paths = options.paths;
-  std::string zone = options.zone;
+  std::string zone = options.config.name;
   struct RunDirCleanup {
     const Paths& paths;
     const std::string& zone;
@@ -283,16 +283,12 @@ int run_monitor(MonitorOptions options) {
     notify(notify_fd, "error " + message);
     return 1;
   };
-  std::string config_path = options.paths.zone_config(options.zone);
-  auto text = read_file(config_path);
-  if (!text) return fail(text.error().message());
-  auto config = parse_zone_config(text.value(), config_path);
-  if (!config) return fail(config.error().message());
-  auto log = ConsoleLog::open(options.paths.zone_log(options.zone));
+  auto log = ConsoleLog::open(options.paths.zone_log(zone));
   if (!log) return fail(log.error().message());
 
   asio::io_context io;
-  Monitor monitor(io, std::move(options), std::move(config.value()), std::move(log.value()));
+  ZoneConfig config = std::move(options.config);
+  Monitor monitor(io, std::move(options), std::move(config), std::move(log.value()));
   auto started = monitor.start();
   if (!started) return fail(started.error().message());
   notify(notify_fd, "ok\n");

@@ -5,12 +5,13 @@
 
 #include "base/paths.hpp"
 #include "base/unique_fd.hpp"
+#include "zone/zone_config.hpp"
 
 namespace vcon {
 
 struct MonitorOptions {
   Paths paths;
-  std::string zone;
+  ZoneConfig config;    // as `vcon boot` loaded and checked it
   UniqueFd lock;       // RUNDIR/NAME/monitor.lock, flock'ed: held for our whole life
   UniqueFd notify_fd;  // `vcon boot` waits on this for "ok" or the boot error
 };

@@ -96,15 +96,19 @@ class Vcon:
         return os.path.join(self.top, "run", name)
 
     def monitor_pids(self):
-        """PIDs of monitors started for this test's directories."""
+        """PIDs of the monitors (comm vcon-monitor) started with this test's run directory."""
+        mine = f"VCON_RUN_DIR={self.top}/run".encode()
         pids = []
         for pid in filter(str.isdigit, os.listdir("/proc")):
             try:
-                with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    cmdline = f.read().split(b"\0")
+                with open(f"/proc/{pid}/comm") as f:
+                    if f.read().strip() != "vcon-monitor":
+                        continue
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    environ = f.read().split(b"\0")
             except (FileNotFoundError, ProcessLookupError):
                 continue
-            if b"monitor" in cmdline and self.top.encode() + b"/run" in cmdline and process_alive(pid):
+            if mine in environ and process_alive(pid):
                 pids.append(int(pid))
         return pids
 

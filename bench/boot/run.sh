@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# bench/boot: vcon boot vs a bare floor, idle monitor memory, zones per 10 s.
+# Needs root. Uses a temporary directory and removes it.
+set -euo pipefail
+build=${VCON_BUILD:-build}
+work=$(mktemp -d /tmp/vcon-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+rootfs=$work/rootfs
+# A busybox root file system with the template's layout.
+VCON_STATE_DIR=$work/template "$build/vcon" create template >/dev/null
+mv "$work/template/zones/template/rootfs" "$rootfs"
+"$build/bench_boot" "$build/vcon" "$build/boot_floor" "$rootfs" "$work" "${RUNS:-20}"
