@@ -3,7 +3,8 @@
 
 namespace vcon::proto {
 
-FrameConnection::FrameConnection(asio::local::stream_protocol::socket socket) : socket_(std::move(socket)) {}
+FrameConnection::FrameConnection(asio::local::stream_protocol::socket socket, std::size_t data_limit)
+    : socket_(std::move(socket)), queue_(data_limit) {}
 
 void FrameConnection::start(FrameHandler on_frame, CloseHandler on_close) {
   on_frame_ = std::move(on_frame);
@@ -31,9 +32,19 @@ void FrameConnection::read_more() {
   });
 }
 
-void FrameConnection::send(FrameType type, std::string_view payload) {
+void FrameConnection::send(FrameType type, std::string payload) {
   if (closed_ || closing_) return;
-  outgoing_.push_back(encode(type, payload));
+  queue_.push_control(type, std::move(payload));
+  if (queue_.queued_control_bytes() > kControlLimit) {
+    close("client stopped reading");
+    return;
+  }
+  if (!writing_) write_more();
+}
+
+void FrameConnection::send_data(Chunk chunk) {
+  if (closed_ || closing_) return;
+  queue_.push_data(std::move(chunk));
   if (!writing_) write_more();
 }
 
@@ -43,19 +54,21 @@ void FrameConnection::close_after_send() {
 }
 
 void FrameConnection::write_more() {
-  if (outgoing_.empty()) {
+  if (queue_.empty()) {
     writing_ = false;
     if (closing_) close("closed");
     return;
   }
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(outgoing_.front()), [self = shared_from_this()](std::error_code ec, std::size_t) {
+  const OutgoingFrame& frame = queue_.front();
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(frame.header), asio::buffer(*frame.payload)};
+  asio::async_write(socket_, buffers, [self = shared_from_this()](std::error_code ec, std::size_t) {
     if (self->closed_) return;
     if (ec) {
       self->close(ec.message());
       return;
     }
-    self->outgoing_.pop_front();
+    self->queue_.pop_front();
     self->write_more();
   });
 }
@@ -66,7 +79,6 @@ void FrameConnection::close(const std::string& reason) {
   std::error_code ignored;
   socket_.shutdown(asio::socket_base::shutdown_both, ignored);
   socket_.close(ignored);
-  outgoing_.clear();
   if (on_close_) {
     auto handler = std::move(on_close_);
     handler(reason);

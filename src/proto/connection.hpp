@@ -1,15 +1,16 @@
 // FrameConnection: one frame-speaking Unix stream connection on the monitor's
-// Asio loop. Reads frames and hands them to a handler; queues outgoing frames
-// and writes them in order. Used by every kind of monitor session.
+// Asio loop. Reads frames and hands them to a handler; writes queued frames in
+// order from an OutputQueue, console data as shared chunks (header and chunk
+// go out with one gathered write, no copy). Used by every monitor session.
 #pragma once
 
 #include <asio.hpp>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "proto/frame.hpp"
+#include "proto/output_queue.hpp"
 
 namespace vcon::proto {
 
@@ -18,15 +19,22 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   using FrameHandler = std::function<void(Frame)>;
   using CloseHandler = std::function<void(const std::string& reason)>;
 
-  explicit FrameConnection(asio::local::stream_protocol::socket socket);
+  // Console data queued beyond this many bytes is dropped, oldest first.
+  static constexpr std::size_t kDefaultDataLimit = 256 * 1024;
+  // A client that lets this much control traffic pile up is disconnected.
+  static constexpr std::size_t kControlLimit = 1024 * 1024;
+
+  explicit FrameConnection(asio::local::stream_protocol::socket socket, std::size_t data_limit = kDefaultDataLimit);
 
   // Starts reading; `on_frame` gets each frame, `on_close` is called once.
   void start(FrameHandler on_frame, CloseHandler on_close);
-  void send(FrameType type, std::string_view payload);
+  void send(FrameType type, std::string payload);
+  void send_data(Chunk chunk);
   // Closes after everything queued has been written.
   void close_after_send();
   void close(const std::string& reason);
   int native_handle() { return socket_.native_handle(); }
+  std::uint64_t dropped_bytes() const { return queue_.dropped_bytes(); }
 
  private:
   void read_more();
@@ -35,7 +43,7 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   asio::local::stream_protocol::socket socket_;
   FrameDecoder decoder_;
   std::array<char, 16384> read_buffer_;
-  std::deque<std::string> outgoing_;
+  OutputQueue queue_;
   bool writing_ = false;
   bool closing_ = false;
   bool closed_ = false;

@@ -1,0 +1,37 @@
+// EscapeParser implementation.
+#include "console/escape.hpp"
+
+namespace vcon {
+
+EscapeParser::Result EscapeParser::feed(std::string_view input) {
+  Result result;
+  for (std::size_t i = 0; i < input.size(); ++i) {
+    char c = input[i];
+    if (pending_) {
+      pending_ = false;
+      if (c == '.') {
+        result.action = Action::Detach;
+      } else if (c == '?') {
+        result.action = Action::Help;
+      }
+      if (result.action) {
+        result.rest = input.substr(i + 1);
+        return result;  // still at a line start afterwards
+      }
+      if (c != *escape_) result.send += *escape_;
+      result.send += c;
+      at_line_start_ = c == '\r' || c == '\n';
+      continue;
+    }
+    if (escape_ && at_line_start_ && c == *escape_) {
+      pending_ = true;
+      continue;
+    }
+    result.send += c;
+    // Enter in raw mode is '\r'; Ctrl-C and Ctrl-U also start a fresh line.
+    at_line_start_ = c == '\r' || c == '\n' || c == 0x03 || c == 0x15;
+  }
+  return result;
+}
+
+}  // namespace vcon

@@ -1,0 +1,33 @@
+// EscapeParser: the console client's escape sequences, recognised only at the
+// start of a line as in zlogin -C and ssh: ESC . detach, ESC ? help, ESC ESC
+// one literal ESC; any other character after ESC is sent along with it.
+// Pure logic, used by `vcon console`.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace vcon {
+
+class EscapeParser {
+ public:
+  enum class Action { Detach, Help };
+
+  // `escape`: the escape character; nothing disables escapes (-E).
+  explicit EscapeParser(std::optional<char> escape) : escape_(escape) {}
+
+  struct Result {
+    std::string send;               // bytes for the console
+    std::optional<Action> action;  // stop at the first action; the rest is in `rest`
+    std::string_view rest;
+  };
+  Result feed(std::string_view input);
+
+ private:
+  std::optional<char> escape_;
+  bool at_line_start_ = true;
+  bool pending_ = false;  // saw the escape character at a line start
+};
+
+}  // namespace vcon

@@ -1,0 +1,58 @@
+// OutputQueue: what the monitor still has to write to one client. Console data
+// is held as references to chunks shared by every client (no copy per
+// client); a client that falls behind loses its oldest queued data, never
+// the frame being written, and is told how much it lost in a notice placed
+// before the next frame it gets. Control frames are never dropped. Pure logic.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "proto/frame.hpp"
+
+namespace vcon::proto {
+
+using Chunk = std::shared_ptr<const std::string>;
+
+struct OutgoingFrame {
+  std::array<char, 5> header;  // length and type, as encode() writes them
+  Chunk payload;
+  bool is_data = false;
+};
+
+class OutputQueue {
+ public:
+  // `data_limit`: queued console bytes beyond which the oldest are dropped.
+  // Memory per client stays below data_limit plus the frame being written
+  // plus the newest chunk.
+  explicit OutputQueue(std::size_t data_limit) : data_limit_(data_limit) {}
+
+  void push_control(FrameType type, std::string payload);
+  void push_data(Chunk chunk);
+
+  bool empty() const { return frames_.empty() && pending_drop_ == 0; }
+  // The frame to write next; it stays in the queue (and is never dropped)
+  // until pop_front(). Turns a pending drop count into a notice first.
+  const OutgoingFrame& front();
+  void pop_front();
+
+  std::size_t queued_data_bytes() const { return data_bytes_; }
+  std::size_t queued_control_bytes() const { return control_bytes_; }
+  std::uint64_t dropped_bytes() const { return dropped_total_; }
+
+ private:
+  static OutgoingFrame make(FrameType type, Chunk payload);
+
+  std::deque<OutgoingFrame> frames_;
+  std::size_t data_limit_;
+  std::size_t data_bytes_ = 0;
+  std::size_t control_bytes_ = 0;
+  std::uint64_t pending_drop_ = 0;  // dropped but not yet reported
+  std::uint64_t dropped_total_ = 0;
+  bool front_in_flight_ = false;
+};
+
+}  // namespace vcon::proto

@@ -1,0 +1,63 @@
+// EscapeParser: ~. ~? ~~ at line start only; -e and -E.
+#include "console/escape.hpp"
+
+#include <gtest/gtest.h>
+
+namespace vcon {
+
+TEST(Escape, DetachAtStartOfInput) {
+  EscapeParser parser('~');
+  auto result = parser.feed("~.");
+  EXPECT_EQ(result.action, EscapeParser::Action::Detach);
+  EXPECT_EQ(result.send, "");
+}
+
+TEST(Escape, DetachAfterEnterOnly) {
+  EscapeParser parser('~');
+  auto mid = parser.feed("ls ~.");
+  EXPECT_FALSE(mid.action);
+  EXPECT_EQ(mid.send, "ls ~.");
+  auto after = parser.feed("\r~.rest");
+  EXPECT_EQ(after.action, EscapeParser::Action::Detach);
+  EXPECT_EQ(after.send, "\r");
+  EXPECT_EQ(after.rest, "rest");
+}
+
+TEST(Escape, SplitAcrossReads) {
+  EscapeParser parser('~');
+  EXPECT_EQ(parser.feed("~").send, "");
+  EXPECT_EQ(parser.feed(".").action, EscapeParser::Action::Detach);
+}
+
+TEST(Escape, DoubledEscapeSendsOne) {
+  EscapeParser parser('~');
+  auto result = parser.feed("~~/bin\r");
+  EXPECT_FALSE(result.action);
+  EXPECT_EQ(result.send, "~/bin\r");
+}
+
+TEST(Escape, OtherCharacterPassesThroughWithEscape) {
+  EscapeParser parser('~');
+  EXPECT_EQ(parser.feed("~x").send, "~x");
+}
+
+TEST(Escape, Help) {
+  EscapeParser parser('~');
+  EXPECT_EQ(parser.feed("~?").action, EscapeParser::Action::Help);
+  EXPECT_EQ(parser.feed("~.").action, EscapeParser::Action::Detach) << "still at line start after help";
+}
+
+TEST(Escape, OtherEscapeCharacter) {
+  EscapeParser parser('^');
+  EXPECT_EQ(parser.feed("~.").send, "~.");
+  EXPECT_EQ(parser.feed("\r^.").action, EscapeParser::Action::Detach);
+}
+
+TEST(Escape, Disabled) {
+  EscapeParser parser(std::nullopt);
+  auto result = parser.feed("~.~?");
+  EXPECT_FALSE(result.action);
+  EXPECT_EQ(result.send, "~.~?");
+}
+
+}  // namespace vcon

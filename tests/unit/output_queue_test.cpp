@@ -1,0 +1,80 @@
+// OutputQueue: shared chunks, dropping oldest data, drop notices, in-flight safety.
+#include "proto/output_queue.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace vcon::proto {
+
+namespace {
+Chunk chunk(std::string text) { return std::make_shared<const std::string>(std::move(text)); }
+
+std::string drain(OutputQueue& queue) {
+  std::string out;
+  while (!queue.empty()) {
+    const OutgoingFrame& frame = queue.front();
+    out += frame.is_data ? *frame.payload : "{" + *frame.payload + "}";
+    queue.pop_front();
+  }
+  return out;
+}
+}  // namespace
+
+TEST(OutputQueue, SharesChunksWithoutCopying) {
+  OutputQueue a(100), b(100);
+  Chunk data = chunk("hello");
+  a.push_data(data);
+  b.push_data(data);
+  EXPECT_EQ(a.front().payload.get(), data.get());
+  EXPECT_EQ(b.front().payload.get(), data.get());
+  EXPECT_EQ(data.use_count(), 3);
+}
+
+TEST(OutputQueue, HeaderEncodesLengthAndType) {
+  OutputQueue queue(100);
+  queue.push_data(chunk("ab"));
+  const auto& frame = queue.front();
+  EXPECT_EQ(std::string(frame.header.data(), 5), encode(FrameType::Data, "").substr(0, 3) + std::string("\3\3", 2));
+}
+
+TEST(OutputQueue, DropsOldestDataAndReportsItFirst) {
+  OutputQueue queue(10);
+  queue.push_data(chunk("aaaa"));
+  queue.push_data(chunk("bbbb"));
+  queue.push_control(FrameType::Notice, "n");
+  queue.push_data(chunk("cccc"));  // 12 > 10: "aaaa" goes
+  EXPECT_EQ(queue.queued_data_bytes(), 8u);
+  EXPECT_EQ(queue.dropped_bytes(), 4u);
+  EXPECT_EQ(drain(queue), std::string("{") + R"({"bytes":4,"type":"dropped"})" + "}bbbb{n}cccc");
+}
+
+TEST(OutputQueue, NeverDropsTheFrameBeingWritten) {
+  OutputQueue queue(4);
+  queue.push_data(chunk("1111"));
+  const OutgoingFrame& writing = queue.front();
+  const std::string* payload = writing.payload.get();
+  queue.push_data(chunk("2222"));
+  queue.push_data(chunk("3333"));
+  EXPECT_EQ(queue.front().payload.get(), payload) << "the in-flight frame stays at the front";
+  queue.pop_front();
+  EXPECT_EQ(drain(queue), std::string("{") + R"({"bytes":4,"type":"dropped"})" + "}3333");
+}
+
+TEST(OutputQueue, ControlFramesAreNeverDropped) {
+  OutputQueue queue(1);
+  for (int i = 0; i < 5; ++i) queue.push_control(FrameType::Notice, std::to_string(i));
+  queue.push_data(chunk("xx"));
+  queue.push_data(chunk("yy"));
+  EXPECT_EQ(drain(queue), std::string("{") + R"({"bytes":2,"type":"dropped"})" + "}{0}{1}{2}{3}{4}yy")
+      << "the newest chunk is kept even when it alone is over the limit";
+}
+
+TEST(OutputQueue, MemoryStaysBoundedUnderAFlood) {
+  OutputQueue queue(64 * 1024);
+  Chunk block = chunk(std::string(4096, 'x'));
+  for (int i = 0; i < 100000; ++i) queue.push_data(block);
+  EXPECT_LE(queue.queued_data_bytes(), 64u * 1024 + 4096);
+  EXPECT_EQ(queue.dropped_bytes() + queue.queued_data_bytes(), 100000u * 4096);
+}
+
+}  // namespace vcon::proto
