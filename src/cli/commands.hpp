@@ -2,6 +2,7 @@
 // printed as one line by the caller (main.cpp).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,16 @@ struct LogOptions {
   bool raw = false;
 };
 
+struct ConsoleOptions {
+  std::string name;
+  bool read_only = false;
+  bool force = false;
+  std::optional<char> escape = '~';  // nothing: escapes off (-E)
+  long long replay = 0;               // bytes of recent output shown first
+  bool detach_on_halt = false;
+  std::string host;                   // attach through `ssh HOST vcon proxy NAME`
+};
+
 Result<int> create_zone(const Paths& paths, const CreateOptions& options);
 Result<int> boot_zone(const Paths& paths, const std::string& name);
 Result<int> halt_zone(const Paths& paths, const std::string& name, int timeout, bool force);
@@ -37,5 +48,8 @@ Result<int> list_zones_command(const Paths& paths, bool json);
 Result<int> ps_command(const Paths& paths, const std::string& name, bool json);
 Result<int> exec_command(const Paths& paths, const std::string& name, const std::vector<std::string>& argv);
 Result<int> log_command(const Paths& paths, const LogOptions& options);
+Result<int> console_command(const Paths& paths, const ConsoleOptions& options);
+Result<int> proxy_command(const Paths& paths, const std::string& name);
+Result<int> who_command(const Paths& paths, const std::string& name, bool json);
 
 }  // namespace vcon::cli

@@ -79,6 +79,28 @@ int main(int argc, char** argv) {
   log_cmd->add_flag("--raw", log.raw, "console bytes only: no timestamps, no vcon events");
 
 
+  vcon::cli::ConsoleOptions console;
+  std::string escape_char;
+  bool no_escape = false;
+  auto* console_cmd = app.add_subcommand("console", "attach to a zone's console: many viewers, one writer");
+  console_cmd->add_option("name", console.name, "zone")->required();
+  console_cmd->add_flag("-r,--read-only", console.read_only, "watch only; never write");
+  console_cmd->add_flag("-f,--force", console.force, "take write access from its holder (who becomes a viewer)");
+  auto* escape_opt = console_cmd->add_option("-e,--escape", escape_char, "escape character at line start (default ~)");
+  console_cmd->add_flag("-E,--no-escape", no_escape, "no escape character")->excludes(escape_opt);
+  console_cmd->add_option("--replay", console.replay, "first show up to BYTES of recent output (default 16384)")
+      ->expected(0, 1)
+      ->default_str("16384")
+      ->check(CLI::Range(0LL, 1LL << 30));
+  console_cmd->add_flag("-d,--detach-on-halt", console.detach_on_halt,
+                        "leave when the zone halts (default: wait for it to boot again)");
+  console_cmd->add_option("--host", console.host, "attach to a zone on another host through ssh HOST vcon proxy");
+  auto* proxy_cmd = app.add_subcommand("proxy", "carry the monitor protocol over stdin/stdout (for ssh)");
+  proxy_cmd->add_option("name", name, "zone")->required();
+  auto* who_cmd = app.add_subcommand("who", "list clients attached to a zone's console");
+  who_cmd->add_option("name", name, "zone")->required();
+  who_cmd->add_flag("--json", as_json, "machine-readable output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& done) {  // --help
@@ -103,5 +125,18 @@ int main(int argc, char** argv) {
   if (chosen == ps_cmd) return report(ps_command(paths, name, as_json));
   if (chosen == exec_cmd) return report(exec_command(paths, name, command));
   if (chosen == log_cmd) return report(log_command(paths, log));
+  if (chosen == console_cmd) {
+    if (no_escape) console.escape.reset();
+    if (!escape_char.empty()) {
+      if (escape_char.size() != 1) {
+        fmt::print(stderr, "vcon console: the escape must be one character, not '{}'\n", escape_char);
+        return 2;
+      }
+      console.escape = escape_char[0];
+    }
+    return report(console_command(paths, console));
+  }
+  if (chosen == proxy_cmd) return report(proxy_command(paths, name));
+  if (chosen == who_cmd) return report(who_command(paths, name, as_json));
   return 1;
 }

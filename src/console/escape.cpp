@@ -23,11 +23,24 @@ EscapeParser::Result EscapeParser::feed(std::string_view input) {
       at_line_start_ = c == '\r' || c == '\n';
       continue;
     }
+    result.send += c;
+    if (sequence_ == Sequence::Escape) {
+      sequence_ = c == '[' ? Sequence::Csi : Sequence::None;
+      continue;
+    }
+    if (sequence_ == Sequence::Csi) {
+      if (c >= 0x40 && c <= 0x7e) sequence_ = Sequence::None;  // the final byte
+      continue;
+    }
+    if (c == 0x1b) {
+      sequence_ = Sequence::Escape;
+      continue;
+    }
     if (escape_ && at_line_start_ && c == *escape_) {
+      result.send.pop_back();
       pending_ = true;
       continue;
     }
-    result.send += c;
     // Enter in raw mode is '\r'; Ctrl-C and Ctrl-U also start a fresh line.
     at_line_start_ = c == '\r' || c == '\n' || c == 0x03 || c == 0x15;
   }

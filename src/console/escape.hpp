@@ -28,6 +28,10 @@ class EscapeParser {
   std::optional<char> escape_;
   bool at_line_start_ = true;
   bool pending_ = false;  // saw the escape character at a line start
+  // Inside an ANSI sequence (ESC ..., ESC [ ... final): a terminal's answer
+  // to a query (ash asks for the cursor position at every prompt) or a
+  // function key. Such bytes pass through and leave at_line_start_ alone.
+  enum class Sequence { None, Escape, Csi } sequence_ = Sequence::None;
 };
 
 }  // namespace vcon

@@ -41,6 +41,8 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
     std::string op = request["op"];
     if (op == "status") {
       connection_->send(FrameType::Response, target_.status().dump());
+    } else if (op == "who") {
+      connection_->send(FrameType::Response, json{{"clients", target_.hub().who()}}.dump());
     } else if (op == "halt" || op == "reboot") {
       int grace = request.value("grace", 10);
       auto connection = connection_;
@@ -65,8 +67,14 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
            std::to_string(proto::kVersion) + ")");
       return;
     }
-    if (hello.value("mode", "") != "control") {
-      fail("mode '" + hello.value("mode", "") + "' is not supported by this monitor");
+    std::string mode = hello.value("mode", "");
+    if (mode == "rw" || mode == "ro") {
+      greeted_ = true;
+      target_.hub().attach(connection_, peer_of(connection_->native_handle()), hello);
+      return;
+    }
+    if (mode != "control") {
+      fail("mode '" + mode + "' is not supported by this monitor (use control, rw or ro)");
       return;
     }
     greeted_ = true;

@@ -1,6 +1,7 @@
-// Control sessions on the monitor socket: a client says hello in "control"
-// mode, then sends requests (status, halt, reboot) and gets one response per
-// request. Attach sessions come later in the same socket (docs/protocol.md).
+// Sessions on the monitor socket start here: the hello decides. Mode
+// "control": requests (status, who, halt, reboot), one response each. Modes
+// "rw" and "ro": the connection is handed to the ConsoleHub as an attached
+// client. See docs/protocol.md.
 #pragma once
 
 #include <asio.hpp>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/result.hpp"
+#include "monitor/console_hub.hpp"
 
 namespace vcon {
 
@@ -23,6 +25,7 @@ class ControlTarget {
   // Asks init to stop (halt or reboot), kills the zone after `grace`; `reply`
   // is called once the zone is down (halt) or up again (reboot).
   virtual void stop(StopKind kind, std::chrono::seconds grace, Reply reply) = 0;
+  virtual ConsoleHub& hub() = 0;
 };
 
 void start_control_session(asio::local::stream_protocol::socket socket, ControlTarget& target);

@@ -6,6 +6,7 @@
 #include <fmt/chrono.h>
 #include <fmt/core.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -15,6 +16,7 @@
 #include <asio.hpp>
 #include <chrono>
 #include <csignal>
+#include <deque>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -24,6 +26,7 @@
 #include "base/files.hpp"
 #include "console/console_log.hpp"
 #include "console/ring_buffer.hpp"
+#include "monitor/console_hub.hpp"
 #include "monitor/control_session.hpp"
 #include "zone/zone_config.hpp"
 #include "zone/zone_setup.hpp"
@@ -42,7 +45,7 @@ void report(const std::string& line) {
 
 int pidfd_signal(int pidfd, int sig) { return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0)); }
 
-class Monitor final : public ControlTarget {
+class Monitor final : public ControlTarget, public ConsolePort {
  public:
   Monitor(asio::io_context& io, MonitorOptions options, ZoneConfig config, ConsoleLog log)
       : io_(io),
@@ -52,7 +55,8 @@ class Monitor final : public ControlTarget {
         log_(std::move(log)),
         signals_(io, SIGCHLD, SIGTERM, SIGINT),
         acceptor_(io),
-        kill_timer_(io) {}
+        kill_timer_(io),
+        hub_(*this) {}
 
   Result<void> start() {
     VCON_TRY(listen());
@@ -72,6 +76,27 @@ class Monitor final : public ControlTarget {
             {"boots", boots_},
             {"console_bytes", ring_.end_offset()},
             {"log_write_failures", log_.failed_writes()}};
+  }
+
+  ConsoleHub& hub() override { return hub_; }
+
+  // ConsolePort
+  const RingBuffer& ring() const override { return ring_; }
+  const std::string& console_name() const override { return config_.name; }
+
+  void write_input(std::string bytes) override {
+    // Typed input waits here while the zone does not read its console; past
+    // a bound it is dropped rather than letting the monitor grow or block.
+    if (!console_ || input_bytes_ + bytes.size() > kInputLimit) return;
+    input_bytes_ += bytes.size();
+    input_.push_back(std::move(bytes));
+    if (input_.size() == 1) write_input_front();
+  }
+
+  void resize(unsigned rows, unsigned cols) override {
+    if (!console_) return;
+    winsize size{static_cast<unsigned short>(rows), static_cast<unsigned short>(cols), 0, 0};
+    ::ioctl(console_->native_handle(), TIOCSWINSZ, &size);
   }
 
   void stop(StopKind kind, std::chrono::seconds grace, Reply reply) override {
@@ -117,6 +142,7 @@ class Monitor final : public ControlTarget {
     VCON_TRY(set_nonblocking(zone_->console_master.get()));
     console_.emplace(io_, zone_->console_master.release());
     log_.event(fmt::format("zone {} booted, init is host PID {}", config_.name, zone_->init_pid));
+    hub_.notice_all({{"type", "state"}, {"state", "booted"}, {"zone", config_.name}});
     report(fmt::format("zone {} booted, init is host PID {}", config_.name, zone_->init_pid));
     write_state();
     read_console();
@@ -130,6 +156,19 @@ class Monitor final : public ControlTarget {
     if (!saved) report("cannot save state: " + saved.error().message());
   }
 
+  void write_input_front() {
+    asio::async_write(*console_, asio::buffer(input_.front()), [this](std::error_code ec, std::size_t) {
+      if (ec) {  // the zone is gone: forget what it did not read
+        input_.clear();
+        input_bytes_ = 0;
+        return;
+      }
+      input_bytes_ -= input_.front().size();
+      input_.pop_front();
+      if (!input_.empty()) write_input_front();
+    });
+  }
+
   void read_console() {
     console_->async_read_some(asio::buffer(read_buffer_), [this](std::error_code ec, std::size_t n) {
       if (ec) return;  // the zone is gone (or going); on_init_exit() takes over
@@ -141,6 +180,7 @@ class Monitor final : public ControlTarget {
   void take_console_output(std::string_view bytes) {
     ring_.append(bytes);
     log_.console(bytes);
+    hub_.broadcast(std::make_shared<const std::string>(bytes));  // one copy, shared by every client
   }
 
   // What the zone wrote just before it died is still in the pty: read it all
@@ -186,6 +226,8 @@ class Monitor final : public ControlTarget {
     drain_console();
     console_.reset();
     zone_.reset();
+    input_.clear();
+    input_bytes_ = 0;
     kill_timer_.cancel();
     // reboot(2) in a PID namespace ends its init with SIGHUP (restart) or
     // SIGINT (power off / halt): that is how a zone asks for a reboot itself.
@@ -196,6 +238,7 @@ class Monitor final : public ControlTarget {
     if (reboot) {
       log_.event("zone rebooting: " + how);
       report("zone rebooting: " + how);
+      hub_.notice_all({{"type", "state"}, {"state", "rebooting"}, {"zone", config_.name}});
       auto booted = boot();
       if (booted) {
         answer(reboot_waiters_, {});
@@ -205,6 +248,7 @@ class Monitor final : public ControlTarget {
     }
     log_.event("zone halted: " + how);
     report("zone halted: " + how);
+    hub_.notice_all({{"type", "state"}, {"state", "halted"}, {"zone", config_.name}});
     answer(reboot_waiters_, make_error("the zone halted instead of rebooting: " + how));
     answer(halt_waiters_, {});
     finish();
@@ -222,7 +266,8 @@ class Monitor final : public ControlTarget {
     std::error_code ignored;
     acceptor_.close(ignored);
     signals_.cancel(ignored);
-    // Replies already queued get written; then the loop runs out of work.
+    hub_.close_all();
+    io_.stop();  // run_monitor() flushes what is queued, for a bounded time
   }
 
   void accept() {
@@ -241,6 +286,9 @@ class Monitor final : public ControlTarget {
   asio::signal_set signals_;
   asio::local::stream_protocol::acceptor acceptor_;
   asio::steady_timer kill_timer_;
+  static constexpr std::size_t kInputLimit = 64 * 1024;
+  std::deque<std::string> input_;
+  std::size_t input_bytes_ = 0;
   std::optional<LaunchedZone> zone_;
   std::optional<asio::posix::stream_descriptor> console_;
   std::array<char, 65536> read_buffer_;
@@ -249,6 +297,7 @@ class Monitor final : public ControlTarget {
   int boots_ = 0;
   double booted_at_ = 0;
   bool finished_ = false;
+  ConsoleHub hub_;  // last: its clients may call back into the members above
 };
 
 void notify(UniqueFd& fd, const std::string& message) {
@@ -293,6 +342,10 @@ int run_monitor(MonitorOptions options) {
   if (!started) return fail(started.error().message());
   notify(notify_fd, "ok\n");
   io.run();
+  // The zone is down. Replies and notices already queued get written; a
+  // client that stopped reading must not keep the monitor alive.
+  io.restart();
+  io.run_for(std::chrono::seconds(2));
   return 0;
 }
 

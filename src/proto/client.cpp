@@ -10,7 +10,7 @@
 
 namespace vcon::proto {
 
-Result<MonitorClient> MonitorClient::connect_control(const std::string& socket_path) {
+Result<UniqueFd> connect_unix(const std::string& socket_path) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return errno_error("socket");
   sockaddr_un address{};
@@ -22,7 +22,13 @@ Result<MonitorClient> MonitorClient::connect_control(const std::string& socket_p
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
     return errno_error("connect to monitor at " + socket_path);
   }
-  MonitorClient client(std::move(fd));
+  return fd;
+}
+
+Result<MonitorClient> MonitorClient::connect_control(const std::string& socket_path) {
+  auto fd = connect_unix(socket_path);
+  if (!fd) return fd.error();
+  MonitorClient client(std::move(fd.value()));
   VCON_TRY(client.send(FrameType::Hello, nlohmann::json{{"version", kVersion}, {"mode", "control"}}.dump()));
   auto welcome = client.receive(10);
   if (!welcome) return welcome.error();

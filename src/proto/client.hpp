@@ -11,6 +11,9 @@
 
 namespace vcon::proto {
 
+// A connected Unix stream socket to `socket_path` (the monitor's).
+Result<UniqueFd> connect_unix(const std::string& socket_path);
+
 class MonitorClient {
  public:
   // Connects to `socket_path` and says hello in control mode.

@@ -12,6 +12,11 @@ void FrameConnection::start(FrameHandler on_frame, CloseHandler on_close) {
   read_more();
 }
 
+void FrameConnection::set_handlers(FrameHandler on_frame, CloseHandler on_close) {
+  on_frame_ = std::move(on_frame);
+  on_close_ = std::move(on_close);
+}
+
 void FrameConnection::read_more() {
   socket_.async_read_some(asio::buffer(read_buffer_), [self = shared_from_this()](std::error_code ec, std::size_t n) {
     if (self->closed_) return;
@@ -25,7 +30,8 @@ void FrameConnection::read_more() {
         self->close(frame->error().message());
         return;
       }
-      self->on_frame_(std::move(frame->value()));
+      auto handler = self->on_frame_;  // the call may replace or clear on_frame_
+      if (handler) handler(std::move(frame->value()));
       if (self->closed_) return;
     }
     self->read_more();

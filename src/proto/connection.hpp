@@ -28,6 +28,9 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
 
   // Starts reading; `on_frame` gets each frame, `on_close` is called once.
   void start(FrameHandler on_frame, CloseHandler on_close);
+  // Hands the connection to another owner (a session after its hello).
+  void set_handlers(FrameHandler on_frame, CloseHandler on_close);
+  void set_data_limit(std::size_t limit) { queue_.set_data_limit(limit); }
   void send(FrameType type, std::string payload);
   void send_data(Chunk chunk);
   // Closes after everything queued has been written.

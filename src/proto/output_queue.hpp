@@ -33,6 +33,7 @@ class OutputQueue {
   void push_control(FrameType type, std::string payload);
   void push_data(Chunk chunk);
 
+  void set_data_limit(std::size_t limit) { data_limit_ = limit; }
   bool empty() const { return frames_.empty() && pending_drop_ == 0; }
   // The frame to write next; it stays in the queue (and is never dropped)
   // until pop_front(). Turns a pending drop count into a notice first.

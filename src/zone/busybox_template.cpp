@@ -18,11 +18,14 @@ const char* const kInittab =
     "# vcon busybox zone. Console lines go to /dev/console, the zone's own.\n"
     "::sysinit:/bin/mount -t tmpfs -o mode=1777 tmpfs /tmp\n"
     "::sysinit:/bin/echo \"vcon: zone $(hostname) is up\"\n"
-    "# setsid -c gives the shell the console as its controlling terminal\n"
-    "# (taking it from init), so job control and Ctrl-C work there.\n"
-    "::respawn:/usr/bin/setsid -c /bin/sh -l\n"
+    "# getty makes the console the shell's controlling terminal (taking it\n"
+    "# from init), so job control and Ctrl-C work there.\n"
+    "::respawn:/sbin/getty -n -l /sbin/console-shell 0 /dev/console\n"
     "::ctrlaltdel:/sbin/reboot\n"
     "::shutdown:/bin/echo \"vcon: zone $(hostname) going down\"\n";
+
+// getty runs its login program as "PROG -- NAME"; we want a login shell.
+const char* const kConsoleShell = "#!/bin/sh\nexec /bin/sh -l\n";
 
 const char* const kProfile =
     "export PATH=/bin:/sbin:/usr/bin:/usr/sbin\n"
@@ -65,6 +68,7 @@ Result<void> build_busybox_rootfs(const std::string& rootfs, const std::string& 
   }
   VCON_TRY(write_file_atomic(rootfs + "/etc/inittab", kInittab));
   VCON_TRY(write_file_atomic(rootfs + "/etc/profile", kProfile));
+  VCON_TRY(write_file_atomic(rootfs + "/sbin/console-shell", kConsoleShell, 0755));
   VCON_TRY(write_file_atomic(rootfs + "/etc/hostname", hostname + "\n"));
   VCON_TRY(write_file_atomic(rootfs + "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"));
   VCON_TRY(write_file_atomic(rootfs + "/etc/group", "root:x:0:\ntty:x:5:\n"));

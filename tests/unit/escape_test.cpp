@@ -53,6 +53,25 @@ TEST(Escape, OtherEscapeCharacter) {
   EXPECT_EQ(parser.feed("\r^.").action, EscapeParser::Action::Detach);
 }
 
+TEST(Escape, TerminalRepliesKeepTheLineStart) {
+  EscapeParser parser('~');
+  // Enter, then the terminal's answer to the prompt's cursor query.
+  auto result = parser.feed("ls\r\x1b[30;6R~.");
+  EXPECT_EQ(result.action, EscapeParser::Action::Detach);
+  EXPECT_EQ(result.send, "ls\r\x1b[30;6R");
+  EscapeParser split('~');
+  split.feed("\r\x1b[");
+  split.feed("12;1");
+  EXPECT_EQ(split.feed("R~.").action, EscapeParser::Action::Detach) << "a sequence split across reads";
+}
+
+TEST(Escape, ArrowKeysMidLineDoNotStartALine) {
+  EscapeParser parser('~');
+  auto result = parser.feed("ab\x1b[D~.");
+  EXPECT_FALSE(result.action);
+  EXPECT_EQ(result.send, "ab\x1b[D~.");
+}
+
 TEST(Escape, Disabled) {
   EscapeParser parser(std::nullopt);
   auto result = parser.feed("~.~?");

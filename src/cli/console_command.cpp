@@ -1,0 +1,392 @@
+// `vcon console`, `vcon proxy`, `vcon who`: the client side of attach.
+//
+// vcon console speaks the monitor protocol over a byte stream: the monitor's
+// Unix socket, or with --host a socketpair to `ssh HOST vcon proxy NAME`. One
+// Asio loop: terminal input through the escape parser to data frames, frames
+// from the monitor to the terminal, notices on lines of their own, SIGWINCH
+// to resize frames. The terminal is raw while attached and restored on every
+// way out (detach, zone halt, signal, error).
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <asio.hpp>
+#include <cstdlib>
+#include <deque>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "base/names.hpp"
+#include "base/terminal.hpp"
+#include "cli/commands.hpp"
+#include "console/escape.hpp"
+#include "console/notice_text.hpp"
+#include "proto/client.hpp"
+#include "zone/zone_store.hpp"
+
+namespace vcon::cli {
+
+namespace {
+
+using json = nlohmann::json;
+using proto::FrameType;
+
+void write_all(int fd, std::string_view text) {
+  while (!text.empty()) {
+    ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// A byte stream to the monitor: its socket, or a socketpair to ssh.
+struct Transport {
+  UniqueFd fd;
+  pid_t ssh = -1;  // reaped when the console ends
+};
+
+Result<Transport> open_transport(const Paths& paths, const ConsoleOptions& options) {
+  if (options.host.empty()) {
+    if (!zone_running(paths, options.name)) {
+      VCON_TRY(load_zone(paths, options.name));
+      return make_error("zone " + options.name + " is not running (vcon boot " + options.name + ")");
+    }
+    auto fd = proto::connect_unix(paths.zone_socket(options.name));
+    if (!fd) return fd.error();
+    return Transport{std::move(fd.value())};
+  }
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return errno_error("socketpair");
+  UniqueFd ours(pair[0]), theirs(pair[1]);
+  const char* ssh = std::getenv("VCON_SSH");
+  std::string program = ssh && *ssh ? ssh : "ssh";
+  pid_t pid = ::fork();
+  if (pid < 0) return errno_error("fork ssh");
+  if (pid == 0) {
+    ::dup2(theirs.get(), 0);
+    ::dup2(theirs.get(), 1);
+    ::execlp(program.c_str(), program.c_str(), options.host.c_str(), "vcon", "proxy", options.name.c_str(),
+             static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return Transport{std::move(ours), pid};
+}
+
+class ConsoleClient {
+ public:
+  ConsoleClient(const ConsoleOptions& options, Transport transport, std::string socket_path)
+      : options_(options),
+        socket_path_(std::move(socket_path)),
+        ssh_(transport.ssh),
+        socket_(io_, transport.fd.release()),
+        input_(io_, ::dup(0)),
+        signals_(io_, SIGWINCH, SIGTERM, SIGHUP),
+        retry_timer_(io_),
+        escape_(options.escape),
+        tty_(::isatty(1)) {
+    signals_.add(SIGINT);
+    signals_.add(SIGQUIT);
+  }
+
+  ~ConsoleClient() {
+    if (ssh_ > 0) {
+      std::error_code ignored;
+      socket_.close(ignored);
+      int status;
+      ::waitpid(ssh_, &status, 0);
+    }
+  }
+
+  Result<int> run() {
+    if (::isatty(0)) {
+      auto raw = RawTerminal::enter(0);
+      if (!raw) return raw.error();
+      raw_.emplace(std::move(raw.value()));
+    }
+    say_hello(options_.force, options_.replay);
+    read_socket();
+    read_input();
+    watch_signals();
+    io_.run();
+    if (raw_) raw_->restore();
+    if (!error_.empty()) return make_error(error_);
+    if (!farewell_.empty()) write_all(1, farewell_);
+    return exit_code_;
+  }
+
+ private:
+  void say_hello(bool force, long long replay) {
+    json hello{{"version", proto::kVersion},
+               {"mode", options_.read_only ? "ro" : "rw"},
+               {"force", force},
+               {"replay", replay}};
+    if (auto size = window_size()) {
+      hello["rows"] = size->ws_row;
+      hello["cols"] = size->ws_col;
+    }
+    send(FrameType::Hello, hello.dump());
+  }
+
+  std::optional<winsize> window_size() {
+    winsize size;
+    if (::ioctl(0, TIOCGWINSZ, &size) == 0 && size.ws_row > 0) return size;
+    return std::nullopt;
+  }
+
+  void show(const std::string& text) {
+    if (text.empty()) return;
+    // On a line of its own and set apart, so it reads as vcon's, not the zone's.
+    write_all(1, tty_ ? "\r\n\x1b[1;7m" + text + "\x1b[0m\r\n" : "\n" + text + "\n");
+  }
+
+  void end(int code, std::string farewell = {}) {
+    exit_code_ = code;
+    farewell_ = std::move(farewell);
+    io_.stop();
+  }
+
+  void fail(std::string message) {
+    error_ = std::move(message);
+    io_.stop();
+  }
+
+  void send(FrameType type, std::string_view payload) {
+    outgoing_.push_back(proto::encode(type, payload));
+    if (outgoing_.size() == 1) write_socket();
+  }
+
+  void write_socket() {
+    asio::async_write(socket_, asio::buffer(outgoing_.front()), [this](std::error_code ec, std::size_t) {
+      if (ec) return;  // the read side reports the loss
+      outgoing_.pop_front();
+      if (!outgoing_.empty()) write_socket();
+    });
+  }
+
+  void read_socket() {
+    socket_.async_read_some(asio::buffer(socket_buffer_), [this](std::error_code ec, std::size_t n) {
+      if (ec) {
+        on_disconnect();
+        return;
+      }
+      decoder_.feed(std::string_view(socket_buffer_.data(), n));
+      while (auto frame = decoder_.next()) {
+        if (!*frame) {
+          fail(frame->error().message());
+          return;
+        }
+        if (!on_frame(frame->value())) return;
+      }
+      read_socket();
+    });
+  }
+
+  bool on_frame(const proto::Frame& frame) {
+    switch (frame.type) {
+      case FrameType::Welcome: {
+        json welcome = json::parse(frame.payload, nullptr, false);
+        can_write_ = welcome.value("mode", "ro") == "rw";
+        show(fmt::format("[attached to {}, {}; {}]", welcome.value("console", options_.name),
+                         can_write_ ? "read-write" : "read-only",
+                         options_.escape ? fmt::format("{}? for help", *options_.escape) : "escapes off"));
+        return true;
+      }
+      case FrameType::Data:
+        write_all(1, frame.payload);
+        return true;
+      case FrameType::Notice: {
+        json notice = json::parse(frame.payload, nullptr, false);
+        std::string type = notice.is_object() ? notice.value("type", "") : "";
+        if (type == "forced") can_write_ = false;
+        if (type == "write") can_write_ = true;
+        if (type == "state" && notice.value("state", "") == "halted") halted_ = true;
+        show(notice_text(notice));
+        return true;
+      }
+      case FrameType::Error:
+        fail(frame.payload);
+        return false;
+      default:
+        return true;
+    }
+  }
+
+  void on_disconnect() {
+    if (!halted_) {
+      fail("the connection to the monitor of " + options_.name + " was lost");
+      return;
+    }
+    if (options_.detach_on_halt || ssh_ > 0) {
+      end(0, tty_ ? "\r\n" : "");
+      return;
+    }
+    // As zlogin -C does: stay, and come back when the zone boots again.
+    std::error_code ignored;
+    socket_.close(ignored);
+    outgoing_.clear();
+    decoder_ = proto::FrameDecoder();
+    can_write_ = false;
+    show(fmt::format("[waiting for zone {} to boot; {}]", options_.name,
+                     options_.escape ? fmt::format("{}. to leave", *options_.escape) : "interrupt to leave"));
+    retry_connect();
+  }
+
+  void retry_connect() {
+    retry_timer_.expires_after(std::chrono::milliseconds(200));
+    retry_timer_.async_wait([this](std::error_code ec) {
+      if (ec) return;
+      auto fd = proto::connect_unix(socket_path_);
+      if (!fd) {
+        retry_connect();
+        return;
+      }
+      halted_ = false;
+      socket_.assign(fd->release());
+      say_hello(false, 0);
+      read_socket();
+    });
+  }
+
+  void read_input() {
+    input_.async_read_some(asio::buffer(input_buffer_), [this](std::error_code ec, std::size_t n) {
+      if (ec) return;  // end of input: keep watching the console
+      handle_input(std::string_view(input_buffer_.data(), n));
+      read_input();
+    });
+  }
+
+  void handle_input(std::string_view bytes) {
+    while (true) {
+      auto parsed = escape_.feed(bytes);
+      if (!parsed.send.empty()) {
+        if (can_write_) {
+          send(FrameType::Data, parsed.send);
+        } else if (!told_read_only_) {
+          told_read_only_ = true;
+          show("[read-only: input is not sent]");
+        }
+      }
+      if (!parsed.action) return;
+      if (*parsed.action == EscapeParser::Action::Detach) {
+        end(0, tty_ ? "\r\n[detached]\r\n" : "[detached]\n");
+        return;
+      }
+      char e = *options_.escape;
+      show(fmt::format("[{}. detach   {}? this help   {}{} send {}]", e, e, e, e, e));
+      bytes = parsed.rest;
+    }
+  }
+
+  void watch_signals() {
+    signals_.async_wait([this](std::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGWINCH) {
+        if (auto size = window_size(); size && can_write_) {
+          send(FrameType::Resize, json{{"rows", size->ws_row}, {"cols", size->ws_col}}.dump());
+        }
+        watch_signals();
+        return;
+      }
+      end(128 + sig, tty_ ? "\r\n[detached by signal]\r\n" : "");
+    });
+  }
+
+  const ConsoleOptions& options_;
+  std::string socket_path_;
+  pid_t ssh_;
+  asio::io_context io_;
+  asio::posix::stream_descriptor socket_;
+  asio::posix::stream_descriptor input_;
+  asio::signal_set signals_;
+  asio::steady_timer retry_timer_;
+  EscapeParser escape_;
+  bool tty_;
+  std::optional<RawTerminal> raw_;
+  proto::FrameDecoder decoder_;
+  std::deque<std::string> outgoing_;
+  std::array<char, 65536> socket_buffer_;
+  std::array<char, 4096> input_buffer_;
+  bool can_write_ = false;
+  bool told_read_only_ = false;
+  bool halted_ = false;
+  int exit_code_ = 0;
+  std::string error_;
+  std::string farewell_;
+};
+
+// Copies one direction of `vcon proxy` until end of input.
+void relay(asio::posix::stream_descriptor& from, asio::posix::stream_descriptor& to, std::array<char, 65536>& buffer,
+           std::function<void()> on_end) {
+  from.async_read_some(asio::buffer(buffer), [&, on_end](std::error_code ec, std::size_t n) {
+    if (ec) {
+      on_end();
+      return;
+    }
+    asio::async_write(to, asio::buffer(buffer.data(), n), [&, on_end](std::error_code wec, std::size_t) {
+      if (wec) {
+        on_end();
+        return;
+      }
+      relay(from, to, buffer, on_end);
+    });
+  });
+}
+
+}  // namespace
+
+Result<int> console_command(const Paths& paths, const ConsoleOptions& options) {
+  VCON_TRY(validate_zone_name(options.name));
+  auto transport = open_transport(paths, options);
+  if (!transport) return transport.error();
+  ConsoleClient client(options, std::move(transport.value()), paths.zone_socket(options.name));
+  return client.run();
+}
+
+Result<int> proxy_command(const Paths& paths, const std::string& name) {
+  VCON_TRY(validate_zone_name(name));
+  if (!zone_running(paths, name)) {
+    VCON_TRY(load_zone(paths, name));
+    return make_error("zone " + name + " is not running (vcon boot " + name + ")");
+  }
+  auto fd = proto::connect_unix(paths.zone_socket(name));
+  if (!fd) return fd.error();
+  asio::io_context io;
+  int socket_fd = fd->release();
+  asio::posix::stream_descriptor socket_in(io, socket_fd), socket_out(io, ::dup(socket_fd));
+  asio::posix::stream_descriptor stdin_(io, ::dup(0)), stdout_(io, ::dup(1));
+  std::array<char, 65536> up, down;
+  relay(stdin_, socket_out, up, [&] { ::shutdown(socket_fd, SHUT_WR); });
+  relay(socket_in, stdout_, down, [&] { io.stop(); });
+  io.run();
+  return 0;
+}
+
+Result<int> who_command(const Paths& paths, const std::string& name, bool as_json) {
+  VCON_TRY(validate_zone_name(name));
+  VCON_TRY(load_zone(paths, name));
+  if (!zone_running(paths, name)) return make_error("zone " + name + " is not running (vcon boot " + name + ")");
+  auto client = proto::MonitorClient::connect_control(paths.zone_socket(name));
+  if (!client) return client.error();
+  auto answer = client->request({{"op", "who"}}, 10);
+  if (!answer) return answer.error();
+  json clients = (*answer)["clients"];
+  if (as_json) {
+    fmt::print("{}\n", clients.dump(2));
+    return 0;
+  }
+  fmt::print("{:<12} {:>8} {:<4} {:<10} {}\n", "USER", "PID", "MODE", "SINCE", "DROPPED");
+  for (const auto& c : clients) {
+    std::time_t since = static_cast<std::time_t>(c.value("since", 0.0));
+    char when[16];
+    std::strftime(when, sizeof when, "%H:%M:%S", std::gmtime(&since));
+    fmt::print("{:<12} {:>8} {:<4} {:<10} {}\n", c.value("user", "?"), c.value("pid", 0), c.value("mode", "?"),
+               when, c.value("dropped_bytes", 0ULL));
+  }
+  return 0;
+}
+
+}  // namespace vcon::cli

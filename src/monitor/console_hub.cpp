@@ -1,0 +1,189 @@
+// ConsoleHub implementation.
+#include "monitor/console_hub.hpp"
+
+#include <pwd.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <fmt/chrono.h>
+#include <fmt/core.h>
+
+namespace vcon {
+
+namespace {
+using json = nlohmann::json;
+using proto::FrameType;
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string clock_time(double seconds) {
+  return fmt::format("{:%H:%M:%S} UTC", fmt::gmtime(static_cast<std::time_t>(seconds)));
+}
+
+constexpr std::size_t kReplayChunk = 64 * 1024;
+}  // namespace
+
+Peer peer_of(int socket) {
+  Peer peer;
+  ucred credentials{};
+  socklen_t length = sizeof credentials;
+  if (::getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0) {
+    peer.uid = credentials.uid;
+    peer.pid = credentials.pid;
+  }
+  passwd entry{}, *found = nullptr;
+  char buffer[4096];
+  if (::getpwuid_r(peer.uid, &entry, buffer, sizeof buffer, &found) == 0 && found) {
+    peer.user = found->pw_name;
+  } else {
+    peer.user = std::to_string(peer.uid);
+  }
+  return peer;
+}
+
+std::string ConsoleHub::describe(ClientId id) const {
+  const Client& client = clients_.at(id);
+  return fmt::format("{} (PID {})", client.peer.user, client.peer.pid);
+}
+
+json ConsoleHub::names_with_first(ClientId first) const {
+  json names = json::array();
+  if (clients_.count(first)) names.push_back(clients_.at(first).peer.user);
+  for (const auto& [id, client] : clients_) {
+    if (id != first) names.push_back(client.peer.user);
+  }
+  return names;
+}
+
+void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, const Peer& peer, const json& hello) {
+  bool wants_write = hello.value("mode", "") == "rw";
+  bool force = hello.value("force", false);
+  ClientId id = next_id_++;
+  clients_[id] = Client{connection, peer, wants_write, now_seconds()};
+
+  std::optional<ClientId> displaced;
+  if (wants_write) {
+    std::optional<ClientId> holder = lock_.holder();
+    auto outcome = lock_.request(id, force);
+    if (!outcome.granted) {
+      const Client& owner = clients_.at(*holder);
+      connection->send(FrameType::Error,
+                       fmt::format("the console of {} is in use by {} (PID {}) since {}; attach with -r to watch, "
+                                   "or with --force to take over",
+                                   port_.console_name(), owner.peer.user, owner.peer.pid, clock_time(lock_since_)));
+      connection->close_after_send();
+      clients_.erase(id);
+      return;
+    }
+    lock_since_ = now_seconds();
+    displaced = outcome.displaced;
+  }
+
+  // Replay, then live: all in this handler, so no console output can come
+  // in between (the loop is single-threaded).
+  const RingBuffer& ring = port_.ring();
+  long long replay = hello.value("replay", 0LL);
+  std::uint64_t from = ring.end_offset() - std::min<std::uint64_t>(replay > 0 ? replay : 0, ring.size());
+  if (replay > 0) connection->set_data_limit(static_cast<std::size_t>(replay) + proto::FrameConnection::kDefaultDataLimit);
+  json welcome{{"version", proto::kVersion},
+               {"console", port_.console_name()},
+               {"mode", wants_write ? "rw" : "ro"},
+               {"replay_from", from},
+               {"clients", names_with_first(id)}};
+  connection->send(FrameType::Welcome, welcome.dump());
+  for (std::uint64_t offset = from; offset < ring.end_offset();) {
+    auto chunk = std::make_shared<std::string>();
+    ring.read(offset, kReplayChunk, *chunk);
+    offset += chunk->size();
+    connection->send_data(std::move(chunk));
+  }
+  connection->set_handlers([this, id](proto::Frame frame) { on_frame(id, std::move(frame)); },
+                           [this, id](const std::string&) { detach(id); });
+
+  if (displaced) {
+    clients_.at(*displaced).connection->send(
+        FrameType::Notice, json{{"type", "forced"}, {"by_user", peer.user}, {"by_pid", peer.pid}}.dump());
+    connection->send(FrameType::Notice, json{{"type", "took"},
+                                             {"from_user", clients_.at(*displaced).peer.user},
+                                             {"from_pid", clients_.at(*displaced).peer.pid}}
+                                            .dump());
+  }
+  json join{{"type", "join"}, {"user", peer.user}, {"pid", peer.pid}, {"clients", names_with_first(id)}};
+  notice_all(join);
+  if (wants_write && hello.contains("rows") && hello.contains("cols")) {
+    port_.resize(hello.value("rows", 24u), hello.value("cols", 80u));
+  }
+}
+
+void ConsoleHub::on_frame(ClientId id, proto::Frame frame) {
+  auto& client = clients_.at(id);
+  bool writer = lock_.holder() == id;
+  switch (frame.type) {
+    case FrameType::Data:
+      if (writer) port_.write_input(std::move(frame.payload));
+      return;  // viewers' keystrokes go nowhere
+    case FrameType::Resize:
+      if (writer) {
+        json size = json::parse(frame.payload, nullptr, false);
+        if (size.is_object()) port_.resize(size.value("rows", 24u), size.value("cols", 80u));
+      }
+      return;
+    case FrameType::Break:
+      client.connection->send(FrameType::Notice,
+                              json{{"type", "info"}, {"text", "break has no meaning on a zone console"}}.dump());
+      return;
+    default:
+      client.connection->send(FrameType::Error,
+                              std::string("unexpected ") + proto::type_name(frame.type) + " frame from an attached client");
+      client.connection->close_after_send();
+  }
+}
+
+void ConsoleHub::detach(ClientId id) {
+  auto found = clients_.find(id);
+  if (found == clients_.end()) return;
+  json leave{{"type", "leave"}, {"user", found->second.peer.user}, {"pid", found->second.peer.pid}};
+  leave["clients"] = names_with_first(id);
+  clients_.erase(found);
+  if (auto back = lock_.release(id)) {
+    lock_since_ = now_seconds();
+    clients_.at(*back).connection->send(FrameType::Notice, json{{"type", "write"}, {"granted", true}}.dump());
+  }
+  notice_all(leave);
+}
+
+void ConsoleHub::broadcast(const proto::Chunk& chunk) {
+  for (auto& [id, client] : clients_) client.connection->send_data(chunk);
+}
+
+void ConsoleHub::notice_all(const json& notice) {
+  std::string text = notice.dump();
+  for (auto& [id, client] : clients_) client.connection->send(FrameType::Notice, text);
+}
+
+void ConsoleHub::close_all() {
+  auto clients = std::move(clients_);
+  clients_.clear();
+  for (auto& [id, client] : clients) {
+    client.connection->set_handlers(nullptr, nullptr);
+    client.connection->close_after_send();
+  }
+}
+
+json ConsoleHub::who() const {
+  json list = json::array();
+  for (const auto& [id, client] : clients_) {
+    list.push_back({{"user", client.peer.user},
+                    {"uid", client.peer.uid},
+                    {"pid", client.peer.pid},
+                    {"mode", lock_.holder() == id ? "rw" : "ro"},
+                    {"wants_write", client.wants_write},
+                    {"since", client.since},
+                    {"dropped_bytes", client.connection->dropped_bytes()}});
+  }
+  return list;
+}
+
+}  // namespace vcon

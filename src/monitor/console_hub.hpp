@@ -1,0 +1,75 @@
+// ConsoleHub: the clients attached to one console. Broadcasts console output
+// to all of them as shared chunks, keeps the write lock, sends join/leave,
+// takeover and zone-state notices out of band, and passes the writer's input
+// and window size to the console. Owned by the monitor.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "console/ring_buffer.hpp"
+#include "console/write_lock.hpp"
+#include "proto/connection.hpp"
+
+namespace vcon {
+
+// What the hub needs of the console behind it.
+class ConsolePort {
+ public:
+  virtual ~ConsolePort() = default;
+  virtual void write_input(std::string bytes) = 0;
+  virtual void resize(unsigned rows, unsigned cols) = 0;
+  virtual const RingBuffer& ring() const = 0;
+  virtual const std::string& console_name() const = 0;
+};
+
+struct Peer {
+  uid_t uid = 0;
+  pid_t pid = 0;
+  std::string user;
+};
+
+// SO_PEERCRED of a connected Unix socket, with the user's name.
+Peer peer_of(int socket);
+
+class ConsoleHub {
+ public:
+  explicit ConsoleHub(ConsolePort& port) : port_(port) {}
+
+  // A client said hello in mode "rw" or "ro". Either welcomes and registers
+  // it (replay first, then live output, with nothing lost or repeated in
+  // between) or sends an error and closes.
+  void attach(std::shared_ptr<proto::FrameConnection> connection, const Peer& peer, const nlohmann::json& hello);
+  void broadcast(const proto::Chunk& chunk);
+  // A notice for every client: {"type": "state", "state": ...}.
+  void notice_all(const nlohmann::json& notice);
+  // Every client gets what is queued, then is disconnected.
+  void close_all();
+  nlohmann::json who() const;
+
+ private:
+  using ClientId = WriteLock::ClientId;
+  struct Client {
+    std::shared_ptr<proto::FrameConnection> connection;
+    Peer peer;
+    bool wants_write;
+    double since;
+  };
+
+  void on_frame(ClientId id, proto::Frame frame);
+  void detach(ClientId id);
+  nlohmann::json names_with_first(ClientId first) const;
+  std::string describe(ClientId id) const;
+
+  ConsolePort& port_;
+  std::map<ClientId, Client> clients_;  // ordered by arrival
+  WriteLock lock_;
+  double lock_since_ = 0;
+  ClientId next_id_ = 1;
+};
+
+}  // namespace vcon
