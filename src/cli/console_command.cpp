@@ -7,6 +7,7 @@
 // to resize frames. The terminal is raw while attached and restored on every
 // way out (detach, zone halt, signal, error).
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -34,13 +35,30 @@ namespace {
 using json = nlohmann::json;
 using proto::FrameType;
 
+constexpr long long kWholeRing = 1LL << 30;  // the monitor clamps replay to what its ring holds
+
+// Blocking write of everything, even to a descriptor someone made non-blocking.
 void write_all(int fd, std::string_view text) {
   while (!text.empty()) {
     ssize_t n = ::write(fd, text.data(), text.size());
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, -1);
+      continue;
+    }
     if (n <= 0) return;
     text.remove_prefix(static_cast<std::size_t>(n));
   }
+}
+
+// Terminal input for the event loop. Asio makes its descriptors non-blocking;
+// on a terminal, fds 0, 1 and 2 share one open file description, so a dup()
+// of 0 would make our output non-blocking too. A fresh open of the same file
+// gets a description of its own.
+int own_stdin() {
+  int fd = ::open("/proc/self/fd/0", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  return fd >= 0 ? fd : ::fcntl(0, F_DUPFD_CLOEXEC, 0);
 }
 
 // A byte stream to the monitor: its socket, or a socketpair to ssh.
@@ -83,7 +101,7 @@ class ConsoleClient {
         socket_path_(std::move(socket_path)),
         ssh_(transport.ssh),
         socket_(io_, transport.fd.release()),
-        input_(io_, ::dup(0)),
+        input_(io_, own_stdin()),
         signals_(io_, SIGWINCH, SIGTERM, SIGHUP),
         retry_timer_(io_),
         escape_(options.escape),
@@ -246,7 +264,7 @@ class ConsoleClient {
       }
       halted_ = false;
       socket_.assign(fd->release());
-      say_hello(false, 0);
+      say_hello(false, kWholeRing);  // a new boot: show it from its first byte
       read_socket();
     });
   }

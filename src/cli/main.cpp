@@ -84,8 +84,9 @@ int main(int argc, char** argv) {
   bool no_escape = false;
   auto* console_cmd = app.add_subcommand("console", "attach to a zone's console: many viewers, one writer");
   console_cmd->add_option("name", console.name, "zone")->required();
-  console_cmd->add_flag("-r,--read-only", console.read_only, "watch only; never write");
-  console_cmd->add_flag("-f,--force", console.force, "take write access from its holder (who becomes a viewer)");
+  auto* read_only_flag = console_cmd->add_flag("-r,--read-only", console.read_only, "watch only; never write");
+  console_cmd->add_flag("-f,--force", console.force, "take write access from its holder (who becomes a viewer)")
+      ->excludes(read_only_flag);
   auto* escape_opt = console_cmd->add_option("-e,--escape", escape_char, "escape character at line start (default ~)");
   console_cmd->add_flag("-E,--no-escape", no_escape, "no escape character")->excludes(escape_opt);
   console_cmd->add_option("--replay", console.replay, "first show up to BYTES of recent output (default 16384)")

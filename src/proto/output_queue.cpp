@@ -23,16 +23,11 @@ void OutputQueue::push_control(FrameType type, std::string payload) {
 void OutputQueue::push_data(Chunk chunk) {
   data_bytes_ += chunk->size();
   frames_.push_back(make(FrameType::Data, std::move(chunk)));
-  // Over the limit, drop the oldest data frames, never the one being written
-  // (its bytes are already committed and do not count) nor the newest one: a
-  // client that falls behind still sees the latest output.
-  std::size_t i = 0, in_flight = 0;
-  if (front_in_flight_) {
-    if (frames_.front().is_data) in_flight = frames_.front().payload->size();
-    i = 1;
-  }
-  // Indices, not iterators: erasing from the middle of a deque invalidates them.
-  while (data_bytes_ - in_flight > data_limit_ && i + 1 < frames_.size()) {
+  // Over the limit, drop the oldest queued data frames, but never the newest
+  // one: a client that falls behind still sees the latest output. (The frame
+  // being written is not in frames_ and does not count.) Indices, not
+  // iterators: erasing from the middle of a deque invalidates them.
+  for (std::size_t i = 0; data_bytes_ > data_limit_ && i + 1 < frames_.size();) {
     if (!frames_[i].is_data) {
       ++i;
       continue;
@@ -46,22 +41,24 @@ void OutputQueue::push_data(Chunk chunk) {
 }
 
 const OutgoingFrame& OutputQueue::front() {
-  if (pending_drop_ > 0 && !front_in_flight_) {
+  if (in_flight_) return *in_flight_;
+  if (pending_drop_ > 0) {
     nlohmann::json notice{{"type", "dropped"}, {"bytes", pending_drop_}};
     std::string text = notice.dump();
     control_bytes_ += text.size();
-    frames_.push_front(make(FrameType::Notice, std::make_shared<const std::string>(std::move(text))));
+    in_flight_ = make(FrameType::Notice, std::make_shared<const std::string>(std::move(text)));
     pending_drop_ = 0;
+  } else {
+    in_flight_ = std::move(frames_.front());
+    frames_.pop_front();
+    if (in_flight_->is_data) data_bytes_ -= in_flight_->payload->size();
   }
-  front_in_flight_ = true;
-  return frames_.front();
+  return *in_flight_;
 }
 
 void OutputQueue::pop_front() {
-  const OutgoingFrame& done = frames_.front();
-  (done.is_data ? data_bytes_ : control_bytes_) -= done.payload->size();
-  frames_.pop_front();
-  front_in_flight_ = false;
+  if (!in_flight_->is_data) control_bytes_ -= in_flight_->payload->size();
+  in_flight_.reset();
 }
 
 }  // namespace vcon::proto

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "proto/frame.hpp"
@@ -34,9 +35,11 @@ class OutputQueue {
   void push_data(Chunk chunk);
 
   void set_data_limit(std::size_t limit) { data_limit_ = limit; }
-  bool empty() const { return frames_.empty() && pending_drop_ == 0; }
-  // The frame to write next; it stays in the queue (and is never dropped)
-  // until pop_front(). Turns a pending drop count into a notice first.
+  bool empty() const { return frames_.empty() && !in_flight_ && pending_drop_ == 0; }
+  // The frame to write next. It leaves the queue: its memory stays put, and
+  // it is never dropped, until pop_front(), however the queue changes
+  // meanwhile (a writer's buffers point into it). A pending drop count
+  // becomes a notice first.
   const OutgoingFrame& front();
   void pop_front();
 
@@ -48,12 +51,12 @@ class OutputQueue {
   static OutgoingFrame make(FrameType type, Chunk payload);
 
   std::deque<OutgoingFrame> frames_;
+  std::optional<OutgoingFrame> in_flight_;
   std::size_t data_limit_;
   std::size_t data_bytes_ = 0;
   std::size_t control_bytes_ = 0;
   std::uint64_t pending_drop_ = 0;  // dropped but not yet reported
   std::uint64_t dropped_total_ = 0;
-  bool front_in_flight_ = false;
 };
 
 }  // namespace vcon::proto

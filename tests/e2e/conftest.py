@@ -52,9 +52,13 @@ class Vcon:
         )
         self.booted = set()
 
-    def run(self, *args, check=True, timeout=60, **kwargs):
-        result = subprocess.run([VCON, *args], env=self.env, capture_output=True, text=True,
-                                timeout=timeout, **kwargs)
+    def run(self, *args, check=True, timeout=60, input=None, **kwargs):
+        # Bytes in, text out by hand: text=True would turn the console's
+        # "\r\n" (and a lone "\r") into "\n".
+        result = subprocess.run([VCON, *args], env=self.env, capture_output=True, timeout=timeout,
+                                input=input.encode() if isinstance(input, str) else input, **kwargs)
+        result.stdout = result.stdout.decode("utf-8", "replace")
+        result.stderr = result.stderr.decode("utf-8", "replace")
         if check and result.returncode != 0:
             pytest.fail(f"vcon {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
         return result
@@ -138,3 +142,48 @@ def zone(vcon):
     """A booted busybox zone named 'z1'."""
     vcon.zone_up("z1")
     return "z1"
+
+
+class FrameClient:
+    """Speaks the monitor protocol over any byte stream (a socket or a pipe pair)."""
+    HELLO, WELCOME, DATA, RESIZE, BREAK, NOTICE, ERROR, REQUEST, RESPONSE = range(1, 10)
+
+    def __init__(self, read, write):
+        self.read, self.write, self.buffer = read, write, b""
+
+    @classmethod
+    def unix(cls, path):
+        import socket
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(path)
+        sock.settimeout(15)
+        client = cls(sock.recv, sock.sendall)
+        client.sock = sock
+        return client
+
+    def send(self, kind, payload=b""):
+        if isinstance(payload, (dict, list)):
+            payload = json.dumps(payload).encode()
+        self.write(len(payload + b"x").to_bytes(4, "big") + bytes([kind]) + payload)
+
+    def receive(self):
+        while True:
+            if len(self.buffer) >= 4:
+                length = int.from_bytes(self.buffer[:4], "big")
+                if len(self.buffer) >= 4 + length:
+                    frame = self.buffer[4:4 + length]
+                    self.buffer = self.buffer[4 + length:]
+                    return frame[0], frame[1:]
+            chunk = self.read(65536)
+            if not chunk:
+                raise EOFError("monitor closed the stream")
+            self.buffer += chunk
+
+    def receive_until(self, predicate, limit=10000):
+        """Frames up to and including the first one `predicate(kind, payload)` accepts."""
+        frames = []
+        for _ in range(limit):
+            frames.append(self.receive())
+            if predicate(*frames[-1]):
+                return frames
+        pytest.fail("no matching frame")

@@ -17,7 +17,7 @@ def test_boot_reaches_console_and_log(vcon, zone):
 
 def test_output_written_to_dev_console_reaches_log(vcon, zone):
     vcon.exec(zone, "sh", "-c", "echo marker-$((6*7)) > /dev/console")
-    wait_for(lambda: "marker-42\n" in vcon.log_text(zone, raw=True), what="marker in log")
+    wait_for(lambda: "marker-42\r\n" in vcon.log_text(zone, raw=True), what="marker in log")
 
 
 def test_init_is_pid_1_and_host_sees_both_pids(vcon, zone):
@@ -208,13 +208,13 @@ def test_log_tail_and_follow(vcon, zone):
     for i in range(5):
         vcon.exec(zone, "sh", "-c", f"echo line-{i} > /dev/console")
     wait_for(lambda: "line-4" in vcon.log_text(zone), what="lines")
-    assert vcon.run("log", zone, "--raw", "-n", "2").stdout == "line-3\nline-4\n"
-    assert re.fullmatch(r"\S+Z \| line-4\n", vcon.run("log", zone, "-n", "1").stdout)
+    assert vcon.run("log", zone, "--raw", "-n", "2").stdout == "line-3\r\nline-4\r\n"
+    assert re.fullmatch(r"\S+Z \| line-4\r\n", vcon.run("log", zone, "-n", "1").stdout)
     follower = subprocess.Popen([VCON, "log", zone, "-f", "--raw", "-n", "0"], env=vcon.env,
                                 stdout=subprocess.PIPE, text=True)
     try:
         vcon.exec(zone, "sh", "-c", "echo followed > /dev/console")
-        assert follower.stdout.readline() == "followed\n"
+        assert follower.stdout.readline() == "followed\n"  # text mode here: \r\n read as \n
     finally:
         follower.kill()
         follower.wait()

@@ -60,6 +60,21 @@ TEST(OutputQueue, NeverDropsTheFrameBeingWritten) {
   EXPECT_EQ(drain(queue), std::string("{") + R"({"bytes":4,"type":"dropped"})" + "}3333");
 }
 
+TEST(OutputQueue, FrameBeingWrittenStaysPutWhileTheQueueChurns) {
+  OutputQueue queue(8);
+  queue.push_data(chunk("first"));
+  const OutgoingFrame& writing = queue.front();
+  const char* header = writing.header.data();
+  std::string before(header, 5);
+  for (int i = 0; i < 1000; ++i) {
+    queue.push_control(FrameType::Notice, "n");
+    queue.push_data(chunk("churn" + std::to_string(i)));
+  }
+  EXPECT_EQ(std::string(header, 5), before) << "a writer's buffer must not move or change under it";
+  EXPECT_EQ(&queue.front(), &writing);
+  EXPECT_EQ(*queue.front().payload, "first");
+}
+
 TEST(OutputQueue, ControlFramesAreNeverDropped) {
   OutputQueue queue(1);
   for (int i = 0; i < 5; ++i) queue.push_control(FrameType::Notice, std::to_string(i));
