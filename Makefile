@@ -28,6 +28,7 @@ test: unit e2e
 
 bench: build
 	@bash bench/boot/run.sh
+	@bash bench/fanout/run.sh
 
 clean:
 	rm -rf $(BUILD)

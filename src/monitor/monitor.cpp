@@ -172,6 +172,15 @@ class Monitor final : public ControlTarget, public ConsolePort {
   void read_console() {
     console_->async_read_some(asio::buffer(read_buffer_), [this](std::error_code ec, std::size_t n) {
       if (ec) return;  // the zone is gone (or going); on_init_exit() takes over
+      // A pty read gives at most a few KiB; under load take what else is
+      // ready now, so the log, the ring and every client see fewer, larger
+      // chunks (each costs a write per client).
+      int fd = console_->native_handle();
+      while (n < read_buffer_.size()) {
+        ssize_t more = ::read(fd, read_buffer_.data() + n, read_buffer_.size() - n);
+        if (more <= 0) break;
+        n += static_cast<std::size_t>(more);
+      }
       take_console_output(std::string_view(read_buffer_.data(), n));
       read_console();
     });

@@ -66,15 +66,20 @@ void FrameConnection::write_more() {
     return;
   }
   writing_ = true;
-  const OutgoingFrame& frame = queue_.front();
-  std::array<asio::const_buffer, 2> buffers{asio::buffer(frame.header), asio::buffer(*frame.payload)};
-  asio::async_write(socket_, buffers, [self = shared_from_this()](std::error_code ec, std::size_t) {
+  // Everything queued (up to a bound) in one gathered write: a client that
+  // fell behind catches up with few syscalls.
+  buffers_.clear();
+  for (const OutgoingFrame& frame : queue_.front_batch(kBatchFrames)) {
+    buffers_.push_back(asio::buffer(frame.header));
+    buffers_.push_back(asio::buffer(*frame.payload));
+  }
+  asio::async_write(socket_, buffers_, [self = shared_from_this()](std::error_code ec, std::size_t) {
     if (self->closed_) return;
     if (ec) {
       self->close(ec.message());
       return;
     }
-    self->queue_.pop_front();
+    self->queue_.pop_batch();
     self->write_more();
   });
 }

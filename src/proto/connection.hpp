@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "proto/frame.hpp"
 #include "proto/output_queue.hpp"
@@ -47,6 +48,8 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   FrameDecoder decoder_;
   std::array<char, 16384> read_buffer_;
   OutputQueue queue_;
+  static constexpr std::size_t kBatchFrames = 32;  // 64 iovecs, well under IOV_MAX
+  std::vector<asio::const_buffer> buffers_;
   bool writing_ = false;
   bool closing_ = false;
   bool closed_ = false;

@@ -61,4 +61,19 @@ void OutputQueue::pop_front() {
   in_flight_.reset();
 }
 
+const std::vector<OutgoingFrame>& OutputQueue::front_batch(std::size_t max) {
+  while (batch_.size() < max && (pending_drop_ > 0 || !frames_.empty())) {
+    batch_.push_back(front());
+    in_flight_.reset();
+  }
+  return batch_;
+}
+
+void OutputQueue::pop_batch() {
+  for (const auto& frame : batch_) {
+    if (!frame.is_data) control_bytes_ -= frame.payload->size();
+  }
+  batch_.clear();
+}
+
 }  // namespace vcon::proto

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "proto/frame.hpp"
 
@@ -35,13 +36,17 @@ class OutputQueue {
   void push_data(Chunk chunk);
 
   void set_data_limit(std::size_t limit) { data_limit_ = limit; }
-  bool empty() const { return frames_.empty() && !in_flight_ && pending_drop_ == 0; }
+  bool empty() const { return frames_.empty() && !in_flight_ && batch_.empty() && pending_drop_ == 0; }
   // The frame to write next. It leaves the queue: its memory stays put, and
   // it is never dropped, until pop_front(), however the queue changes
   // meanwhile (a writer's buffers point into it). A pending drop count
   // becomes a notice first.
   const OutgoingFrame& front();
   void pop_front();
+  // Up to `max` frames to write with one gathered write; they leave the
+  // queue like front() and stay put until pop_batch().
+  const std::vector<OutgoingFrame>& front_batch(std::size_t max);
+  void pop_batch();
 
   std::size_t queued_data_bytes() const { return data_bytes_; }
   std::size_t queued_control_bytes() const { return control_bytes_; }
@@ -52,6 +57,7 @@ class OutputQueue {
 
   std::deque<OutgoingFrame> frames_;
   std::optional<OutgoingFrame> in_flight_;
+  std::vector<OutgoingFrame> batch_;
   std::size_t data_limit_;
   std::size_t data_bytes_ = 0;
   std::size_t control_bytes_ = 0;

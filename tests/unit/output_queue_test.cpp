@@ -93,3 +93,27 @@ TEST(OutputQueue, MemoryStaysBoundedUnderAFlood) {
 }
 
 }  // namespace vcon::proto
+
+namespace vcon::proto {
+
+TEST(OutputQueue, BatchTakesFramesInOrderAndStaysPut) {
+  OutputQueue queue(6);
+  queue.push_data(chunk("aaa"));
+  queue.push_control(FrameType::Notice, "n");
+  queue.push_data(chunk("bbb"));
+  const auto& batch = queue.front_batch(2);
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(*batch[0].payload, "aaa");
+  EXPECT_EQ(*batch[1].payload, "n");
+  const char* first_header = batch[0].header.data();
+  for (int i = 0; i < 100; ++i) queue.push_data(chunk("zzz"));  // drops queued data, not the batch
+  EXPECT_EQ(batch[0].header.data(), first_header);
+  EXPECT_EQ(*batch[0].payload, "aaa");
+  queue.pop_batch();
+  EXPECT_EQ(queue.queued_control_bytes(), 0u);
+  std::string rest = drain(queue);
+  EXPECT_EQ(rest.substr(0, 1), "{") << "the loss is reported before the rest";
+  EXPECT_EQ(rest.substr(rest.size() - 6), "zzzzzz");
+}
+
+}  // namespace vcon::proto
