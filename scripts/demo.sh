@@ -40,11 +40,16 @@ step "vcon ps from the host: both PIDs"
 step "vcon ls"
 "$vcon" ls
 
+if [ -t 0 ] && [ -t 1 ]; then
+  step "vcon console $zone --replay   (its boot replayed, then live; ~. leaves, the zone keeps running)"
+  "$vcon" console "$zone" --replay || true
+fi
 cat <<EOF2
 
 The zone keeps running. Try:
+  $vcon console $zone           its console (~. to leave; -r to watch only)
   $vcon exec $zone -- sh        a shell in the zone (its own pty, never your tty)
-  $vcon log $zone -f            follow its console
+  $vcon log $zone -f            follow its console log
   $vcon reboot $zone            reboot; the console and its log stay
   $vcon halt $zone              power it off
 EOF2

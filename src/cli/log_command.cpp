@@ -29,13 +29,13 @@ void write_out(const std::string& text) {
 // Turns log text into output, line by line; keeps a partial last line for later.
 class Printer {
  public:
-  explicit Printer(bool raw) : raw_(raw) {}
+  Printer(bool raw, bool visible) : raw_(raw), visible_(visible) {}
   std::string take(std::string& pending) {
     std::string out;
     std::size_t start = 0;
     for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
       std::string_view line(pending.data() + start, nl + 1 - start);
-      out += raw_ ? reader_.raw(line) : std::string(line);
+      out += raw_ ? reader_.raw(line) : visible_ ? make_visible(line) : std::string(line);
     }
     pending.erase(0, start);
     return out;
@@ -44,6 +44,7 @@ class Printer {
 
  private:
   bool raw_;
+  bool visible_;  // timestamped lines to a terminal: control characters shown, not obeyed
   LogLineReader reader_;
 };
 
@@ -77,7 +78,7 @@ Result<int> log_command(const Paths& paths, const LogOptions& options) {
     if (options.lines == 0) keep_from = start;
     content.erase(0, keep_from);
   }
-  Printer printer(options.raw);
+  Printer printer(options.raw, ::isatty(1));
   write_out(printer.take(content));
   if (!options.follow) {
     write_out(content + printer.finish());

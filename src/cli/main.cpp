@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
   log_cmd->add_option("name", log.name, "zone")->required();
   log_cmd->add_flag("-f,--follow", log.follow, "keep printing what arrives, like tail -f");
   log_cmd->add_option("-n,--lines", log.lines, "only the last N lines");
-  log_cmd->add_flag("--raw", log.raw, "console bytes only: no timestamps, no vcon events");
+  log_cmd->add_flag("--raw", log.raw,
+                    "console bytes exactly: no timestamps, no vcon events (otherwise, on a terminal, control characters are shown as ^X)");
 
 
   vcon::cli::ConsoleOptions console;

@@ -17,6 +17,21 @@ std::string format_timestamp(SystemTime when) {
   return buf;
 }
 
+std::string make_visible(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\n' && c != '\t') || byte == 0x7f) {
+      out += '^';
+      out += static_cast<char>(byte ^ 0x40);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::string LogLineWriter::console(std::string_view bytes, SystemTime now) {
   std::string out;
   out.reserve(bytes.size() + 40);

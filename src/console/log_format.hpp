@@ -24,6 +24,11 @@ using SystemTime = std::chrono::system_clock::time_point;
 std::string format_timestamp(SystemTime when);
 constexpr std::size_t kTimestampLength = 27;
 
+// Control characters made visible ("^[" for ESC, "^M" for CR), tab and
+// newline kept: what `vcon log` shows on a terminal, so that nothing the zone
+// printed can drive the operator's terminal (queries, title changes).
+std::string make_visible(std::string_view text);
+
 class LogLineWriter {
  public:
   // Console bytes, stamped at each line start.

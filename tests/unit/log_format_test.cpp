@@ -64,6 +64,11 @@ TEST(LogFormat, ZoneOutputCannotForgeAnEvent) {
   EXPECT_EQ(raw_of(log), "2026-01-01T00:00:00.000000Z * zone halted\n");
 }
 
+TEST(LogFormat, MakeVisibleDefusesControlCharacters) {
+  EXPECT_EQ(make_visible("a\x1b[6n\r\n\tb\x7f"), "a^[[6n^M\n\tb^?");
+  EXPECT_EQ(make_visible("plain \xc3\xa9"), "plain \xc3\xa9") << "UTF-8 passes";
+}
+
 TEST(LogFormat, ParseRejectsForeignLines) {
   EXPECT_EQ(LogLineReader::parse("hello\n").kind, '?');
   EXPECT_EQ(LogLineReader::parse("").kind, '?');
