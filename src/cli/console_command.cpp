@@ -69,10 +69,7 @@ struct Transport {
 
 Result<Transport> open_transport(const Paths& paths, const ConsoleOptions& options) {
   if (options.host.empty()) {
-    if (!zone_running(paths, options.name)) {
-      VCON_TRY(load_zone(paths, options.name));
-      return make_error("zone " + options.name + " is not running (vcon boot " + options.name + ")");
-    }
+    VCON_TRY(require_running(paths, options.name));
     auto fd = proto::connect_unix(paths.zone_socket(options.name));
     if (!fd) return fd.error();
     return Transport{std::move(fd.value())};
@@ -366,10 +363,7 @@ Result<int> console_command(const Paths& paths, const ConsoleOptions& options) {
 
 Result<int> proxy_command(const Paths& paths, const std::string& name) {
   VCON_TRY(validate_zone_name(name));
-  if (!zone_running(paths, name)) {
-    VCON_TRY(load_zone(paths, name));
-    return make_error("zone " + name + " is not running (vcon boot " + name + ")");
-  }
+  VCON_TRY(require_running(paths, name));
   auto fd = proto::connect_unix(paths.zone_socket(name));
   if (!fd) return fd.error();
   asio::io_context io;
@@ -385,8 +379,7 @@ Result<int> proxy_command(const Paths& paths, const std::string& name) {
 
 Result<int> who_command(const Paths& paths, const std::string& name, bool as_json) {
   VCON_TRY(validate_zone_name(name));
-  VCON_TRY(load_zone(paths, name));
-  if (!zone_running(paths, name)) return make_error("zone " + name + " is not running (vcon boot " + name + ")");
+  VCON_TRY(require_running(paths, name));
   auto client = proto::MonitorClient::connect_control(paths.zone_socket(name));
   if (!client) return client.error();
   auto answer = client->request({{"op", "who"}}, 10);

@@ -42,12 +42,6 @@ bool rootfs_has(const std::string& rootfs, const std::string& path) {
   return fd.valid();
 }
 
-Result<void> require_running(const Paths& paths, const std::string& name) {
-  VCON_TRY(load_zone(paths, name));
-  if (!zone_running(paths, name)) return make_error("zone " + name + " is not running (vcon boot " + name + ")");
-  return {};
-}
-
 Result<pid_t> running_init_pid(const Paths& paths, const std::string& name) {
   VCON_TRY(require_running(paths, name));
   auto state = zone_state(paths, name);

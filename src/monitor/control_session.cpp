@@ -20,7 +20,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   void start() {
     auto self = shared_from_this();
     connection_->start([self](proto::Frame frame) { self->on_frame(std::move(frame)); },
-                       [self](const std::string&) { self->closed_ = true; });
+                       [self](const std::string&) {});  // holds the session until the connection closes
   }
 
  private:
@@ -89,7 +89,6 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   std::shared_ptr<proto::FrameConnection> connection_;
   ControlTarget& target_;
   bool greeted_ = false;
-  bool closed_ = false;
 };
 
 }  // namespace

@@ -74,6 +74,12 @@ bool zone_running(const Paths& paths, const std::string& name) {
   return ::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
 }
 
+Result<void> require_running(const Paths& paths, const std::string& name) {
+  if (zone_running(paths, name)) return {};
+  VCON_TRY(load_zone(paths, name));
+  return make_error("zone " + name + " is not running (vcon boot " + name + ")");
+}
+
 std::optional<nlohmann::json> zone_state(const Paths& paths, const std::string& name) {
   auto text = read_file(paths.zone_state(name));
   if (!text) return std::nullopt;

@@ -24,6 +24,8 @@ std::vector<std::string> list_zones(const Paths& paths);
 // already running". The lock passes to the monitor, which holds it for life.
 Result<UniqueFd> lock_zone(const Paths& paths, const std::string& name);
 bool zone_running(const Paths& paths, const std::string& name);
+// Fails with "zone X does not exist" or "zone X is not running" as the case may be.
+Result<void> require_running(const Paths& paths, const std::string& name);
 // The monitor's state file (init PID, boot time); only meaningful while running.
 std::optional<nlohmann::json> zone_state(const Paths& paths, const std::string& name);
 
