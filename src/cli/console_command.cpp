@@ -26,6 +26,7 @@
 #include "console/escape.hpp"
 #include "console/notice_text.hpp"
 #include "proto/client.hpp"
+#include "proto/messages.hpp"
 #include "zone/zone_store.hpp"
 
 namespace vcon::cli {
@@ -204,8 +205,8 @@ class ConsoleClient {
     switch (frame.type) {
       case FrameType::Welcome: {
         json welcome = json::parse(frame.payload, nullptr, false);
-        can_write_ = welcome.value("mode", "ro") == "rw";
-        show(fmt::format("[attached to {}, {}; {}]", welcome.value("console", options_.name),
+        can_write_ = proto::field_or<std::string>(welcome, "mode", "ro") == "rw";
+        show(fmt::format("[attached to {}, {}; {}]", proto::field_or<std::string>(welcome, "console", options_.name),
                          can_write_ ? "read-write" : "read-only",
                          options_.escape ? fmt::format("{}? for help", *options_.escape) : "escapes off"));
         return true;
@@ -215,10 +216,10 @@ class ConsoleClient {
         return true;
       case FrameType::Notice: {
         json notice = json::parse(frame.payload, nullptr, false);
-        std::string type = notice.is_object() ? notice.value("type", "") : "";
+        std::string type = proto::field_or<std::string>(notice, "type", "");
         if (type == "forced") can_write_ = false;
         if (type == "write") can_write_ = true;
-        if (type == "state" && notice.value("state", "") == "halted") halted_ = true;
+        if (type == "state" && proto::field_or<std::string>(notice, "state", "") == "halted") halted_ = true;
         show(notice_text(notice));
         return true;
       }
@@ -391,11 +392,12 @@ Result<int> who_command(const Paths& paths, const std::string& name, bool as_jso
   }
   fmt::print("{:<12} {:>8} {:<4} {:<10} {}\n", "USER", "PID", "MODE", "SINCE", "DROPPED");
   for (const auto& c : clients) {
-    std::time_t since = static_cast<std::time_t>(c.value("since", 0.0));
+    std::time_t since = static_cast<std::time_t>(proto::field_or<double>(c, "since", 0.0));
     char when[16];
     std::strftime(when, sizeof when, "%H:%M:%S", std::gmtime(&since));
-    fmt::print("{:<12} {:>8} {:<4} {:<10} {}\n", c.value("user", "?"), c.value("pid", 0), c.value("mode", "?"),
-               when, c.value("dropped_bytes", 0ULL));
+    fmt::print("{:<12} {:>8} {:<4} {:<10} {}\n", proto::field_or<std::string>(c, "user", "?"),
+               proto::field_or<long>(c, "pid", 0), proto::field_or<std::string>(c, "mode", "?"), when,
+               proto::field_or<unsigned long long>(c, "dropped_bytes", 0));
   }
   return 0;
 }

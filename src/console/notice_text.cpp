@@ -3,6 +3,8 @@
 
 #include <fmt/core.h>
 
+#include "proto/messages.hpp"
+
 namespace vcon {
 
 namespace {
@@ -16,24 +18,31 @@ std::string names(const nlohmann::json& list) {
   return out;
 }
 
+std::string text(const nlohmann::json& notice, const char* key) {
+  return proto::field_or<std::string>(notice, key, "?");
+}
+
 std::string who(const nlohmann::json& notice, const char* user_key, const char* pid_key) {
-  return fmt::format("{} (PID {})", notice.value(user_key, "?"), notice.value(pid_key, 0));
+  return fmt::format("{} (PID {})", text(notice, user_key), proto::field_or<long>(notice, pid_key, 0));
 }
 }  // namespace
 
 std::string notice_text(const nlohmann::json& notice) {
   if (!notice.is_object()) return {};
-  std::string type = notice.value("type", "");
-  if (type == "join") return "[+" + names(notice["clients"]) + "]";
-  if (type == "leave") return "[-" + names(notice["clients"]) + "]";
+  std::string type = proto::field_or<std::string>(notice, "type", "");
+  if (type == "join" || type == "leave") {
+    auto clients = notice.find("clients");
+    return std::string(type == "join" ? "[+" : "[-") + (clients != notice.end() ? names(*clients) : "") + "]";
+  }
   if (type == "forced") return "[forced to read-only by " + who(notice, "by_user", "by_pid") + "]";
   if (type == "took") return "[took write access from " + who(notice, "from_user", "from_pid") + "]";
   if (type == "write") return "[write access is yours again]";
   if (type == "dropped") {
-    return fmt::format("[{} bytes of output dropped: this client fell behind]", notice.value("bytes", 0ULL));
+    return fmt::format("[{} bytes of output dropped: this client fell behind]",
+                       proto::field_or<unsigned long long>(notice, "bytes", 0));
   }
-  if (type == "state") return fmt::format("[zone {} {}]", notice.value("zone", "?"), notice.value("state", "?"));
-  if (type == "info") return "[" + notice.value("text", "") + "]";
+  if (type == "state") return fmt::format("[zone {} {}]", text(notice, "zone"), text(notice, "state"));
+  if (type == "info") return "[" + text(notice, "text") + "]";
   return {};
 }
 

@@ -8,7 +8,8 @@
 
 namespace vcon {
 
-// The text of a notice, without decoration; "" for notices not meant for people.
+// The text of a notice, without decoration; "" for notices not meant for
+// people. Fields of the wrong type show as "?" (never an exception).
 std::string notice_text(const nlohmann::json& notice);
 
 }  // namespace vcon

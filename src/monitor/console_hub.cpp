@@ -57,16 +57,16 @@ json ConsoleHub::names_with_first(ClientId first) const {
   return names;
 }
 
-void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, const Peer& peer, const json& hello) {
-  bool wants_write = hello.value("mode", "") == "rw";
-  bool force = hello.value("force", false);
+void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, const Peer& peer,
+                        const proto::Hello& hello) {
+  bool wants_write = hello.mode == proto::Mode::ReadWrite;
   ClientId id = next_id_++;
   clients_[id] = Client{connection, peer, wants_write, now_seconds()};
 
   std::optional<ClientId> displaced;
   if (wants_write) {
     std::optional<ClientId> holder = lock_.holder();
-    auto outcome = lock_.request(id, force);
+    auto outcome = lock_.request(id, hello.force);
     if (!outcome.granted) {
       const Client& owner = clients_.at(*holder);
       connection->send(FrameType::Error,
@@ -84,8 +84,8 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
   // Replay, then live: all in this handler, so no console output can come
   // in between (the loop is single-threaded).
   const RingBuffer& ring = port_.ring();
-  long long replay = hello.value("replay", 0LL);
-  std::uint64_t from = ring.end_offset() - std::min<std::uint64_t>(replay > 0 ? replay : 0, ring.size());
+  std::uint64_t replay = std::min<std::uint64_t>(hello.replay, ring.size());
+  std::uint64_t from = ring.end_offset() - replay;
   if (replay > 0) connection->set_data_limit(static_cast<std::size_t>(replay) + proto::FrameConnection::kDefaultDataLimit);
   json welcome{{"version", proto::kVersion},
                {"console", port_.console_name()},
@@ -112,9 +112,7 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
   }
   json join{{"type", "join"}, {"user", peer.user}, {"pid", peer.pid}, {"clients", names_with_first(id)}};
   notice_all(join);
-  if (wants_write && hello.contains("rows") && hello.contains("cols")) {
-    port_.resize(hello.value("rows", 24u), hello.value("cols", 80u));
-  }
+  if (wants_write && hello.window) port_.resize(hello.window->rows, hello.window->cols);
 }
 
 void ConsoleHub::on_frame(ClientId id, proto::Frame frame) {
@@ -126,8 +124,9 @@ void ConsoleHub::on_frame(ClientId id, proto::Frame frame) {
       return;  // viewers' keystrokes go nowhere
     case FrameType::Resize:
       if (writer) {
-        json size = json::parse(frame.payload, nullptr, false);
-        if (size.is_object()) port_.resize(size.value("rows", 24u), size.value("cols", 80u));
+        auto size = proto::parse_window_size(frame.payload);
+        if (size) port_.resize(size->rows, size->cols);
+        else client.connection->send(FrameType::Notice, json{{"type", "info"}, {"text", size.error().message()}}.dump());
       }
       return;
     case FrameType::Break:

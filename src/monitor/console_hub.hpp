@@ -14,6 +14,7 @@
 #include "console/ring_buffer.hpp"
 #include "console/write_lock.hpp"
 #include "proto/connection.hpp"
+#include "proto/messages.hpp"
 
 namespace vcon {
 
@@ -43,7 +44,7 @@ class ConsoleHub {
   // A client said hello in mode "rw" or "ro". Either welcomes and registers
   // it (replay first, then live output, with nothing lost or repeated in
   // between) or sends an error and closes.
-  void attach(std::shared_ptr<proto::FrameConnection> connection, const Peer& peer, const nlohmann::json& hello);
+  void attach(std::shared_ptr<proto::FrameConnection> connection, const Peer& peer, const proto::Hello& hello);
   void broadcast(const proto::Chunk& chunk);
   // A notice for every client: {"type": "state", "state": ...}.
   void notice_all(const nlohmann::json& notice);

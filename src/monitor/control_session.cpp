@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "proto/connection.hpp"
+#include "proto/messages.hpp"
 
 namespace vcon {
 
@@ -33,51 +34,46 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
       fail(std::string("unexpected ") + proto::type_name(frame.type) + " frame on a control connection");
       return;
     }
-    json request = json::parse(frame.payload, nullptr, false);
-    if (!request.is_object() || !request.contains("op") || !request["op"].is_string()) {
-      fail("malformed request: expected a JSON object with \"op\"");
+    auto request = proto::parse_request(frame.payload);
+    if (!request) {
+      connection_->send(FrameType::Error, request.error().message());
       return;
     }
-    std::string op = request["op"];
-    if (op == "status") {
-      connection_->send(FrameType::Response, target_.status().dump());
-    } else if (op == "who") {
-      connection_->send(FrameType::Response, json{{"clients", target_.hub().who()}}.dump());
-    } else if (op == "halt" || op == "reboot") {
-      int grace = request.value("grace", 10);
-      auto connection = connection_;
-      target_.stop(op == "halt" ? StopKind::Halt : StopKind::Reboot, std::chrono::seconds(std::max(grace, 0)),
-                   [connection](const Result<void>& result) {
-                     if (result) connection->send(FrameType::Response, json{{"ok", true}}.dump());
-                     else connection->send(FrameType::Error, result.error().message());
-                   });
-    } else {
-      connection_->send(FrameType::Error, "unknown request '" + op + "'");
+    switch (request->op) {
+      case proto::Op::Status:
+        connection_->send(FrameType::Response, target_.status().dump());
+        return;
+      case proto::Op::Who:
+        connection_->send(FrameType::Response, json{{"clients", target_.hub().who()}}.dump());
+        return;
+      case proto::Op::Halt:
+      case proto::Op::Reboot: {
+        auto connection = connection_;
+        target_.stop(request->op == proto::Op::Halt ? StopKind::Halt : StopKind::Reboot,
+                     std::chrono::seconds(request->grace), [connection](const Result<void>& result) {
+                       if (result) connection->send(FrameType::Response, json{{"ok", true}}.dump());
+                       else connection->send(FrameType::Error, result.error().message());
+                     });
+        return;
+      }
     }
   }
 
   void greet(const proto::Frame& frame) {
-    json hello = frame.type == FrameType::Hello ? json::parse(frame.payload, nullptr, false) : json();
-    if (!hello.is_object()) {
-      fail("the first frame must be a hello with a JSON object");
+    if (frame.type != FrameType::Hello) {
+      fail("the first frame must be a hello");
       return;
     }
-    if (hello.value("version", 0) != static_cast<int>(proto::kVersion)) {
-      fail("protocol version " + std::to_string(hello.value("version", 0)) + " is not supported (monitor speaks " +
-           std::to_string(proto::kVersion) + ")");
-      return;
-    }
-    std::string mode = hello.value("mode", "");
-    if (mode == "rw" || mode == "ro") {
-      greeted_ = true;
-      target_.hub().attach(connection_, peer_of(connection_->native_handle()), hello);
-      return;
-    }
-    if (mode != "control") {
-      fail("mode '" + mode + "' is not supported by this monitor (use control, rw or ro)");
+    auto hello = proto::parse_hello(frame.payload);
+    if (!hello) {
+      fail(hello.error().message());
       return;
     }
     greeted_ = true;
+    if (hello->mode != proto::Mode::Control) {
+      target_.hub().attach(connection_, peer_of(connection_->native_handle()), hello.value());
+      return;
+    }
     connection_->send(FrameType::Welcome, json{{"version", proto::kVersion}}.dump());
   }
 

@@ -347,3 +347,36 @@ def test_terminal_is_restored(vcon, zone, leave):
         assert open(before).read() == open(after).read()
     finally:
         subprocess.run(["tmux", "-L", "vcon-test", "kill-session", "-t", session], capture_output=True)
+
+
+def test_malformed_messages_get_errors_and_the_monitor_survives(vcon, zone):
+    socket_path = os.path.join(vcon.run_dir(zone), "console.sock")
+    for hello in ({"version": "one", "mode": "control"}, {"version": 1, "mode": "ro", "replay": "lots"},
+                  {"version": 1, "mode": "rw", "force": "yes"}, {"version": 1, "mode": "rw", "rows": -3, "cols": 80}):
+        client = FrameClient.unix(socket_path)
+        client.send(FrameClient.HELLO, hello)
+        kind, message = client.receive()
+        assert kind == FrameClient.ERROR, (hello, message)
+        client.sock.close()
+    control = FrameClient.unix(socket_path)
+    control.send(FrameClient.HELLO, {"version": 1, "mode": "control"})
+    assert control.receive()[0] == FrameClient.WELCOME
+    control.send(FrameClient.REQUEST, {"op": "halt", "grace": "soon"})
+    kind, message = control.receive()
+    assert kind == FrameClient.ERROR and b"'grace' must be a whole number" in message
+    control.send(FrameClient.REQUEST, {"op": "status"})
+    kind, status = control.receive()
+    assert kind == FrameClient.RESPONSE and json.loads(status)["state"] == "running"
+    control.sock.close()
+    writer = attach(vcon, zone)
+    try:
+        raw = FrameClient.unix(socket_path)
+        raw.send(FrameClient.HELLO, {"version": 1, "mode": "rw", "force": True})
+        assert raw.receive()[0] == FrameClient.WELCOME
+        raw.send(FrameClient.RESIZE, {"rows": "tall"})
+        frames = raw.receive_until(lambda k, p: k == FrameClient.NOTICE and b"'rows' must be" in p)
+        raw.sock.close()
+        writer.expect(re.escape("[write access is yours again]"))
+        assert vcon.ls()[zone]["state"] == "running"
+    finally:
+        close(writer)

@@ -30,6 +30,8 @@ TEST(NoticeText, UnknownOrMalformedIsSilent) {
   EXPECT_EQ(notice_text(json{{"type", "future-thing"}}), "");
   EXPECT_EQ(notice_text(json("text")), "");
   EXPECT_EQ(notice_text(json{{"type", "join"}, {"clients", 3}}), "[+]");
+  EXPECT_EQ(notice_text(json{{"type", "state"}, {"zone", 7}, {"state", "halted"}}), "[zone ? halted]");
+  EXPECT_EQ(notice_text(json{{"type", "forced"}, {"by_user", "x"}, {"by_pid", "1"}}), "[forced to read-only by x (PID 0)]");
 }
 
 }  // namespace vcon

@@ -1,0 +1,106 @@
+// Protocol message decoding.
+#include "proto/messages.hpp"
+
+#include "proto/frame.hpp"
+
+namespace vcon::proto {
+
+namespace {
+
+using json = nlohmann::json;
+
+Result<json> parse_object(std::string_view payload, const char* what) {
+  json object = json::parse(payload, nullptr, false);
+  if (!object.is_object()) return make_error(std::string("malformed ") + what + ": expected a JSON object");
+  return object;
+}
+
+// An optional unsigned field within [0, max]; `fallback` when absent.
+Result<std::uint64_t> unsigned_field(const json& object, const char* key, std::uint64_t fallback, std::uint64_t max) {
+  auto found = object.find(key);
+  if (found == object.end()) return fallback;
+  // JSON's non-negative integers are number_unsigned; anything else is wrong here.
+  if (!found->is_number_unsigned() || found->get<std::uint64_t>() > max) {
+    return make_error(std::string("'") + key + "' must be a whole number from 0 to " + std::to_string(max));
+  }
+  return found->get<std::uint64_t>();
+}
+
+Result<bool> bool_field(const json& object, const char* key) {
+  auto found = object.find(key);
+  if (found == object.end()) return false;
+  if (!found->is_boolean()) return make_error(std::string("'") + key + "' must be true or false");
+  return found->get<bool>();
+}
+
+Result<std::optional<WindowSize>> window_fields(const json& object) {
+  if (!object.contains("rows") && !object.contains("cols")) return std::optional<WindowSize>();
+  auto rows = unsigned_field(object, "rows", 0, 65535);
+  if (!rows) return rows.error();
+  auto cols = unsigned_field(object, "cols", 0, 65535);
+  if (!cols) return cols.error();
+  if (rows.value() == 0 || cols.value() == 0) return make_error("'rows' and 'cols' must both be given, from 1 to 65535");
+  return std::optional<WindowSize>(WindowSize{static_cast<unsigned short>(rows.value()),
+                                              static_cast<unsigned short>(cols.value())});
+}
+
+}  // namespace
+
+Result<Hello> parse_hello(std::string_view payload) {
+  auto object = parse_object(payload, "hello");
+  if (!object) return object.error();
+  const json& hello = object.value();
+  auto version = unsigned_field(hello, "version", 0, UINT32_MAX);
+  if (!version) return version.error();
+  if (version.value() != kVersion) {
+    return make_error("protocol version " + std::to_string(version.value()) + " is not supported (monitor speaks " +
+                      std::to_string(kVersion) + ")");
+  }
+  Hello parsed;
+  auto mode = hello.find("mode");
+  std::string name = mode != hello.end() && mode->is_string() ? mode->get<std::string>() : "";
+  if (name == "control") parsed.mode = Mode::Control;
+  else if (name == "rw") parsed.mode = Mode::ReadWrite;
+  else if (name == "ro") parsed.mode = Mode::ReadOnly;
+  else return make_error("mode '" + name + "' is not supported by this monitor (use control, rw or ro)");
+  auto force = bool_field(hello, "force");
+  if (!force) return force.error();
+  parsed.force = force.value();
+  auto replay = unsigned_field(hello, "replay", 0, UINT64_MAX);
+  if (!replay) return replay.error();
+  parsed.replay = replay.value();
+  auto window = window_fields(hello);
+  if (!window) return window.error();
+  parsed.window = window.value();
+  return parsed;
+}
+
+Result<Request> parse_request(std::string_view payload) {
+  auto object = parse_object(payload, "request");
+  if (!object) return object.error();
+  const json& request = object.value();
+  auto op = request.find("op");
+  if (op == request.end() || !op->is_string()) return make_error("malformed request: expected \"op\"");
+  Request parsed;
+  std::string name = op->get<std::string>();
+  if (name == "status") parsed.op = Op::Status;
+  else if (name == "who") parsed.op = Op::Who;
+  else if (name == "halt") parsed.op = Op::Halt;
+  else if (name == "reboot") parsed.op = Op::Reboot;
+  else return make_error("unknown request '" + name + "'");
+  auto grace = unsigned_field(request, "grace", 10, 24 * 3600);
+  if (!grace) return grace.error();
+  parsed.grace = static_cast<unsigned>(grace.value());
+  return parsed;
+}
+
+Result<WindowSize> parse_window_size(std::string_view payload) {
+  auto object = parse_object(payload, "resize");
+  if (!object) return object.error();
+  auto window = window_fields(object.value());
+  if (!window) return window.error();
+  if (!window.value()) return make_error("malformed resize: expected 'rows' and 'cols'");
+  return *window.value();
+}
+
+}  // namespace vcon::proto

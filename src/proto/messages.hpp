@@ -1,0 +1,59 @@
+// The JSON payloads of the monitor protocol, decoded in one place. Everything
+// a monitor receives from a client goes through these strict parsers: a wrong
+// type or value is an error for that client, never an exception in the
+// monitor's loop. Pure logic, unit-tested; see docs/protocol.md.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/result.hpp"
+
+namespace vcon::proto {
+
+enum class Mode { Control, ReadWrite, ReadOnly };
+
+struct WindowSize {
+  unsigned short rows = 24;
+  unsigned short cols = 80;
+};
+
+struct Hello {
+  Mode mode = Mode::Control;
+  bool force = false;
+  std::uint64_t replay = 0;  // bytes of recent output wanted first
+  std::optional<WindowSize> window;
+};
+
+enum class Op { Status, Who, Halt, Reboot };
+
+struct Request {
+  Op op = Op::Status;
+  unsigned grace = 10;  // halt and reboot: seconds before the zone is killed
+};
+
+// Checks the protocol version too.
+Result<Hello> parse_hello(std::string_view payload);
+Result<Request> parse_request(std::string_view payload);
+Result<WindowSize> parse_window_size(std::string_view payload);
+
+// For what a client shows from a monitor's messages: the field if present
+// with the right type, else `fallback`. Never throws.
+template <class T>
+T field_or(const nlohmann::json& object, const char* key, T fallback) {
+  if (!object.is_object()) return fallback;
+  auto found = object.find(key);
+  if (found == object.end()) return fallback;
+  if constexpr (std::is_same_v<T, std::string>) {
+    return found->is_string() ? found->template get<std::string>() : fallback;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return found->is_boolean() ? found->template get<bool>() : fallback;
+  } else {
+    return found->is_number() ? found->template get<T>() : fallback;
+  }
+}
+
+}  // namespace vcon::proto
