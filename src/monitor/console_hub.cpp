@@ -153,7 +153,9 @@ void ConsoleHub::detach(ClientId id) {
   notice_all(leave);
 }
 
-void ConsoleHub::broadcast(const proto::Chunk& chunk) {
+void ConsoleHub::broadcast(std::string_view bytes) {
+  if (clients_.empty()) return;
+  auto chunk = std::make_shared<const std::string>(bytes);
   for (auto& [id, client] : clients_) client.connection->send_data(chunk);
 }
 

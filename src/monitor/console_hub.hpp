@@ -45,7 +45,9 @@ class ConsoleHub {
   // it (replay first, then live output, with nothing lost or repeated in
   // between) or sends an error and closes.
   void attach(std::shared_ptr<proto::FrameConnection> connection, const Peer& peer, const proto::Hello& hello);
-  void broadcast(const proto::Chunk& chunk);
+  // Console output for every client: copied once into a chunk they all
+  // share, and not at all when nobody is attached.
+  void broadcast(std::string_view bytes);
   // A notice for every client: {"type": "state", "state": ...}.
   void notice_all(const nlohmann::json& notice);
   // Every client gets what is queued, then is disconnected.

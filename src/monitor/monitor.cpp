@@ -17,10 +17,8 @@
 #include <chrono>
 #include <csignal>
 #include <deque>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <vector>
 
 #include "base/files.hpp"
@@ -36,7 +34,6 @@ namespace vcon {
 namespace {
 
 using json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 void report(const std::string& line) {
   fmt::print(stderr, "{:%FT%T}Z {}\n", fmt::gmtime(std::time(nullptr)), line);
@@ -47,9 +44,9 @@ int pidfd_signal(int pidfd, int sig) { return static_cast<int>(::syscall(SYS_pid
 
 class Monitor final : public ControlTarget, public ConsolePort {
  public:
-  Monitor(asio::io_context& io, MonitorOptions options, ZoneConfig config, ConsoleLog log)
+  Monitor(asio::io_context& io, Paths paths, ZoneConfig config, ConsoleLog log)
       : io_(io),
-        options_(std::move(options)),
+        paths_(std::move(paths)),
         config_(std::move(config)),
         ring_(config_.ring_size),
         log_(std::move(log)),
@@ -121,7 +118,7 @@ class Monitor final : public ControlTarget, public ConsolePort {
 
  private:
   Result<void> listen() {
-    std::string path = options_.paths.zone_socket(config_.name);
+    std::string path = paths_.zone_socket(config_.name);
     ::unlink(path.c_str());  // we hold the zone lock: any socket here is stale
     asio::local::stream_protocol::endpoint endpoint(path);
     std::error_code ec;
@@ -141,19 +138,35 @@ class Monitor final : public ControlTarget, public ConsolePort {
     booted_at_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     VCON_TRY(set_nonblocking(zone_->console_master.get()));
     console_.emplace(io_, zone_->console_master.release());
-    log_.event(fmt::format("zone {} booted, init is host PID {}", config_.name, zone_->init_pid));
-    hub_.notice_all({{"type", "state"}, {"state", "booted"}, {"zone", config_.name}});
-    report(fmt::format("zone {} booted, init is host PID {}", config_.name, zone_->init_pid));
+    announce("booted", fmt::format("zone {} booted, init is host PID {}", config_.name, zone_->init_pid));
     write_state();
     read_console();
     return {};
   }
 
+  // A zone state change goes to the log, the monitor's own log and every client.
+  void announce(const char* state, const std::string& text) {
+    log_.event(text);
+    report(text);
+    hub_.notice_all({{"type", "state"}, {"state", state}, {"zone", config_.name}});
+  }
+
   void write_state() {
-    json state = status();
-    state["state"] = "running";
-    auto saved = write_file_atomic(options_.paths.zone_state(config_.name), state.dump() + "\n");
+    auto saved = write_file_atomic(paths_.zone_state(config_.name), status().dump() + "\n");
     if (!saved) report("cannot save state: " + saved.error().message());
+  }
+
+  // Reads what the console has ready now into read_buffer_ from `filled` on;
+  // returns the new fill. Never blocks (the master is non-blocking).
+  std::size_t read_ready(std::size_t filled) {
+    int fd = console_->native_handle();
+    while (filled < read_buffer_.size()) {
+      ssize_t n = ::read(fd, read_buffer_.data() + filled, read_buffer_.size() - filled);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      filled += static_cast<std::size_t>(n);
+    }
+    return filled;
   }
 
   void write_input_front() {
@@ -175,13 +188,7 @@ class Monitor final : public ControlTarget, public ConsolePort {
       // A pty read gives at most a few KiB; under load take what else is
       // ready now, so the log, the ring and every client see fewer, larger
       // chunks (each costs a write per client).
-      int fd = console_->native_handle();
-      while (n < read_buffer_.size()) {
-        ssize_t more = ::read(fd, read_buffer_.data() + n, read_buffer_.size() - n);
-        if (more <= 0) break;
-        n += static_cast<std::size_t>(more);
-      }
-      take_console_output(std::string_view(read_buffer_.data(), n));
+      take_console_output(std::string_view(read_buffer_.data(), read_ready(n)));
       read_console();
     });
   }
@@ -189,19 +196,13 @@ class Monitor final : public ControlTarget, public ConsolePort {
   void take_console_output(std::string_view bytes) {
     ring_.append(bytes);
     log_.console(bytes);
-    hub_.broadcast(std::make_shared<const std::string>(bytes));  // one copy, shared by every client
+    hub_.broadcast(bytes);
   }
 
   // What the zone wrote just before it died is still in the pty: read it all
   // before the pty goes away.
   void drain_console() {
-    int fd = console_->native_handle();
-    for (;;) {
-      ssize_t n = ::read(fd, read_buffer_.data(), read_buffer_.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      take_console_output(std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)));
-    }
+    while (std::size_t n = read_ready(0)) take_console_output(std::string_view(read_buffer_.data(), n));
   }
 
   void watch_signals() {
@@ -245,9 +246,7 @@ class Monitor final : public ControlTarget, public ConsolePort {
     stopping_.reset();
     std::string how = "init " + describe_exit(status);
     if (reboot) {
-      log_.event("zone rebooting: " + how);
-      report("zone rebooting: " + how);
-      hub_.notice_all({{"type", "state"}, {"state", "rebooting"}, {"zone", config_.name}});
+      announce("rebooting", "zone rebooting: " + how);
       auto booted = boot();
       if (booted) {
         answer(reboot_waiters_, {});
@@ -255,9 +254,7 @@ class Monitor final : public ControlTarget, public ConsolePort {
       }
       how = "reboot failed: " + booted.error().message();
     }
-    log_.event("zone halted: " + how);
-    report("zone halted: " + how);
-    hub_.notice_all({{"type", "state"}, {"state", "halted"}, {"zone", config_.name}});
+    announce("halted", "zone halted: " + how);
     answer(reboot_waiters_, make_error("the zone halted instead of rebooting: " + how));
     answer(halt_waiters_, {});
     finish();
@@ -288,7 +285,7 @@ class Monitor final : public ControlTarget, public ConsolePort {
   }
 
   asio::io_context& io_;
-  MonitorOptions options_;
+  Paths paths_;
   ZoneConfig config_;
   RingBuffer ring_;
   ConsoleLog log_;
@@ -324,18 +321,17 @@ int run_monitor(MonitorOptions options) {
   UniqueFd lock = std::move(options.lock);  // destroyed last: released after the cleanup below
   // Whatever happens next, leave no socket, state or lock file behind. The
   // lock file goes while we still hold its lock (lock_zone copes with that).
-  Paths paths = options.paths;
-  std::string zone = options.config.name;
+  const std::string zone = options.config.name;
   struct RunDirCleanup {
-    const Paths& paths;
-    const std::string& zone;
+    Paths paths;  // copies: the guard outlives whatever is moved below
+    std::string zone;
     ~RunDirCleanup() {
       for (const auto& path : {paths.zone_socket(zone), paths.zone_state(zone), paths.zone_lock(zone)}) {
         ::unlink(path.c_str());
       }
       ::rmdir(paths.zone_run_dir(zone).c_str());
     }
-  } cleanup{paths, zone};
+  } cleanup{options.paths, zone};
   auto fail = [&](const std::string& message) {
     report("boot failed: " + message);
     notify(notify_fd, "error " + message);
@@ -345,8 +341,7 @@ int run_monitor(MonitorOptions options) {
   if (!log) return fail(log.error().message());
 
   asio::io_context io;
-  ZoneConfig config = std::move(options.config);
-  Monitor monitor(io, std::move(options), std::move(config), std::move(log.value()));
+  Monitor monitor(io, options.paths, std::move(options.config), std::move(log.value()));
   auto started = monitor.start();
   if (!started) return fail(started.error().message());
   notify(notify_fd, "ok\n");
