@@ -40,31 +40,18 @@ void OutputQueue::push_data(Chunk chunk) {
   }
 }
 
-const OutgoingFrame& OutputQueue::front() {
-  if (in_flight_) return *in_flight_;
-  if (pending_drop_ > 0) {
-    nlohmann::json notice{{"type", "dropped"}, {"bytes", pending_drop_}};
-    std::string text = notice.dump();
-    control_bytes_ += text.size();
-    in_flight_ = make(FrameType::Notice, std::make_shared<const std::string>(std::move(text)));
-    pending_drop_ = 0;
-  } else {
-    in_flight_ = std::move(frames_.front());
-    frames_.pop_front();
-    if (in_flight_->is_data) data_bytes_ -= in_flight_->payload->size();
-  }
-  return *in_flight_;
-}
-
-void OutputQueue::pop_front() {
-  if (!in_flight_->is_data) control_bytes_ -= in_flight_->payload->size();
-  in_flight_.reset();
-}
-
 const std::vector<OutgoingFrame>& OutputQueue::front_batch(std::size_t max) {
-  while (batch_.size() < max && (pending_drop_ > 0 || !frames_.empty())) {
-    batch_.push_back(front());
-    in_flight_.reset();
+  if (!batch_.empty()) return batch_;  // still being written: it must not change
+  if (pending_drop_ > 0) {
+    std::string text = nlohmann::json{{"type", "dropped"}, {"bytes", pending_drop_}}.dump();
+    control_bytes_ += text.size();
+    batch_.push_back(make(FrameType::Notice, std::make_shared<const std::string>(std::move(text))));
+    pending_drop_ = 0;
+  }
+  while (batch_.size() < max && !frames_.empty()) {
+    batch_.push_back(std::move(frames_.front()));
+    frames_.pop_front();
+    if (batch_.back().is_data) data_bytes_ -= batch_.back().payload->size();
   }
   return batch_;
 }

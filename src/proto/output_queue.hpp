@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,7 +27,7 @@ struct OutgoingFrame {
 class OutputQueue {
  public:
   // `data_limit`: queued console bytes beyond which the oldest are dropped.
-  // Memory per client stays below data_limit plus the frame being written
+  // Memory per client stays below data_limit plus the batch being written
   // plus the newest chunk.
   explicit OutputQueue(std::size_t data_limit) : data_limit_(data_limit) {}
 
@@ -36,15 +35,12 @@ class OutputQueue {
   void push_data(Chunk chunk);
 
   void set_data_limit(std::size_t limit) { data_limit_ = limit; }
-  bool empty() const { return frames_.empty() && !in_flight_ && batch_.empty() && pending_drop_ == 0; }
-  // The frame to write next. It leaves the queue: its memory stays put, and
-  // it is never dropped, until pop_front(), however the queue changes
-  // meanwhile (a writer's buffers point into it). A pending drop count
-  // becomes a notice first.
-  const OutgoingFrame& front();
-  void pop_front();
-  // Up to `max` frames to write with one gathered write; they leave the
-  // queue like front() and stay put until pop_batch().
+  bool empty() const { return frames_.empty() && batch_.empty() && pending_drop_ == 0; }
+  // The next frames to write (at most `max`), for one gathered write. They
+  // leave the queue: their memory stays put, and none is dropped, until
+  // pop_batch(), however the queue changes meanwhile (the writer's buffers
+  // point into them); asking again before then gives the same batch. A
+  // pending drop count becomes a notice at its head.
   const std::vector<OutgoingFrame>& front_batch(std::size_t max);
   void pop_batch();
 
@@ -56,7 +52,6 @@ class OutputQueue {
   static OutgoingFrame make(FrameType type, Chunk payload);
 
   std::deque<OutgoingFrame> frames_;
-  std::optional<OutgoingFrame> in_flight_;
   std::vector<OutgoingFrame> batch_;
   std::size_t data_limit_;
   std::size_t data_bytes_ = 0;

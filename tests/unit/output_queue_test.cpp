@@ -12,9 +12,9 @@ Chunk chunk(std::string text) { return std::make_shared<const std::string>(std::
 std::string drain(OutputQueue& queue) {
   std::string out;
   while (!queue.empty()) {
-    const OutgoingFrame& frame = queue.front();
+    const OutgoingFrame& frame = queue.front_batch(1)[0];
     out += frame.is_data ? *frame.payload : "{" + *frame.payload + "}";
-    queue.pop_front();
+    queue.pop_batch();
   }
   return out;
 }
@@ -25,15 +25,15 @@ TEST(OutputQueue, SharesChunksWithoutCopying) {
   Chunk data = chunk("hello");
   a.push_data(data);
   b.push_data(data);
-  EXPECT_EQ(a.front().payload.get(), data.get());
-  EXPECT_EQ(b.front().payload.get(), data.get());
+  EXPECT_EQ(a.front_batch(1)[0].payload.get(), data.get());
+  EXPECT_EQ(b.front_batch(1)[0].payload.get(), data.get());
   EXPECT_EQ(data.use_count(), 3);
 }
 
 TEST(OutputQueue, HeaderEncodesLengthAndType) {
   OutputQueue queue(100);
   queue.push_data(chunk("ab"));
-  const auto& frame = queue.front();
+  const auto& frame = queue.front_batch(1)[0];
   EXPECT_EQ(std::string(frame.header.data(), 5), encode(FrameType::Data, "").substr(0, 3) + std::string("\3\3", 2));
 }
 
@@ -51,19 +51,19 @@ TEST(OutputQueue, DropsOldestDataAndReportsItFirst) {
 TEST(OutputQueue, NeverDropsTheFrameBeingWritten) {
   OutputQueue queue(4);
   queue.push_data(chunk("1111"));
-  const OutgoingFrame& writing = queue.front();
+  const OutgoingFrame& writing = queue.front_batch(1)[0];
   const std::string* payload = writing.payload.get();
   queue.push_data(chunk("2222"));
   queue.push_data(chunk("3333"));
-  EXPECT_EQ(queue.front().payload.get(), payload) << "the in-flight frame stays at the front";
-  queue.pop_front();
+  EXPECT_EQ(queue.front_batch(1)[0].payload.get(), payload) << "the in-flight frame stays at the front";
+  queue.pop_batch();
   EXPECT_EQ(drain(queue), std::string("{") + R"({"bytes":4,"type":"dropped"})" + "}3333");
 }
 
 TEST(OutputQueue, FrameBeingWrittenStaysPutWhileTheQueueChurns) {
   OutputQueue queue(8);
   queue.push_data(chunk("first"));
-  const OutgoingFrame& writing = queue.front();
+  const OutgoingFrame& writing = queue.front_batch(1)[0];
   const char* header = writing.header.data();
   std::string before(header, 5);
   for (int i = 0; i < 1000; ++i) {
@@ -71,8 +71,8 @@ TEST(OutputQueue, FrameBeingWrittenStaysPutWhileTheQueueChurns) {
     queue.push_data(chunk("churn" + std::to_string(i)));
   }
   EXPECT_EQ(std::string(header, 5), before) << "a writer's buffer must not move or change under it";
-  EXPECT_EQ(&queue.front(), &writing);
-  EXPECT_EQ(*queue.front().payload, "first");
+  EXPECT_EQ(&queue.front_batch(1)[0], &writing);
+  EXPECT_EQ(*queue.front_batch(1)[0].payload, "first");
 }
 
 TEST(OutputQueue, ControlFramesAreNeverDropped) {
