@@ -2,9 +2,12 @@
 #include "console/console_log.hpp"
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 
 namespace vcon {
 
@@ -15,21 +18,40 @@ Result<ConsoleLog> ConsoleLog::open(const std::string& path) {
 }
 
 void ConsoleLog::console(std::string_view bytes) {
-  write_all(writer_.console(bytes, std::chrono::system_clock::now()));
+  pieces_.clear();
+  writer_.console(bytes, std::chrono::system_clock::now(), pieces_);
+  write_pieces(pieces_);
 }
 
-void ConsoleLog::event(std::string_view text) { write_all(writer_.event(text, std::chrono::system_clock::now())); }
+void ConsoleLog::event(std::string_view text) {
+  std::string line = writer_.event(text, std::chrono::system_clock::now());
+  write_pieces({line});
+}
 
-void ConsoleLog::write_all(const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd_.get(), text.data() + done, text.size() - done);
+void ConsoleLog::write_pieces(const std::vector<std::string_view>& pieces) {
+  std::vector<iovec> iov;
+  iov.reserve(std::min<std::size_t>(pieces.size(), IOV_MAX));
+  std::size_t next = 0, skip = 0;  // first piece not yet written, and bytes of it already written
+  while (next < pieces.size()) {
+    iov.clear();
+    for (std::size_t i = next; i < pieces.size() && iov.size() < IOV_MAX; ++i) {
+      std::string_view piece = pieces[i].substr(i == next ? skip : 0);
+      iov.push_back({const_cast<char*>(piece.data()), piece.size()});
+    }
+    ssize_t n = ::writev(fd_.get(), iov.data(), static_cast<int>(iov.size()));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       ++failed_writes_;
       return;
     }
-    done += static_cast<std::size_t>(n);
+    // Advance past what was written (a short write is rare on a file).
+    auto left = static_cast<std::size_t>(n);
+    while (next < pieces.size() && left >= pieces[next].size() - skip) {
+      left -= pieces[next].size() - skip;
+      skip = 0;
+      ++next;
+    }
+    skip += left;
   }
 }
 

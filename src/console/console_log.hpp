@@ -1,11 +1,13 @@
 // ConsoleLog: appends a console's bytes and vcon's events to LOGDIR/NAME.log in
 // the format of log_format.hpp, as they arrive (a crash loses nothing already
-// read). A failed write is counted, never retried in a loop: the console path
+// read). Console bytes are written straight from the monitor's buffer with
+// their stamps (writev), not copied. A failed write is counted, never retried in a loop: the console path
 // must not wait on the disk. Owned by the monitor.
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
@@ -23,10 +25,13 @@ class ConsoleLog {
 
  private:
   explicit ConsoleLog(UniqueFd fd) : fd_(std::move(fd)) {}
-  void write_all(const std::string& text);
+  // Writes the pieces in order with writev; a failure is counted and the
+  // rest of this write given up (the console path must not wait on disk).
+  void write_pieces(const std::vector<std::string_view>& pieces);
 
   UniqueFd fd_;
   LogLineWriter writer_;
+  std::vector<std::string_view> pieces_;  // reused: no allocation per chunk
   std::uint64_t failed_writes_ = 0;
 };
 

@@ -32,24 +32,30 @@ std::string make_visible(std::string_view text) {
   return out;
 }
 
-std::string LogLineWriter::console(std::string_view bytes, SystemTime now) {
-  std::string out;
-  out.reserve(bytes.size() + 40);
-  std::string stamp;
+void LogLineWriter::console(std::string_view bytes, SystemTime now, std::vector<std::string_view>& pieces) {
+  bool stamped = false;
   while (!bytes.empty()) {
     if (at_line_start_) {
-      if (stamp.empty()) stamp = format_timestamp(now);
-      out += stamp;
-      out += continued_ ? " + " : " | ";
+      if (!stamped) stamp_ = format_timestamp(now);  // once per call: all its lines arrived together
+      stamped = true;
+      pieces.push_back(stamp_);
+      pieces.push_back(continued_ ? " + " : " | ");
       continued_ = false;
       at_line_start_ = false;
     }
     auto newline = bytes.find('\n');
     auto take = newline == std::string_view::npos ? bytes.size() : newline + 1;
-    out.append(bytes.data(), take);
+    pieces.push_back(bytes.substr(0, take));
     bytes.remove_prefix(take);
     if (newline != std::string_view::npos) at_line_start_ = true;
   }
+}
+
+std::string LogLineWriter::console(std::string_view bytes, SystemTime now) {
+  std::vector<std::string_view> pieces;
+  console(bytes, now, pieces);
+  std::string out;
+  for (auto piece : pieces) out += piece;
   return out;
 }
 

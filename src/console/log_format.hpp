@@ -15,6 +15,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vcon {
 
@@ -31,7 +32,11 @@ std::string make_visible(std::string_view text);
 
 class LogLineWriter {
  public:
-  // Console bytes, stamped at each line start.
+  // Console bytes, stamped at each line start, as pieces to write in order:
+  // the writer's stamp and separators, and slices of `bytes` itself (no
+  // copy). Valid until the next call and while `bytes` lives.
+  void console(std::string_view bytes, SystemTime now, std::vector<std::string_view>& pieces);
+  // The same, joined.
   std::string console(std::string_view bytes, SystemTime now);
   // One event line; ends a partial console line first.
   std::string event(std::string_view text, SystemTime now);
@@ -39,6 +44,7 @@ class LogLineWriter {
  private:
   bool at_line_start_ = true;
   bool continued_ = false;  // the next console line continues one cut by an event
+  std::string stamp_;       // of the last console() call; pieces point into it
 };
 
 // Turns log lines back into what the console carried. Feed whole lines (with
