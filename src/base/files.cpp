@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,18 +16,37 @@ extern char** environ;
 
 namespace vcon {
 
+Result<void> write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, -1);
+      continue;
+    }
+    if (n < 0) return errno_error("write");
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+Result<void> read_to_end(int fd, std::string& out) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("read");
+    if (n == 0) return {};
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
 Result<std::string> read_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return errno_error("open " + path);
   std::string content;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error("read " + path);
-    if (n == 0) break;
-    content.append(buf, static_cast<std::size_t>(n));
-  }
+  if (auto done = read_to_end(fd.get(), content); !done) return Error{"read " + path, done.error().errno_value};
   return content;
 }
 
@@ -34,18 +54,7 @@ Result<void> write_file_atomic(const std::string& path, const std::string& conte
   std::string temporary = path + ".tmp." + std::to_string(::getpid());
   UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return errno_error("create " + temporary);
-  std::size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Error error = errno_error("write " + temporary);
-      ::unlink(temporary.c_str());
-      return error;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0 || ::rename(temporary.c_str(), path.c_str()) != 0) {
+  if (!write_all(fd.get(), content) || ::fsync(fd.get()) != 0 || ::rename(temporary.c_str(), path.c_str()) != 0) {
     Error error = errno_error("save " + path);
     ::unlink(temporary.c_str());
     return error;
@@ -171,13 +180,7 @@ Result<std::string> run_capture(const std::vector<std::string>& argv) {
   }
   write_end.reset();
   std::string output;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(read_end.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    output.append(buf, static_cast<std::size_t>(n));
-  }
+  (void)read_to_end(read_end.get(), output);  // a failed command is told by its status below
   int status;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

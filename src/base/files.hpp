@@ -2,12 +2,19 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
 
 namespace vcon {
+
+// Writes all of `bytes`, retrying on EINTR and waiting out EAGAIN (a
+// descriptor someone else made non-blocking).
+Result<void> write_all(int fd, std::string_view bytes);
+// Appends what `fd` gives until end of file.
+Result<void> read_to_end(int fd, std::string& out);
 
 Result<std::string> read_file(const std::string& path);
 // Writes to a temporary file beside `path`, fsyncs and renames: readers see

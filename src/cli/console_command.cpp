@@ -7,7 +7,6 @@
 // to resize frames. The terminal is raw while attached and restored on every
 // way out (detach, zone halt, signal, error).
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -20,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "base/files.hpp"
 #include "base/names.hpp"
 #include "base/terminal.hpp"
 #include "cli/commands.hpp"
@@ -37,21 +37,6 @@ using json = nlohmann::json;
 using proto::FrameType;
 
 constexpr long long kWholeRing = 1LL << 30;  // the monitor clamps replay to what its ring holds
-
-// Blocking write of everything, even to a descriptor someone made non-blocking.
-void write_all(int fd, std::string_view text) {
-  while (!text.empty()) {
-    ssize_t n = ::write(fd, text.data(), text.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      pollfd p{fd, POLLOUT, 0};
-      ::poll(&p, 1, -1);
-      continue;
-    }
-    if (n <= 0) return;
-    text.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
 
 // Terminal input for the event loop. Asio makes its descriptors non-blocking;
 // on a terminal, fds 0, 1 and 2 share one open file description, so a dup()
@@ -130,7 +115,7 @@ class ConsoleClient {
     io_.run();
     if (raw_) raw_->restore();
     if (!error_.empty()) return make_error(error_);
-    if (!farewell_.empty()) write_all(1, farewell_);
+    if (!farewell_.empty()) (void)write_all(1, farewell_);
     return exit_code_;
   }
 
@@ -156,7 +141,7 @@ class ConsoleClient {
   void show(const std::string& text) {
     if (text.empty()) return;
     // On a line of its own and set apart, so it reads as vcon's, not the zone's.
-    write_all(1, tty_ ? "\r\n\x1b[1;7m" + text + "\x1b[0m\r\n" : "\n" + text + "\n");
+    (void)write_all(1, tty_ ? "\r\n\x1b[1;7m" + text + "\x1b[0m\r\n" : "\n" + text + "\n");
   }
 
   void end(int code, std::string farewell = {}) {
@@ -212,7 +197,7 @@ class ConsoleClient {
         return true;
       }
       case FrameType::Data:
-        write_all(1, frame.payload);
+        (void)write_all(1, frame.payload);
         return true;
       case FrameType::Notice: {
         json notice = json::parse(frame.payload, nullptr, false);

@@ -18,12 +18,7 @@ namespace vcon::cli {
 namespace {
 
 void write_out(const std::string& text) {
-  for (std::size_t done = 0; done < text.size();) {
-    ssize_t n = ::write(1, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) std::exit(0);  // the reader went away (e.g. `| head`)
-    done += static_cast<std::size_t>(n);
-  }
+  if (!write_all(1, text)) std::exit(0);  // the reader went away (e.g. `| head`)
 }
 
 // Turns log text into output, line by line; keeps a partial last line for later.
@@ -61,8 +56,7 @@ Result<int> log_command(const Paths& paths, const LogOptions& options) {
     return errno_error("open " + path);
   }
   std::string content;
-  char buf[65536];
-  for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;) content.append(buf, static_cast<std::size_t>(n));
+  if (auto read = read_to_end(fd.get(), content); !read) return Error{"read " + path, read.error().errno_value};
 
   // -n N: the last N lines (console lines only, with --raw).
   if (options.lines >= 0) {
@@ -88,8 +82,7 @@ Result<int> log_command(const Paths& paths, const LogOptions& options) {
   UniqueFd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
   if (!watch || ::inotify_add_watch(watch.get(), path.c_str(), IN_MODIFY) < 0) return errno_error("watch " + path);
   for (;;) {
-    ssize_t n;
-    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) content.append(buf, static_cast<std::size_t>(n));
+    if (auto read = read_to_end(fd.get(), content); !read) return Error{"read " + path, read.error().errno_value};
     write_out(printer.take(content));
     write_out(printer.finish());
     pollfd p{watch.get(), POLLIN, 0};

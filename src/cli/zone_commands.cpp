@@ -166,12 +166,7 @@ Result<int> boot_zone(const Paths& paths, const std::string& name) {
   notify_write.reset();
   lock->reset();
   std::string answer;
-  char buf[1024];
-  for (ssize_t n; (n = ::read(notify_read.get(), buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    answer.append(buf, static_cast<std::size_t>(n));
-  }
+  (void)read_to_end(notify_read.get(), answer);  // nothing at all: the monitor died, said below
   if (answer.rfind("ok", 0) == 0) {
     fmt::print("zone {} booted\n", name);
     return 0;

@@ -36,12 +36,7 @@ Result<void> copy_file(const std::string& from, const std::string& to, mode_t mo
   if (!content) return content.error();
   UniqueFd fd(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd) return errno_error("create " + to);
-  const std::string& bytes = content.value();
-  for (std::size_t done = 0; done < bytes.size();) {
-    ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0) return errno_error("write " + to);
-    done += static_cast<std::size_t>(n);
-  }
+  if (!write_all(fd.get(), content.value())) return errno_error("write " + to);
   return {};
 }
 

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "base/files.hpp"
 #include "base/terminal.hpp"
 #include "base/unique_fd.hpp"
 #include "zone/zone_setup.hpp"
@@ -80,13 +81,7 @@ bool pump(Relay& relay) {
   ssize_t n = ::read(relay.from, buf, sizeof buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
   if (n <= 0) return false;  // EOF, or EIO from a pty master whose slave is gone
-  for (ssize_t done = 0; done < n;) {
-    ssize_t w = ::write(relay.to, buf + done, static_cast<std::size_t>(n - done));
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return false;
-    done += w;
-  }
-  return true;
+  return write_all(relay.to, std::string_view(buf, static_cast<std::size_t>(n))).ok();
 }
 
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }

@@ -290,12 +290,7 @@ Result<LaunchedZone> launch_zone(const ZoneConfig& config) {
 
   auto fds = receive_fds(parent_socket.get(), 2);  // fails if the child died first
   std::string report;
-  char buf[512];
-  for (ssize_t n; (n = ::read(error_read.get(), buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    report.append(buf, static_cast<std::size_t>(n));
-  }
+  (void)read_to_end(error_read.get(), report);  // EOF on exec: empty means init runs
   if (!report.empty() || !fds) {
     int status;
     while (::waitpid(zone.init_pid, &status, 0) < 0 && errno == EINTR) {
