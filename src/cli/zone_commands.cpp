@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/clock.hpp"
 #include "base/files.hpp"
 #include "base/names.hpp"
 #include "base/process_title.hpp"
@@ -67,10 +68,6 @@ std::string format_uptime(double seconds) {
   if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
   if (s < 86400) return fmt::format("{}h{:02}m", s / 3600, s % 3600 / 60);
   return fmt::format("{}d{:02}h", s / 86400, s % 86400 / 3600);
-}
-
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -223,7 +220,7 @@ Result<int> list_zones_command(const Paths& paths, bool as_json) {
       zone["state"] = "running";
       if (auto state = zone_state(paths, name)) {
         zone["init_pid"] = state->value("init_pid", -1);
-        zone["uptime_seconds"] = now_seconds() - state->value("booted_at", now_seconds());
+        zone["uptime_seconds"] = wall_clock_seconds() - state->value("booted_at", wall_clock_seconds());
       }
     }
     zones.push_back(zone);

@@ -1,6 +1,8 @@
 // ConsoleHub implementation.
 #include "monitor/console_hub.hpp"
 
+#include "base/clock.hpp"
+
 #include <pwd.h>
 #include <sys/socket.h>
 
@@ -13,10 +15,6 @@ namespace vcon {
 namespace {
 using json = nlohmann::json;
 using proto::FrameType;
-
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string clock_time(double seconds) {
   return fmt::format("{:%H:%M:%S} UTC", fmt::gmtime(static_cast<std::time_t>(seconds)));
@@ -61,7 +59,7 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
                         const proto::Hello& hello) {
   bool wants_write = hello.mode == proto::Mode::ReadWrite;
   ClientId id = next_id_++;
-  clients_[id] = Client{connection, peer, wants_write, now_seconds()};
+  clients_[id] = Client{connection, peer, wants_write, wall_clock_seconds()};
 
   std::optional<ClientId> displaced;
   if (wants_write) {
@@ -77,7 +75,7 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
       clients_.erase(id);
       return;
     }
-    lock_since_ = now_seconds();
+    lock_since_ = wall_clock_seconds();
     displaced = outcome.displaced;
   }
 
@@ -147,7 +145,7 @@ void ConsoleHub::detach(ClientId id) {
   leave["clients"] = names_with_first(id);
   clients_.erase(found);
   if (auto back = lock_.release(id)) {
-    lock_since_ = now_seconds();
+    lock_since_ = wall_clock_seconds();
     clients_.at(*back).connection->send(FrameType::Notice, json{{"type", "write"}, {"granted", true}}.dump());
   }
   notice_all(leave);

@@ -21,6 +21,7 @@
 #include <optional>
 #include <vector>
 
+#include "base/clock.hpp"
 #include "base/files.hpp"
 #include "console/console_log.hpp"
 #include "console/ring_buffer.hpp"
@@ -135,7 +136,7 @@ class Monitor final : public ControlTarget, public ConsolePort {
     if (!launched) return launched.error();
     zone_ = std::move(launched.value());
     ++boots_;
-    booted_at_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    booted_at_ = wall_clock_seconds();
     VCON_TRY(set_nonblocking(zone_->console_master.get()));
     console_.emplace(io_, zone_->console_master.release());
     announce("booted", fmt::format("zone {} booted, init is host PID {}", config_.name, zone_->init_pid));
