@@ -1,0 +1,74 @@
+// The consoledb: which consoles exist besides zones' own, and who may use
+// them. Plan 9's consoledb, in ndb syntax (ndb.hpp):
+//
+//   console=web zone=web uid=alice gid=ops ro=bob rogid=audit logsize=16M logkeep=4
+//   console=ttyS0 dev=/dev/ttyS0 speed=115200 cronly= openondemand=
+//   group=ops uid=carol uid=dave
+//
+// A console entry names a zone's console (zone=) or a serial line (dev=).
+// uid=/gid= grant read-write, ro=/rogid= read-only; gid= and rogid= name a
+// group= entry or else a Unix group. A zone with no entry is root-only, and
+// root may always do everything. This file is the one ACL decision, used by
+// monitors (for SO_PEERCRED callers) and the file system (for FUSE callers).
+// Pure logic, unit-tested.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace vcon {
+
+enum class Access { None, ReadOnly, ReadWrite };
+
+const char* access_name(Access access);
+
+struct ConsoleEntry {
+  int line = 0;
+  std::string name;
+  std::string zone;    // a zone's console, or
+  std::string device;  // a serial line
+  std::vector<std::string> users, groups;        // read-write
+  std::vector<std::string> ro_users, ro_groups;  // read-only
+  unsigned speed = 9600;
+  bool cronly = false;
+  bool open_on_demand = false;
+  std::uint64_t log_size = 0;  // rotate the log past this many bytes; 0: the default
+  unsigned log_keep = 0;       // rotated logs kept; 0: the default
+};
+
+struct ConsoleDb {
+  std::vector<ConsoleEntry> consoles;
+  std::map<std::string, std::vector<std::string>> groups;  // group= entries: members
+
+  const ConsoleEntry* find(std::string_view console) const;
+  // The entry that names this zone's console, if any.
+  const ConsoleEntry* for_zone(std::string_view zone) const;
+};
+
+// Who is asking: a Unix user and the names of the Unix groups it is in.
+struct Caller {
+  uid_t uid = 0;
+  std::string user;
+  std::vector<std::string> unix_groups;
+};
+
+// Errors read "line N: reason".
+Result<ConsoleDb> parse_consoledb(std::string_view text);
+
+// What `caller` may do with the console of `entry` (nullptr: no entry).
+Access access_for(const ConsoleDb& db, const ConsoleEntry* entry, const Caller& caller);
+
+// Sizes like 512, 64K, 16M, 1G (powers of 1024).
+Result<std::uint64_t> parse_size(std::string_view text);
+
+// The standard termios rates, 50 to 4000000.
+bool is_standard_speed(unsigned speed);
+
+}  // namespace vcon
