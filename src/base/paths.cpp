@@ -18,6 +18,7 @@ void Paths::resolve_from_environment() {
   fill(state_dir, "VCON_STATE_DIR", "/var/lib/vcon");
   fill(run_dir, "VCON_RUN_DIR", "/run/vcon");
   fill(log_dir, "VCON_LOG_DIR", "/var/log/vcon");
+  fill(consoledb, "VCON_CONSOLEDB", "/etc/vcon/consoledb");
 }
 
 }  // namespace vcon

@@ -11,9 +11,11 @@ struct Paths {
   std::string state_dir;  // zone definitions and built root file systems
   std::string run_dir;    // per-zone run directories: lock, socket, state
   std::string log_dir;    // console logs
+  std::string consoledb;  // who may use which console, and serial lines
 
-  // Fills unset fields from VCON_STATE_DIR / VCON_RUN_DIR / VCON_LOG_DIR, then
-  // from the defaults /var/lib/vcon, /run/vcon, /var/log/vcon.
+  // Fills unset fields from VCON_STATE_DIR / VCON_RUN_DIR / VCON_LOG_DIR /
+  // VCON_CONSOLEDB, then from the defaults /var/lib/vcon, /run/vcon,
+  // /var/log/vcon, /etc/vcon/consoledb.
   void resolve_from_environment();
 
   std::string zone_dir(const std::string& zone) const { return state_dir + "/zones/" + zone; }

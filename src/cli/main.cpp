@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", paths.state_dir, "zone definitions (env VCON_STATE_DIR, default /var/lib/vcon)");
   app.add_option("--run-dir", paths.run_dir, "monitor sockets and locks (env VCON_RUN_DIR, default /run/vcon)");
   app.add_option("--log-dir", paths.log_dir, "console logs (env VCON_LOG_DIR, default /var/log/vcon)");
+  app.add_option("--consoledb", paths.consoledb,
+                 "who may use which console (env VCON_CONSOLEDB, default /etc/vcon/consoledb)");
 
   vcon::cli::CreateOptions create;
   auto* create_cmd = app.add_subcommand("create", "define a zone (default root file system: the busybox template)");
@@ -117,7 +119,10 @@ int main(int argc, char** argv) {
 
   auto* chosen = app.get_subcommands().front();
   const std::string& cmd = chosen->get_name();
-  if (chosen != ls_cmd && chosen != log_cmd && !require_root(cmd)) return 1;
+  // Attaching is for whoever the consoledb lets in: the monitor decides.
+  bool any_user = chosen == ls_cmd || chosen == log_cmd || chosen == console_cmd || chosen == proxy_cmd ||
+                  chosen == who_cmd;
+  if (!any_user && !require_root(cmd)) return 1;
   if (chosen == create_cmd) return report(create_zone(paths, create));
   if (chosen == boot_cmd) return report(boot_zone(paths, name));
   if (chosen == halt_cmd) return report(halt_zone(paths, name, timeout, force));

@@ -2,33 +2,94 @@
 #include "console/console_log.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cstring>
+
+#include <fmt/core.h>
 
 namespace vcon {
 
-Result<ConsoleLog> ConsoleLog::open(const std::string& path) {
+namespace {
+Result<std::pair<UniqueFd, std::uint64_t>> open_append(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
   if (!fd) return errno_error("open console log " + path);
-  return ConsoleLog(std::move(fd));
+  struct stat info {};
+  ::fstat(fd.get(), &info);
+  return std::pair{std::move(fd), static_cast<std::uint64_t>(info.st_size)};
+}
+}  // namespace
+
+Result<ConsoleLog> ConsoleLog::open(const std::string& path, LogRotation rotation) {
+  auto opened = open_append(path);
+  if (!opened) return opened.error();
+  return ConsoleLog(path, std::move(opened->first), opened->second, rotation);
+}
+
+Result<void> ConsoleLog::reopen() {
+  auto opened = open_append(path_);
+  if (!opened) return opened.error();
+  fd_ = std::move(opened->first);
+  size_ = opened->second;
+  return {};
 }
 
 void ConsoleLog::console(std::string_view bytes) {
+  if (!ready_to_write()) {
+    lose(bytes.size(), errno);
+    return;
+  }
   pieces_.clear();
   writer_.console(bytes, std::chrono::system_clock::now(), pieces_);
-  write_pieces(pieces_);
+  if (std::size_t unwritten = write_pieces(pieces_)) lose(std::min(unwritten, bytes.size()), errno);
 }
 
 void ConsoleLog::event(std::string_view text) {
   std::string line = writer_.event(text, std::chrono::system_clock::now());
+  if (!ready_to_write() || write_pieces({line}) > 0) lose(0, errno);
+}
+
+void ConsoleLog::lose(std::size_t bytes, int error) {
+  if (lost_bytes_ == 0 && gap_errno_ == 0) gap_since_ = std::chrono::system_clock::now();
+  lost_bytes_ += bytes;
+  lost_bytes_total_ += bytes;
+  if (error) gap_errno_ = error;
+}
+
+bool ConsoleLog::ready_to_write() {
+  if (size_ >= rotation_.max_bytes) rotate();
+  if (gap_errno_ == 0) return true;
+  std::string line = writer_.event(fmt::format("log gap: {} bytes of console output not logged since {} ({})",
+                                               lost_bytes_, format_timestamp(gap_since_), std::strerror(gap_errno_)),
+                                   std::chrono::system_clock::now());
+  if (write_pieces({line}) > 0) return false;
+  lost_bytes_ = 0;
+  gap_errno_ = 0;
+  return true;
+}
+
+void ConsoleLog::rotate() {
+  std::string next = path_ + ".1";
+  std::string line = writer_.event("log rotated: continued in " + path_, std::chrono::system_clock::now());
+  write_pieces({line});
+  for (unsigned i = rotation_.keep; i > 1; --i) {
+    ::rename(fmt::format("{}.{}", path_, i - 1).c_str(), fmt::format("{}.{}", path_, i).c_str());
+  }
+  if (::rename(path_.c_str(), next.c_str()) != 0 || !reopen()) {
+    ++failed_writes_;
+    size_ = 0;  // do not try again before another max_bytes were written
+    return;
+  }
+  line = writer_.event("log rotated: earlier output in " + next, std::chrono::system_clock::now());
   write_pieces({line});
 }
 
-void ConsoleLog::write_pieces(const std::vector<std::string_view>& pieces) {
+std::size_t ConsoleLog::write_pieces(const std::vector<std::string_view>& pieces) {
   std::vector<iovec> iov;
   iov.reserve(std::min<std::size_t>(pieces.size(), IOV_MAX));
   std::size_t next = 0, skip = 0;  // first piece not yet written, and bytes of it already written
@@ -42,8 +103,12 @@ void ConsoleLog::write_pieces(const std::vector<std::string_view>& pieces) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       ++failed_writes_;
-      return;
+      if (n == 0) errno = EIO;
+      std::size_t unwritten = pieces[next].size() - skip;
+      for (std::size_t i = next + 1; i < pieces.size(); ++i) unwritten += pieces[i].size();
+      return unwritten;
     }
+    size_ += static_cast<std::uint64_t>(n);
     // Advance past what was written (a short write is rare on a file).
     auto left = static_cast<std::size_t>(n);
     while (next < pieces.size() && left >= pieces[next].size() - skip) {
@@ -53,6 +118,7 @@ void ConsoleLog::write_pieces(const std::vector<std::string_view>& pieces) {
     }
     skip += left;
   }
+  return 0;
 }
 
 }  // namespace vcon

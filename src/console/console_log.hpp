@@ -1,10 +1,17 @@
 // ConsoleLog: appends a console's bytes and vcon's events to LOGDIR/NAME.log in
 // the format of log_format.hpp, as they arrive (a crash loses nothing already
 // read). Console bytes are written straight from the monitor's buffer with
-// their stamps (writev), not copied. A failed write is counted, never retried in a loop: the console path
-// must not wait on the disk. Owned by the monitor.
+// their stamps (writev), not copied. Owned by the monitor.
+//
+// The console path never waits on the disk: a failed write (a full disk) is
+// not retried in a loop. What could not be written is counted, every later
+// write tries again, and the first one that succeeds records the gap (how
+// many bytes, since when, why) before going on. Past `max_bytes` the log is
+// rotated (NAME.log -> NAME.log.1 -> ... -> NAME.log.KEEP); reopen() follows
+// an outside rotation (logrotate, then SIGHUP).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,24 +22,47 @@
 
 namespace vcon {
 
+struct LogRotation {
+  std::uint64_t max_bytes = 16u << 20;
+  unsigned keep = 4;
+};
+
 class ConsoleLog {
  public:
-  static Result<ConsoleLog> open(const std::string& path);
+  static Result<ConsoleLog> open(const std::string& path, LogRotation rotation = {});
 
   void console(std::string_view bytes);
   void event(std::string_view text);
+  // Closes and opens the path again (it was moved away).
+  Result<void> reopen();
+  void set_rotation(LogRotation rotation) { rotation_ = rotation; }
+
   std::uint64_t failed_writes() const { return failed_writes_; }
+  std::uint64_t lost_bytes() const { return lost_bytes_total_; }
 
  private:
-  explicit ConsoleLog(UniqueFd fd) : fd_(std::move(fd)) {}
-  // Writes the pieces in order with writev; a failure is counted and the
-  // rest of this write given up (the console path must not wait on disk).
-  void write_pieces(const std::vector<std::string_view>& pieces);
+  ConsoleLog(std::string path, UniqueFd fd, std::uint64_t size, LogRotation rotation)
+      : path_(std::move(path)), fd_(std::move(fd)), size_(size), rotation_(rotation) {}
+  // Writes the pieces in order with writev. Returns how many bytes could not
+  // be written (0: all), giving up at the first failure.
+  std::size_t write_pieces(const std::vector<std::string_view>& pieces);
+  // Before each write: rotate when due, and record a pending gap. False while
+  // the log still cannot be written.
+  bool ready_to_write();
+  void rotate();
+  void lose(std::size_t bytes, int error);
 
+  std::string path_;
   UniqueFd fd_;
+  std::uint64_t size_ = 0;
+  LogRotation rotation_;
   LogLineWriter writer_;
   std::vector<std::string_view> pieces_;  // reused: no allocation per chunk
   std::uint64_t failed_writes_ = 0;
+  std::uint64_t lost_bytes_ = 0;  // of the gap not yet recorded
+  std::uint64_t lost_bytes_total_ = 0;
+  SystemTime gap_since_{};
+  int gap_errno_ = 0;
 };
 
 }  // namespace vcon

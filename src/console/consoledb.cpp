@@ -49,21 +49,21 @@ Result<ConsoleEntry> parse_console(const NdbEntry& entry) {
   ConsoleEntry console;
   console.line = entry.line;
   bool first = true;
-  for (const auto& [attr, value] : entry.pairs) {
+  for (const auto& [attr, value, line] : entry.pairs) {
     auto need_value = [&]() -> Result<void> {
-      if (value.empty()) return entry_error(entry.line, attr + "= needs a value");
+      if (value.empty()) return entry_error(line, attr + "= needs a value");
       return {};
     };
     if (first) {
       console.name = value;
-      VCON_TRY(validate_console_name(value, entry.line));
+      VCON_TRY(validate_console_name(value, line));
       first = false;
     } else if (attr == "zone") {
       auto valid = validate_zone_name(value);
-      if (!valid) return entry_error(entry.line, "zone=: " + valid.error().message());
+      if (!valid) return entry_error(line, "zone=: " + valid.error().message());
       console.zone = value;
     } else if (attr == "dev") {
-      if (value.empty() || value[0] != '/') return entry_error(entry.line, "dev= needs an absolute device path");
+      if (value.empty() || value[0] != '/') return entry_error(line, "dev= needs an absolute device path");
       console.device = value;
     } else if (attr == "uid" || attr == "gid" || attr == "ro" || attr == "rogid") {
       VCON_TRY(need_value());
@@ -71,27 +71,27 @@ Result<ConsoleEntry> parse_console(const NdbEntry& entry) {
                                                                                                    : console.ro_groups;
       list.push_back(value);
     } else if (attr == "speed") {
-      auto speed = parse_number(value, "speed", entry.line);
+      auto speed = parse_number(value, "speed", line);
       if (!speed) return speed.error();
       if (!is_standard_speed(*speed)) {
-        return entry_error(entry.line, fmt::format("speed={} is not a standard line speed (e.g. 9600, 115200)", *speed));
+        return entry_error(line, fmt::format("speed={} is not a standard line speed (e.g. 9600, 115200)", *speed));
       }
       console.speed = *speed;
     } else if (attr == "cronly" || attr == "openondemand") {
-      auto flag = parse_flag(value, attr.c_str(), entry.line);
+      auto flag = parse_flag(value, attr.c_str(), line);
       if (!flag) return flag.error();
       (attr == "cronly" ? console.cronly : console.open_on_demand) = *flag;
     } else if (attr == "logsize") {
       auto size = parse_size(value);
-      if (!size || *size < 4096) return entry_error(entry.line, fmt::format("logsize=\"{}\": use a size of at least 4K, e.g. 16M", value));
+      if (!size || *size < 4096) return entry_error(line, fmt::format("logsize=\"{}\": use a size of at least 4K, e.g. 16M", value));
       console.log_size = *size;
     } else if (attr == "logkeep") {
-      auto keep = parse_number(value, "logkeep", entry.line);
+      auto keep = parse_number(value, "logkeep", line);
       if (!keep) return keep.error();
-      if (*keep < 1 || *keep > 1000) return entry_error(entry.line, "logkeep= must be 1 to 1000");
+      if (*keep < 1 || *keep > 1000) return entry_error(line, "logkeep= must be 1 to 1000");
       console.log_keep = *keep;
     } else {
-      return entry_error(entry.line,
+      return entry_error(line,
                          fmt::format("unknown attribute {}= in console {} (known: zone dev uid gid ro rogid speed cronly "
                                      "openondemand logsize logkeep)",
                                      attr, console.name));
@@ -173,9 +173,9 @@ Result<ConsoleDb> parse_consoledb(std::string_view text) {
       if (db.groups.count(name)) return entry_error(entry.line, fmt::format("group {} is defined twice", name));
       std::vector<std::string> members;
       for (std::size_t i = 1; i < entry.pairs.size(); ++i) {
-        const auto& [attr, value] = entry.pairs[i];
+        const auto& [attr, value, line] = entry.pairs[i];
         if (attr != "uid" || value.empty()) {
-          return entry_error(entry.line, fmt::format("group {}: only uid=USER members are allowed, not {}=", name, attr));
+          return entry_error(line, fmt::format("group {}: only uid=USER members are allowed, not {}=", name, attr));
         }
         members.push_back(value);
       }

@@ -5,7 +5,6 @@
 #include <pwd.h>
 #include <sys/stat.h>
 
-#include <cstdlib>
 #include <vector>
 
 #include "base/files.hpp"
@@ -59,12 +58,6 @@ Caller caller_for(uid_t uid) {
     }
   }
   return caller;
-}
-
-std::string consoledb_path(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  const char* value = std::getenv("VCON_CONSOLEDB");
-  return (value && *value) ? value : "/etc/vcon/consoledb";
 }
 
 }  // namespace vcon

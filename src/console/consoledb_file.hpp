@@ -44,7 +44,4 @@ class ConsoleDbFile {
 // The user and groups of a uid, from the password and group databases.
 Caller caller_for(uid_t uid);
 
-// The consoledb path: --consoledb, else VCON_CONSOLEDB, else /etc/vcon/consoledb.
-std::string consoledb_path(const std::string& flag);
-
 }  // namespace vcon

@@ -28,7 +28,7 @@ Result<void> parse_pairs(std::string_view text, int line, NdbEntry& entry) {
     std::size_t start = i;
     while (i < text.size() && is_attr_char(text[i])) ++i;
     if (i == start) return line_error(line, fmt::format("unexpected '{}': expected an attribute name", text[i]));
-    NdbPair pair{std::string(text.substr(start, i - start)), {}};
+    NdbPair pair{std::string(text.substr(start, i - start)), {}, line};
     if (i < text.size() && text[i] == '=') {
       ++i;
       if (i < text.size() && text[i] == '"') {

@@ -17,6 +17,7 @@ namespace vcon {
 struct NdbPair {
   std::string attr;
   std::string value;
+  int line = 0;  // where this pair is: an entry may span lines
 };
 
 struct NdbEntry {

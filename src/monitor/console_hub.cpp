@@ -43,7 +43,7 @@ Peer peer_of(int socket) {
 
 std::string ConsoleHub::describe(ClientId id) const {
   const Client& client = clients_.at(id);
-  return fmt::format("{} (PID {})", client.peer.user, client.peer.pid);
+  return fmt::format("{} (PID {}{})", client.peer.user, client.peer.pid, client.peer.via_fs ? ", file system" : "");
 }
 
 json ConsoleHub::names_with_first(ClientId first) const {
@@ -65,7 +65,13 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
   if (wants_write) {
     std::optional<ClientId> holder = lock_.holder();
     auto outcome = lock_.request(id, hello.force);
-    if (!outcome.granted) {
+    if (outcome.granted) {
+      lock_since_ = wall_clock_seconds();
+      displaced = outcome.displaced;
+    } else if (hello.watch_if_busy) {
+      wants_write = false;
+      clients_[id].wants_write = false;
+    } else {
       const Client& owner = clients_.at(*holder);
       connection->send(FrameType::Error,
                        fmt::format("the console of {} is in use by {} (PID {}) since {}; attach with -r to watch, "
@@ -75,9 +81,8 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
       clients_.erase(id);
       return;
     }
-    lock_since_ = wall_clock_seconds();
-    displaced = outcome.displaced;
   }
+  port_.log_event(fmt::format("{} attached {}", describe(id), wants_write ? "read-write" : "read-only"));
 
   // Replay, then live: all in this handler, so no console output can come
   // in between (the loop is single-threaded).
@@ -101,6 +106,7 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
                            [this, id](const std::string&) { detach(id); });
 
   if (displaced) {
+    port_.log_event(fmt::format("{} took write access from {}", describe(id), describe(*displaced)));
     clients_.at(*displaced).connection->send(
         FrameType::Notice, json{{"type", "forced"}, {"by_user", peer.user}, {"by_pid", peer.pid}}.dump());
     connection->send(FrameType::Notice, json{{"type", "took"},
@@ -143,9 +149,12 @@ void ConsoleHub::detach(ClientId id) {
   if (found == clients_.end()) return;
   json leave{{"type", "leave"}, {"user", found->second.peer.user}, {"pid", found->second.peer.pid}};
   leave["clients"] = names_with_first(id);
+  port_.log_event(describe(id) + " detached");
+  dropped_by_gone_clients_ += found->second.connection->dropped_bytes();
   clients_.erase(found);
   if (auto back = lock_.release(id)) {
     lock_since_ = wall_clock_seconds();
+    port_.log_event(describe(*back) + " has write access again");
     clients_.at(*back).connection->send(FrameType::Notice, json{{"type", "write"}, {"granted", true}}.dump());
   }
   notice_all(leave);
@@ -171,12 +180,19 @@ void ConsoleHub::close_all() {
   }
 }
 
+std::uint64_t ConsoleHub::dropped_bytes() const {
+  std::uint64_t total = dropped_by_gone_clients_;
+  for (const auto& [id, client] : clients_) total += client.connection->dropped_bytes();
+  return total;
+}
+
 json ConsoleHub::who() const {
   json list = json::array();
   for (const auto& [id, client] : clients_) {
     list.push_back({{"user", client.peer.user},
                     {"uid", client.peer.uid},
                     {"pid", client.peer.pid},
+                    {"via", client.peer.via_fs ? "fs" : "socket"},
                     {"mode", lock_.holder() == id ? "rw" : "ro"},
                     {"wants_write", client.wants_write},
                     {"since", client.since},

@@ -26,12 +26,15 @@ class ConsolePort {
   virtual void resize(unsigned rows, unsigned cols) = 0;
   virtual const RingBuffer& ring() const = 0;
   virtual const std::string& console_name() const = 0;
+  // A line for the console's log: who attached, left, took over.
+  virtual void log_event(const std::string& text) = 0;
 };
 
 struct Peer {
   uid_t uid = 0;
   pid_t pid = 0;
   std::string user;
+  bool via_fs = false;  // attached through root's file system server, for `user`
 };
 
 // SO_PEERCRED of a connected Unix socket, with the user's name.
@@ -41,9 +44,11 @@ class ConsoleHub {
  public:
   explicit ConsoleHub(ConsolePort& port) : port_(port) {}
 
-  // A client said hello in mode "rw" or "ro". Either welcomes and registers
-  // it (replay first, then live output, with nothing lost or repeated in
-  // between) or sends an error and closes.
+  // A client said hello in mode "rw" or "ro" (access already checked).
+  // Either welcomes and registers it (replay first, then live output, with
+  // nothing lost or repeated in between) or sends an error and closes. A
+  // "rw" client finding the console in use is refused, or attached as a
+  // viewer if its hello says busy: watch.
   void attach(std::shared_ptr<proto::FrameConnection> connection, const Peer& peer, const proto::Hello& hello);
   // Console output for every client: copied once into a chunk they all
   // share, and not at all when nobody is attached.
@@ -53,6 +58,9 @@ class ConsoleHub {
   // Every client gets what is queued, then is disconnected.
   void close_all();
   nlohmann::json who() const;
+  const std::string& console_name() const { return port_.console_name(); }
+  // Totals over this console's life: bytes dropped for clients that fell behind.
+  std::uint64_t dropped_bytes() const;
 
  private:
   using ClientId = WriteLock::ClientId;
@@ -73,6 +81,7 @@ class ConsoleHub {
   WriteLock lock_;
   double lock_since_ = 0;
   ClientId next_id_ = 1;
+  std::uint64_t dropped_by_gone_clients_ = 0;
 };
 
 }  // namespace vcon

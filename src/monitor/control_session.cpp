@@ -1,6 +1,8 @@
 // Control session: hello, then requests. Requests are JSON {"op": ...}.
 #include "monitor/control_session.hpp"
 
+#include <fmt/core.h>
+
 #include <memory>
 
 #include "proto/connection.hpp"
@@ -48,6 +50,11 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
         return;
       case proto::Op::Halt:
       case proto::Op::Reboot: {
+        const char* what = request->op == proto::Op::Halt ? "halt" : "reboot";
+        if (peer_.uid != 0) {
+          connection_->send(FrameType::Error, fmt::format("{}: only root may halt or reboot a zone", what));
+          return;
+        }
         auto connection = connection_;
         target_.stop(request->op == proto::Op::Halt ? StopKind::Halt : StopKind::Reboot,
                      std::chrono::seconds(request->grace), [connection](const Result<void>& result) {
@@ -56,7 +63,40 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
                      });
         return;
       }
+      case proto::Op::Ctl:
+        ctl(request.value());
+        return;
     }
+  }
+
+  void ctl(const proto::Request& request) {
+    Peer peer = peer_;
+    if (request.on_behalf && !adopt(request.on_behalf.value(), peer)) return;
+    std::string who = fmt::format("{} (PID {})", peer.user, peer.pid);
+    if (access_ != Access::ReadWrite) {
+      connection_->send(FrameType::Error, fmt::format("ctl: {} has {} access; commands need read-write", peer.user,
+                                                      access_name(access_)));
+      return;
+    }
+    auto command = parse_ctl_command(request.command);
+    auto done = command ? target_.ctl(command.value(), who) : Result<void>(command.error());
+    if (!done) {
+      target_.log_event(fmt::format("ctl from {} refused: \"{}\": {}", who, request.command, done.error().message()));
+      connection_->send(FrameType::Error, "ctl: " + done.error().message());
+      return;
+    }
+    connection_->send(FrameType::Response, json{{"ok", true}}.dump());
+  }
+
+  // Root's file system server acts for its callers: it checked their access
+  // itself, and they are named instead of it. Nobody else may do that.
+  bool adopt(const proto::OnBehalf& on_behalf, Peer& peer) {
+    if (peer_.uid != 0) {
+      fail("on_behalf is for root's file system server only");
+      return false;
+    }
+    peer = Peer{on_behalf.uid, static_cast<pid_t>(on_behalf.pid), on_behalf.user, true};
+    return true;
   }
 
   void greet(const proto::Frame& frame) {
@@ -69,12 +109,33 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
       fail(hello.error().message());
       return;
     }
-    greeted_ = true;
-    if (hello->mode != proto::Mode::Control) {
-      target_.hub().attach(connection_, peer_of(connection_->native_handle()), hello.value());
+    peer_ = peer_of(connection_->native_handle());
+    access_ = target_.access(peer_);
+    if (access_ == Access::None) {
+      fail(fmt::format("permission denied: {} may not use the console of {} (the consoledb {} grants no access; "
+                       "root can add uid={} or ro={} to its entry)",
+                       peer_.user, target_.hub().console_name(), target_.consoledb_path(), peer_.user, peer_.user));
       return;
     }
-    connection_->send(FrameType::Welcome, json{{"version", proto::kVersion}}.dump());
+    greeted_ = true;
+    if (hello->mode == proto::Mode::Control) {
+      connection_->send(FrameType::Welcome, json{{"version", proto::kVersion}}.dump());
+      return;
+    }
+    Peer peer = peer_;
+    if (hello->on_behalf && !adopt(hello->on_behalf.value(), peer)) return;
+    bool demoted = hello->mode == proto::Mode::ReadWrite && access_ == Access::ReadOnly;
+    if (demoted) {
+      hello->mode = proto::Mode::ReadOnly;
+      hello->force = false;
+    }
+    target_.hub().attach(connection_, peer, hello.value());
+    if (demoted) {
+      connection_->send(FrameType::Notice,
+                        json{{"type", "info"},
+                             {"text", fmt::format("{} has read-only access to this console: watching only", peer.user)}}
+                            .dump());
+    }
   }
 
   void fail(const std::string& message) {
@@ -85,6 +146,8 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   std::shared_ptr<proto::FrameConnection> connection_;
   ControlTarget& target_;
   bool greeted_ = false;
+  Peer peer_;
+  Access access_ = Access::None;
 };
 
 }  // namespace

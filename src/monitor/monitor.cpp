@@ -24,6 +24,7 @@
 #include "base/clock.hpp"
 #include "base/files.hpp"
 #include "console/console_log.hpp"
+#include "console/consoledb_file.hpp"
 #include "console/ring_buffer.hpp"
 #include "monitor/console_hub.hpp"
 #include "monitor/control_session.hpp"
@@ -51,12 +52,15 @@ class Monitor final : public ControlTarget, public ConsolePort {
         config_(std::move(config)),
         ring_(config_.ring_size),
         log_(std::move(log)),
+        consoledb_(paths_.consoledb, report),
         signals_(io, SIGCHLD, SIGTERM, SIGINT),
         acceptor_(io),
         kill_timer_(io),
         hub_(*this) {}
 
   Result<void> start() {
+    signals_.add(SIGHUP);
+    apply_consoledb();
     VCON_TRY(listen());
     VCON_TRY(boot());
     watch_signals();
@@ -73,10 +77,46 @@ class Monitor final : public ControlTarget, public ConsolePort {
             {"booted_at", booted_at_},
             {"boots", boots_},
             {"console_bytes", ring_.end_offset()},
-            {"log_write_failures", log_.failed_writes()}};
+            {"input_bytes", input_total_},
+            {"dropped_bytes", hub_.dropped_bytes()},
+            {"log_write_failures", log_.failed_writes()},
+            {"log_lost_bytes", log_.lost_bytes()}};
   }
 
   ConsoleHub& hub() override { return hub_; }
+
+  Access access(const Peer& peer) override {
+    const ConsoleDb& db = apply_consoledb();
+    return access_for(db, db.for_zone(config_.name), caller_for(peer.uid));
+  }
+
+  std::string consoledb_path() const override { return consoledb_.path(); }
+
+  Result<void> ctl(const CtlCommand& command, const std::string& who) override {
+    switch (command.kind) {
+      case CtlCommand::Kind::Resize:
+        if (!console_) return make_error("the zone is not running");
+        resize(command.rows, command.cols);
+        log_.event(fmt::format("{}: resize {} {}", who, command.rows, command.cols));
+        return {};
+      case CtlCommand::Kind::Hangup: {
+        // SIGHUP to the foreground job on /dev/console, as a modem hangup
+        // would: getty starts a fresh login.
+        if (!console_ || ::ioctl(console_->native_handle(), TIOCSIG, SIGHUP) != 0) {
+          return errno_error("hangup: signal the console's foreground job");
+        }
+        log_.event(fmt::format("{}: hangup", who));
+        return {};
+      }
+      case CtlCommand::Kind::Break:
+      case CtlCommand::Kind::Speed:
+        return make_error(fmt::format("{} is for serial lines; {} is a zone's console",
+                                      command.kind == CtlCommand::Kind::Break ? "break" : "bSPEED", config_.name));
+    }
+    return make_error("unknown command");
+  }
+
+  void log_event(const std::string& text) override { log_.event(text); }
 
   // ConsolePort
   const RingBuffer& ring() const override { return ring_; }
@@ -87,6 +127,7 @@ class Monitor final : public ControlTarget, public ConsolePort {
     // a bound it is dropped rather than letting the monitor grow or block.
     if (!console_ || input_bytes_ + bytes.size() > kInputLimit) return;
     input_bytes_ += bytes.size();
+    input_total_ += bytes.size();
     input_.push_back(std::move(bytes));
     if (input_.size() == 1) write_input_front();
   }
@@ -127,7 +168,8 @@ class Monitor final : public ControlTarget, public ConsolePort {
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(64, ec);
     if (ec) return make_error("listen on " + path + ": " + ec.message());
-    ::chmod(path.c_str(), 0600);
+    // Anyone may connect; each hello is checked against the consoledb.
+    ::chmod(path.c_str(), 0666);
     return {};
   }
 
@@ -143,6 +185,18 @@ class Monitor final : public ControlTarget, public ConsolePort {
     write_state();
     read_console();
     return {};
+  }
+
+  // The consoledb in force, with this console's log settings applied.
+  const ConsoleDb& apply_consoledb() {
+    const ConsoleDb& db = consoledb_.current();
+    LogRotation rotation;
+    if (const ConsoleEntry* entry = db.for_zone(config_.name)) {
+      if (entry->log_size) rotation.max_bytes = entry->log_size;
+      if (entry->log_keep) rotation.keep = entry->log_keep;
+    }
+    log_.set_rotation(rotation);
+    return db;
   }
 
   // A zone state change goes to the log, the monitor's own log and every client.
@@ -211,6 +265,11 @@ class Monitor final : public ControlTarget, public ConsolePort {
       if (ec) return;
       if (sig == SIGCHLD) {
         reap();
+      } else if (sig == SIGHUP) {  // logrotate moved the log away
+        apply_consoledb();
+        auto reopened = log_.reopen();
+        if (!reopened) report(reopened.error().message());
+        log_.event("log reopened (SIGHUP)");
       } else {
         report(fmt::format("got {}: halting the zone", signal_name(sig)));
         stop(StopKind::Halt, std::chrono::seconds(10), nullptr);
@@ -290,12 +349,14 @@ class Monitor final : public ControlTarget, public ConsolePort {
   ZoneConfig config_;
   RingBuffer ring_;
   ConsoleLog log_;
+  ConsoleDbFile consoledb_;
   asio::signal_set signals_;
   asio::local::stream_protocol::acceptor acceptor_;
   asio::steady_timer kill_timer_;
   static constexpr std::size_t kInputLimit = 64 * 1024;
   std::deque<std::string> input_;
   std::size_t input_bytes_ = 0;
+  std::uint64_t input_total_ = 0;
   std::optional<LaunchedZone> zone_;
   std::optional<asio::posix::stream_descriptor> console_;
   std::array<char, 65536> read_buffer_;

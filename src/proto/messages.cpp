@@ -44,6 +44,21 @@ Result<std::optional<WindowSize>> window_fields(const json& object) {
                                               static_cast<unsigned short>(cols.value())});
 }
 
+Result<std::optional<OnBehalf>> on_behalf_field(const json& object) {
+  auto found = object.find("on_behalf");
+  if (found == object.end()) return std::optional<OnBehalf>();
+  auto user = found->is_object() ? found->find("user") : found->end();
+  auto uid = found->is_object() ? found->find("uid") : found->end();
+  auto pid = found->is_object() ? found->find("pid") : found->end();
+  if (!found->is_object() || user == found->end() || !user->is_string() || user->get<std::string>().empty() ||
+      uid == found->end() || !uid->is_number_unsigned() || uid->get<std::uint64_t>() > UINT32_MAX ||
+      pid == found->end() || !pid->is_number_integer()) {
+    return make_error("'on_behalf' must be {\"user\": NAME, \"uid\": UID, \"pid\": PID}");
+  }
+  return std::optional<OnBehalf>(
+      OnBehalf{user->get<std::string>(), static_cast<std::uint32_t>(uid->get<std::uint64_t>()), pid->get<std::int64_t>()});
+}
+
 }  // namespace
 
 Result<Hello> parse_hello(std::string_view payload) {
@@ -66,6 +81,16 @@ Result<Hello> parse_hello(std::string_view payload) {
   auto force = bool_field(hello, "force");
   if (!force) return force.error();
   parsed.force = force.value();
+  auto busy = hello.find("busy");
+  if (busy != hello.end()) {
+    if (!busy->is_string() || (*busy != "watch" && *busy != "refuse")) {
+      return make_error("'busy' must be \"refuse\" or \"watch\"");
+    }
+    parsed.watch_if_busy = *busy == "watch";
+  }
+  auto on_behalf = on_behalf_field(hello);
+  if (!on_behalf) return on_behalf.error();
+  parsed.on_behalf = on_behalf.value();
   auto replay = unsigned_field(hello, "replay", 0, UINT64_MAX);
   if (!replay) return replay.error();
   parsed.replay = replay.value();
@@ -87,7 +112,16 @@ Result<Request> parse_request(std::string_view payload) {
   else if (name == "who") parsed.op = Op::Who;
   else if (name == "halt") parsed.op = Op::Halt;
   else if (name == "reboot") parsed.op = Op::Reboot;
+  else if (name == "ctl") parsed.op = Op::Ctl;
   else return make_error("unknown request '" + name + "'");
+  if (parsed.op == Op::Ctl) {
+    auto command = request.find("command");
+    if (command == request.end() || !command->is_string()) return make_error("ctl needs \"command\": a string");
+    parsed.command = command->get<std::string>();
+  }
+  auto on_behalf = on_behalf_field(request);
+  if (!on_behalf) return on_behalf.error();
+  parsed.on_behalf = on_behalf.value();
   auto grace = unsigned_field(request, "grace", 10, 24 * 3600);
   if (!grace) return grace.error();
   parsed.grace = static_cast<unsigned>(grace.value());

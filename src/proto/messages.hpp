@@ -21,18 +21,30 @@ struct WindowSize {
   unsigned short cols = 80;
 };
 
+// Whom a trusted client (root's file system server) attaches for: the user
+// named in notices, who and the log instead of the socket's peer.
+struct OnBehalf {
+  std::string user;
+  std::uint32_t uid = 0;
+  std::int64_t pid = 0;
+};
+
 struct Hello {
   Mode mode = Mode::Control;
   bool force = false;
-  std::uint64_t replay = 0;  // bytes of recent output wanted first
+  bool watch_if_busy = false;  // rw: attach as a viewer, not refused, when another client writes
+  std::uint64_t replay = 0;    // bytes of recent output wanted first
   std::optional<WindowSize> window;
+  std::optional<OnBehalf> on_behalf;
 };
 
-enum class Op { Status, Who, Halt, Reboot };
+enum class Op { Status, Who, Halt, Reboot, Ctl };
 
 struct Request {
   Op op = Op::Status;
   unsigned grace = 10;  // halt and reboot: seconds before the zone is killed
+  std::string command;  // ctl: one NAMEctl command line
+  std::optional<OnBehalf> on_behalf;
 };
 
 // Checks the protocol version too.

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -50,10 +51,12 @@ std::vector<std::string> list_zones(const Paths& paths) {
 }
 
 Result<UniqueFd> lock_zone(const Paths& paths, const std::string& name) {
-  VCON_TRY(make_directories(paths.zone_run_dir(name), 0700));
+  // Readable by all: users the consoledb lets in find the socket here, and
+  // tell a running zone by its lock.
+  VCON_TRY(make_directories(paths.zone_run_dir(name), 0755));
   std::string path = paths.zone_lock(name);
   for (;;) {
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
     if (!fd) return errno_error("open lock " + path);
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
       if (errno == EWOULDBLOCK) return make_error("zone " + name + " is already running (vcon halt " + name + " first)");
@@ -76,6 +79,10 @@ bool zone_running(const Paths& paths, const std::string& name) {
 
 Result<void> require_running(const Paths& paths, const std::string& name) {
   if (zone_running(paths, name)) return {};
+  VCON_TRY(validate_zone_name(name));
+  if (::access(paths.state_dir.c_str(), R_OK | X_OK) != 0 && errno == EACCES) {  // not root: zone definitions are private
+    return make_error("zone " + name + " is not running, or does not exist");
+  }
   VCON_TRY(load_zone(paths, name));
   return make_error("zone " + name + " is not running (vcon boot " + name + ")");
 }

@@ -8,6 +8,7 @@ after themselves even when they fail.
 """
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -49,8 +50,20 @@ class Vcon:
             VCON_STATE_DIR=os.path.join(top, "state"),
             VCON_RUN_DIR=os.path.join(top, "run"),
             VCON_LOG_DIR=os.path.join(top, "log"),
+            VCON_CONSOLEDB=os.path.join(top, "consoledb"),
         )
         self.booted = set()
+
+    def write_consoledb(self, text):
+        """Replaces the consoledb the way an editor saving it would (new file, rename)."""
+        path = self.env["VCON_CONSOLEDB"]
+        with open(path + ".new", "w") as f:
+            f.write(text)
+        os.rename(path + ".new", path)
+
+    def monitor_log(self, name):
+        path = os.path.join(self.top, "log", f"{name}.monitor.log")
+        return open(path).read() if os.path.exists(path) else ""
 
     def run(self, *args, check=True, timeout=60, input=None, **kwargs):
         # Bytes in, text out by hand: text=True would turn the console's
@@ -131,6 +144,7 @@ class Vcon:
 @pytest.fixture
 def vcon():
     top = tempfile.mkdtemp(prefix="vcon-", dir="/tmp")
+    os.chmod(top, 0o755)  # the users a test makes must reach the sockets
     helper = Vcon(top)
     yield helper
     strays = helper.cleanup()
@@ -142,6 +156,60 @@ def zone(vcon):
     """A booted busybox zone named 'z1'."""
     vcon.zone_up("z1")
     return "z1"
+
+
+class User:
+    """A real Unix user made for one test."""
+
+    def __init__(self, name):
+        import pwd
+        entry = pwd.getpwnam(name)
+        self.name, self.uid, self.gid = name, entry.pw_uid, entry.pw_gid
+
+    def command(self, *argv):
+        """argv run as this user (setpriv: real and effective ids, and its groups)."""
+        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--init-groups", "--", *argv]
+
+
+@pytest.fixture
+def make_user():
+    """make_user(role, groups=()) creates a user with a unique name; all are removed after the test."""
+    made = []
+
+    def make(role, groups=()):
+        name = f"vct{secrets.token_hex(3)}{role}"[:32]
+        args = ["useradd", "--no-create-home", "--shell", "/bin/sh"]
+        if groups:
+            args += ["--groups", ",".join(groups)]
+        for attempt in range(50):  # another useradd may hold /etc/passwd's lock
+            result = subprocess.run(args + [name], capture_output=True, text=True)
+            if result.returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"useradd {name}: {result.stderr}")
+        made.append(name)
+        return User(name)
+
+    yield make
+    for name in made:
+        subprocess.run(["userdel", name], capture_output=True)
+
+
+@pytest.fixture
+def make_group():
+    """make_group(role) creates a Unix group for one test; removed after."""
+    made = []
+
+    def make(role):
+        name = f"vcg{secrets.token_hex(3)}{role}"[:32]
+        subprocess.run(["groupadd", name], check=True)
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        subprocess.run(["groupdel", name], capture_output=True)
 
 
 class FrameClient:

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
 #include <climits>
+#include <csignal>
 
 #include "base/files.hpp"
 
@@ -41,6 +44,98 @@ TEST(ConsoleLog, WritesStampedLinesWithoutLosingAByte) {
   raw += reader.finish();
   EXPECT_EQ(raw, bytes + " rest\n");
   EXPECT_EQ(lines, 3u * IOV_MAX + 3) << "every line stamped, plus the event and the continued line";
+}
+
+}  // namespace vcon
+
+namespace vcon {
+
+namespace {
+
+// A fresh directory for one test, removed with what is in it.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char name[] = "/tmp/vcon-log-test-XXXXXX";
+    path = ::mkdtemp(name);
+  }
+  ~TempDir() { static_cast<void>(remove_tree(path)); }
+};
+
+std::string raw_of(const std::string& text) {
+  LogLineReader reader;
+  std::string raw;
+  for (std::size_t start = 0, nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+    raw += reader.raw(std::string_view(text).substr(start, nl + 1 - start));
+  }
+  return raw + reader.finish();
+}
+
+}  // namespace
+
+TEST(ConsoleLog, RotatesPastTheLimitKeepingKeepFiles) {
+  TempDir dir;
+  std::string path = dir.path + "/web.log";
+  auto log = ConsoleLog::open(path, LogRotation{4096, 2});
+  ASSERT_TRUE(log.ok()) << log.error().message();
+  std::string bytes;
+  for (int i = 0; i < 1000; ++i) {
+    std::string line = "line " + std::to_string(i) + "\n";
+    bytes += line;
+    log->console(line);
+  }
+  EXPECT_TRUE(path_exists(path + ".1"));
+  EXPECT_TRUE(path_exists(path + ".2"));
+  EXPECT_FALSE(path_exists(path + ".3"));
+  std::string kept;
+  for (const auto& name : {path + ".2", path + ".1", path}) {
+    auto text = read_file(name);
+    ASSERT_TRUE(text.ok());
+    EXPECT_LE(text->size(), 4096u + 200) << name;  // the limit, plus the line that crossed it and the notes
+    kept += *text;
+  }
+  EXPECT_NE(kept.find("* log rotated: earlier output in " + path + ".1"), std::string::npos);
+  std::string raw = raw_of(kept);
+  ASSERT_FALSE(raw.empty());
+  EXPECT_EQ(raw, bytes.substr(bytes.size() - raw.size())) << "the newest output, whole and in order";
+}
+
+TEST(ConsoleLog, ReopenFollowsAMovedFile) {
+  TempDir dir;
+  std::string path = dir.path + "/web.log";
+  auto log = ConsoleLog::open(path);
+  ASSERT_TRUE(log.ok());
+  log->console("before\n");
+  ASSERT_EQ(::rename(path.c_str(), (path + ".old").c_str()), 0);
+  log->console("still the old file\n");
+  ASSERT_TRUE(log->reopen().ok());
+  log->console("after\n");
+  EXPECT_EQ(raw_of(read_file(path + ".old").value()), "before\nstill the old file\n");
+  EXPECT_EQ(raw_of(read_file(path).value()), "after\n");
+}
+
+TEST(ConsoleLog, RecordsTheGapWhenWritingFailsAndResumes) {
+  TempDir dir;
+  std::string path = dir.path + "/web.log";
+  auto log = ConsoleLog::open(path);
+  ASSERT_TRUE(log.ok());
+  log->console("kept 1\n");
+  // A file size limit makes writes fail (EFBIG) as a full disk would.
+  rlimit saved{};
+  ::getrlimit(RLIMIT_FSIZE, &saved);
+  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  rlimit limited = saved;
+  limited.rlim_cur = static_cast<rlim_t>(read_file(path)->size());
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
+  log->console("lost 1\n");
+  log->console("lost 2\n");
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  ::signal(SIGXFSZ, old_handler);
+  log->console("kept 2\n");
+  EXPECT_EQ(log->lost_bytes(), 14u);
+  auto text = read_file(path).value();
+  EXPECT_NE(text.find("* log gap: 14 bytes of console output not logged since "), std::string::npos) << text;
+  EXPECT_EQ(raw_of(text), "kept 1\nkept 2\n");
 }
 
 }  // namespace vcon

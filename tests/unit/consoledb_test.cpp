@@ -76,6 +76,7 @@ TEST(ConsoleDb, RejectsWhatWouldSurpriseWithTheLine) {
       {"console=a zone=a\nconsole=a zone=b\n", "line 2: console a is already defined on line 1"},
       {"console=a zone=a\nconsole=b zone=a\n", "line 2: zone a already has a console entry"},
       {"console=a zone=a spede=9600\n", "unknown attribute spede="},
+      {"console=a zone=a\n\tuid=alice\n\tspede=9600\n", "line 3: unknown attribute spede="},
       {"console=a dev=/dev/x speed=9601\n", "speed=9601 is not a standard line speed"},
       {"console=a dev=/dev/x speed=fast\n", "speed=\"fast\" is not a number"},
       {"console=a dev=ttyS0\n", "dev= needs an absolute device path"},

@@ -20,6 +20,15 @@ TEST(Messages, Hello) {
   EXPECT_FALSE(plain->force);
   EXPECT_EQ(plain->replay, 0u);
   EXPECT_FALSE(plain->window);
+  EXPECT_FALSE(plain->watch_if_busy);
+  EXPECT_FALSE(plain->on_behalf);
+  auto fs = parse_hello(R"({"version":1,"mode":"rw","busy":"watch","on_behalf":{"user":"alice","uid":1001,"pid":812}})");
+  ASSERT_TRUE(fs.ok()) << fs.error().message();
+  EXPECT_TRUE(fs->watch_if_busy);
+  ASSERT_TRUE(fs->on_behalf);
+  EXPECT_EQ(fs->on_behalf->user, "alice");
+  EXPECT_EQ(fs->on_behalf->uid, 1001u);
+  EXPECT_EQ(fs->on_behalf->pid, 812);
 }
 
 TEST(Messages, HelloOfTheWrongShapeIsAnErrorNotAnException) {
@@ -28,7 +37,11 @@ TEST(Messages, HelloOfTheWrongShapeIsAnErrorNotAnException) {
                            R"({"version":1,"mode":"admin"})", R"({"version":1,"mode":"rw","force":"yes"})",
                            R"({"version":1,"mode":"ro","replay":-5})", R"({"version":1,"mode":"ro","replay":"all"})",
                            R"({"version":1,"mode":"rw","rows":40})", R"({"version":1,"mode":"rw","rows":0,"cols":80})",
-                           R"({"version":1,"mode":"rw","rows":70000,"cols":80})", R"([1,2])", "not json", ""}) {
+                           R"({"version":1,"mode":"rw","rows":70000,"cols":80})", R"([1,2])", "not json", "",
+                           R"({"version":1,"mode":"rw","busy":"wait"})", R"({"version":1,"mode":"rw","on_behalf":"alice"})",
+                           R"({"version":1,"mode":"rw","on_behalf":{"user":"","pid":1}})",
+                           R"({"version":1,"mode":"rw","on_behalf":{"user":"a","uid":1,"pid":"1"}})",
+                           R"({"version":1,"mode":"rw","on_behalf":{"user":"a","pid":1}})"}) {
     Result<Hello> hello = make_error("unset");
     EXPECT_NO_THROW(hello = parse_hello(text)) << text;
     EXPECT_FALSE(hello.ok()) << text;
@@ -44,7 +57,11 @@ TEST(Messages, Requests) {
   EXPECT_EQ(halt->op, Op::Halt);
   EXPECT_EQ(halt->grace, 0u);
   EXPECT_EQ(parse_request(R"({"op":"reboot"})")->grace, 10u);
-  for (const char* text : {R"({"op":"halt","grace":"soon"})", R"({"op":"halt","grace":-1})", R"({"op":3})",
+  auto ctl = parse_request(R"({"op":"ctl","command":"resize 40 120"})");
+  ASSERT_TRUE(ctl.ok());
+  EXPECT_EQ(ctl->op, Op::Ctl);
+  EXPECT_EQ(ctl->command, "resize 40 120");
+  for (const char* text : {R"({"op":"ctl"})", R"({"op":"ctl","command":5})", R"({"op":"halt","grace":"soon"})", R"({"op":"halt","grace":-1})", R"({"op":3})",
                            R"({"op":"format"})", R"({})", "[]"}) {
     Result<Request> request = make_error("unset");
     EXPECT_NO_THROW(request = parse_request(text)) << text;

@@ -1,0 +1,143 @@
+"""Who may use which console: the consoledb, enforced by monitors for real
+users made in the test (SO_PEERCRED), edited live, and malformed."""
+import json
+import re
+import signal
+import socket
+import subprocess
+
+import pexpect
+import pytest
+
+from conftest import VCON, FrameClient, wait_for
+
+
+def attach_as(vcon, user, zone, *args):
+    """`vcon console` run by `user` on a terminal of its own (script makes the pty, as a login would)."""
+    command = " ".join([VCON, "console", zone, *args])
+    child = pexpect.spawn(user.command("script", "-qfec", command, "/dev/null")[0],
+                          user.command("script", "-qfec", command, "/dev/null")[1:], env=vcon.env,
+                          encoding="utf-8", timeout=15)
+    child.expect(r"\[attached to ")
+    return child
+
+
+def close(*children):
+    for child in children:
+        if child.isalive():
+            child.kill(signal.SIGKILL)
+        child.close()
+
+
+def run_as(vcon, user, *args):
+    return subprocess.run(user.command(VCON, *args), env=vcon.env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=30)
+
+
+def test_read_write_read_only_and_denied_users(vcon, zone, make_user):
+    alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
+    vcon.write_consoledb(f"console={zone} zone={zone} uid={alice.name} ro={bob.name}\n")
+    writer = attach_as(vcon, alice, zone)
+    viewer = attach_as(vcon, bob, zone)
+    try:
+        viewer.expect(r"has read-only access to this console: watching only")
+        writer.sendline("echo from-$((6*7))-alice")
+        writer.expect("from-42-alice")
+        viewer.expect("from-42-alice")
+        viewer.send("echo from-$((6*7))-bob\r")
+        writer.sendline("echo marker-$((1+1))")
+        viewer.expect("marker-2")
+        assert "from-42-bob" not in vcon.log_text(zone, raw=True), "a read-only user's typing reached the zone"
+        clients = {c["user"]: c for c in json.loads(vcon.run("who", zone, "--json").stdout)}
+        assert clients[alice.name]["mode"] == "rw" and clients[bob.name]["mode"] == "ro"
+        assert clients[alice.name]["uid"] == alice.uid
+        # Read-only stays read-only, whatever is asked.
+        forcing = attach_as(vcon, bob, zone, "--force")
+        forcing.expect(r"has read-only access to this console: watching only")
+        clients = json.loads(vcon.run("who", zone, "--json").stdout)
+        assert [c["user"] for c in clients if c["mode"] == "rw"] == [alice.name], clients
+        close(forcing)
+    finally:
+        close(writer, viewer)
+    denied = run_as(vcon, carol, "console", zone, "-r")
+    assert denied.returncode == 1
+    assert re.search(rf"permission denied: {carol.name} may not use the console of {zone} \(the consoledb "
+                     rf"\S+consoledb grants no access", denied.stderr), denied.stderr
+    # Attach and detach are in the console log, with user and PID.
+    log = vcon.log_text(zone)
+    assert re.search(rf"\* {alice.name} \(PID \d+\) attached read-write", log), log
+    assert re.search(rf"\* {bob.name} \(PID \d+\) attached read-only", log), log
+    assert re.search(rf"\* {alice.name} \(PID \d+\) detached", log), log
+
+
+def test_no_entry_is_root_only_and_users_cannot_halt(vcon, zone, make_user):
+    alice = make_user("alice")
+    denied = run_as(vcon, alice, "who", zone)
+    assert denied.returncode == 1 and "permission denied" in denied.stderr, denied.stderr
+    vcon.write_consoledb(f"console={zone} zone={zone} uid={alice.name}\n")
+    assert run_as(vcon, alice, "who", zone).returncode == 0
+    halted = run_as(vcon, alice, "halt", zone)
+    assert halted.returncode == 1 and "must be run as root" in halted.stderr
+    # Asked directly, the monitor refuses too.
+    script = ("import json,socket,sys\n"
+              "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
+              "def send(t,p): b=json.dumps(p).encode(); s.sendall((len(b)+1).to_bytes(4,'big')+bytes([t])+b)\n"
+              "send(1,{'version':1,'mode':'control'}); send(8,{'op':'halt'})\n"
+              "import time; time.sleep(0.5); sys.stdout.write(s.recv(65536).decode('latin1'))\n")
+    out = subprocess.run(alice.command("/usr/bin/python3", "-c", script, f"{vcon.run_dir(zone)}/console.sock"),
+                         capture_output=True, text=True, timeout=30)
+    assert "halt: only root may halt or reboot a zone" in out.stdout, out
+    assert vcon.ls()[zone]["state"] == "running"
+
+
+def test_only_root_may_speak_for_another_user(vcon, zone, make_user):
+    alice = make_user("alice")
+    vcon.write_consoledb(f"console={zone} zone={zone} ro={alice.name}\n")
+    script = ("import json,socket,sys\n"
+              "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
+              "b=json.dumps({'version':1,'mode':'rw','on_behalf':{'user':'root','uid':0,'pid':1}}).encode()\n"
+              "s.sendall((len(b)+1).to_bytes(4,'big')+bytes([1])+b)\n"
+              "data=b''\n"
+              "while True:\n"
+              "  c=s.recv(65536)\n"
+              "  if not c: break\n"
+              "  data+=c\n"
+              "sys.stdout.write(data.decode('latin1'))\n")
+    out = subprocess.run(alice.command("/usr/bin/python3", "-c", script, f"{vcon.run_dir(zone)}/console.sock"),
+                         capture_output=True, text=True, timeout=30)
+    assert "on_behalf is for root's file system server only" in out.stdout, out
+    assert json.loads(vcon.run("who", zone, "--json").stdout) == []
+
+
+def test_groups_from_the_consoledb_and_from_unix(vcon, zone, make_user, make_group):
+    unix_group = make_group("ops")
+    carol, dave, erin = make_user("carol"), make_user("dave", groups=[unix_group]), make_user("erin")
+    vcon.write_consoledb(f"console={zone} zone={zone} gid=admins gid={unix_group} rogid=audit\n"
+                         f"group=admins uid={carol.name}\n"
+                         f"group=audit uid={erin.name}\n")
+    for user, mode in ((carol, "rw"), (dave, "rw"), (erin, "ro")):
+        child = attach_as(vcon, user, zone)
+        try:
+            clients = {c["user"]: c for c in json.loads(vcon.run("who", zone, "--json").stdout)}
+            assert clients[user.name]["mode"] == mode, (user.name, clients)
+        finally:
+            close(child)
+        wait_for(lambda: json.loads(vcon.run("who", zone, "--json").stdout) == [], what="the client to leave")
+
+
+def test_edits_take_effect_at_once_and_a_bad_file_keeps_the_last_good(vcon, zone, make_user):
+    alice, bob = make_user("alice"), make_user("bob")
+    vcon.write_consoledb(f"console={zone} zone={zone} uid={alice.name}\n")
+    assert run_as(vcon, alice, "who", zone).returncode == 0
+    assert run_as(vcon, bob, "who", zone).returncode == 1
+    vcon.write_consoledb(f"console={zone} zone={zone} ro={bob.name}\n")
+    assert run_as(vcon, alice, "who", zone).returncode == 1, "a removed grant still worked"
+    assert run_as(vcon, bob, "who", zone).returncode == 0, "an added grant did not work"
+    vcon.write_consoledb(f"console={zone} zone={zone} uid={alice.name}\n\tspede=9600\n")
+    assert run_as(vcon, bob, "who", zone).returncode == 0, "the last good version is not in force"
+    assert run_as(vcon, alice, "who", zone).returncode == 1
+    report = wait_for(lambda: re.search(r"consoledb \S+consoledb: line 2: unknown attribute spede= in console "
+                                        rf"{zone} .*; the previous version stays in force", vcon.monitor_log(zone)),
+                      what="the malformed consoledb reported")
+    assert report
+    assert vcon.monitor_log(zone).count("unknown attribute spede=") == 1, "reported more than once"
