@@ -94,6 +94,7 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
                {"console", port_.console_name()},
                {"mode", wants_write ? "rw" : "ro"},
                {"replay_from", from},
+               {"replay_to", ring.end_offset()},
                {"clients", names_with_first(id)}};
   connection->send(FrameType::Welcome, welcome.dump());
   for (std::uint64_t offset = from; offset < ring.end_offset();) {
