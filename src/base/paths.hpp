@@ -26,6 +26,10 @@ struct Paths {
   std::string zone_state(const std::string& zone) const { return zone_run_dir(zone) + "/state.json"; }
   std::string zone_log(const std::string& zone) const { return log_dir + "/" + zone + ".log"; }
   std::string monitor_log(const std::string& zone) const { return log_dir + "/" + zone + ".monitor.log"; }
+  // Serial lines (consoledb dev= entries): apart from zones, since a line
+  // and a zone may share a name. Zone names cannot start with a dot.
+  std::string line_socket(const std::string& console) const { return run_dir + "/.lines/" + console + "/console.sock"; }
+  std::string fs_log() const { return log_dir + "/consolefs.log"; }
 };
 
 }  // namespace vcon

@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include "cli/commands.hpp"
+#include "fs/consolefs.hpp"
 
 namespace {
 
@@ -105,6 +106,11 @@ int main(int argc, char** argv) {
   who_cmd->add_option("name", name, "zone")->required();
   who_cmd->add_flag("--json", as_json, "machine-readable output");
 
+  vcon::FsOptions fs;
+  auto* fs_cmd = app.add_subcommand("fs", "show every console as files: NAME, NAMEctl, NAMEstat (FUSE, like Plan 9's consolefs)");
+  fs_cmd->add_option("mountpoint", fs.mountpoint, "where to mount (default /mnt/consoles)");
+  fs_cmd->add_flag("--foreground", fs.foreground, "serve in this process (default: a background server)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& done) {  // --help
@@ -145,5 +151,6 @@ int main(int argc, char** argv) {
   }
   if (chosen == proxy_cmd) return report(proxy_command(paths, name));
   if (chosen == who_cmd) return report(who_command(paths, name, as_json));
+  if (chosen == fs_cmd) return report(vcon::run_consolefs(paths, fs));
   return 1;
 }

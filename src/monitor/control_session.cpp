@@ -3,7 +3,10 @@
 
 #include <fmt/core.h>
 
+#include <cctype>
 #include <memory>
+
+#include "console/log_format.hpp"
 
 #include "proto/connection.hpp"
 #include "proto/messages.hpp"
@@ -81,7 +84,9 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
     auto command = parse_ctl_command(request.command);
     auto done = command ? target_.ctl(command.value(), who) : Result<void>(command.error());
     if (!done) {
-      target_.log_event(fmt::format("ctl from {} refused: \"{}\": {}", who, request.command, done.error().message()));
+      std::string shown = make_visible(request.command);
+      while (!shown.empty() && std::isspace(static_cast<unsigned char>(shown.back()))) shown.pop_back();
+      target_.log_event(fmt::format("ctl from {} refused: \"{}\": {}", who, shown, done.error().message()));
       connection_->send(FrameType::Error, "ctl: " + done.error().message());
       return;
     }

@@ -23,6 +23,7 @@
 
 #include "base/clock.hpp"
 #include "base/files.hpp"
+#include "base/report.hpp"
 #include "console/console_log.hpp"
 #include "console/consoledb_file.hpp"
 #include "console/ring_buffer.hpp"
@@ -36,11 +37,6 @@ namespace vcon {
 namespace {
 
 using json = nlohmann::json;
-
-void report(const std::string& line) {
-  fmt::print(stderr, "{:%FT%T}Z {}\n", fmt::gmtime(std::time(nullptr)), line);
-  std::fflush(stderr);
-}
 
 int pidfd_signal(int pidfd, int sig) { return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0)); }
 
