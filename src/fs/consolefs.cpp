@@ -382,9 +382,13 @@ class ConsoleFs {
                auto found = files_.find(id);
                if (found == files_.end()) return;
                OpenFile& file = *found->second;
-               file.text = answers ? stat_text(console.name, console.kind(), answers->at(0),
-                                               proto::field_or<json>(answers->at(1), "clients", json::array()))
-                                   : stat_text(console.name, console.kind(), nullptr, nullptr);
+               if (!answers) {
+                 file.text = stat_text(console.name, console.kind(), nullptr, nullptr);
+               } else {
+                 const json& who = answers->at(1);
+                 file.text = stat_text(console.name, console.kind(), answers->at(0),
+                                       who.is_object() && who.contains("clients") ? who["clients"] : json::array());
+               }
                finish_open(file, id);
              });
   }

@@ -1,0 +1,326 @@
+"""The console file system end to end: a real FUSE mount (vcon fs), real
+zones, cat, tail -f, echo, poll, signals, and users made in the test."""
+import errno
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import time
+
+import pexpect
+import pytest
+
+from conftest import VCON, wait_for
+
+
+class Server:
+    """`vcon fs MOUNTPOINT --foreground`, stopped (and the mount checked gone) after the test."""
+
+    def __init__(self, vcon):
+        self.vcon = vcon
+        self.mountpoint = os.path.join(vcon.top, "mnt")
+        self.log = os.path.join(vcon.top, "fs.stderr")
+        self.process = None
+
+    def start(self):
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen([VCON, "fs", self.mountpoint, "--foreground"], env=self.vcon.env,
+                                            stdout=log, stderr=log)
+        serving = f"serving consoles on {self.mountpoint} (PID {self.process.pid})"
+        wait_for(lambda: serving in self.stderr() or self.process.poll() is not None, what="the file system mounted")
+        assert self.mounted() and self.process.poll() is None, self.stderr()
+        return self
+
+    def stderr(self):
+        return open(self.log).read() if os.path.exists(self.log) else ""
+
+    def mounted(self):
+        with open("/proc/self/mountinfo") as f:
+            return any(line.split()[4] == self.mountpoint for line in f)
+
+    def path(self, name):
+        return os.path.join(self.mountpoint, name)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=15)
+        if self.mounted():
+            subprocess.run(["umount", "-l", self.mountpoint])
+            return False
+        return True
+
+
+@pytest.fixture
+def fs(vcon):
+    server = Server(vcon).start()
+    yield server
+    assert server.stop(), "vcon fs left its mount behind after SIGTERM"
+
+
+class Reader:
+    """A program reading a console file into a file of its own (so the test never blocks on it)."""
+
+    def __init__(self, vcon, argv):
+        self.out = os.path.join(vcon.top, f"reader-{time.monotonic_ns()}")
+        with open(self.out, "wb") as out:
+            self.process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=vcon.env)
+
+    def text(self):
+        return open(self.out, "rb").read().decode("utf-8", "replace")
+
+    def wait_for(self, pattern, what=None):
+        return wait_for(lambda: re.search(pattern, self.text()), what=what or f"{pattern!r} in {self.out}")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=15)
+
+
+def say(vcon, zone, text):
+    vcon.exec(zone, "sh", "-c", f"echo '{text}' > /dev/console")
+
+
+def test_cat_and_tail_follow_the_console(vcon, zone, fs):
+    cat = Reader(vcon, ["cat", fs.path(zone)])
+    tail = Reader(vcon, ["tail", "-f", fs.path(zone)])
+    try:
+        cat.wait_for(r"\[vcon\] \[\+root")  # attached: the join notice is in the file
+        tail.wait_for(r"\[vcon\] \[\+root")
+        say(vcon, zone, "seen-by-cat-and-tail")
+        cat.wait_for("seen-by-cat-and-tail")
+        tail.wait_for("seen-by-cat-and-tail")
+        assert "file truncated" not in tail.text()
+        # tail's first look is the last lines of what was there.
+        assert ":/# " in tail.text()
+    finally:
+        cat.stop()
+        tail.stop()
+
+
+def test_echo_into_the_file_is_console_input(vcon, zone, fs):
+    subprocess.run(["sh", "-c", f"echo 'echo typed-via-fs-$((6*7))' > {fs.path(zone)}"], check=True, timeout=15)
+    wait_for(lambda: "typed-via-fs-42" in vcon.log_text(zone, raw=True), what="the command's output")
+    assert re.search(r"\* root \(PID \d+, file system\) attached read-write", vcon.log_text(zone))
+
+
+def test_two_readers_see_everything_in_order(vcon, zone, fs):
+    readers = [Reader(vcon, ["cat", fs.path(zone)]) for _ in range(2)]
+    try:
+        for reader in readers:
+            reader.wait_for(r"\[vcon\] \[\+root")
+        vcon.exec(zone, "sh", "-c", "seq 1 3000 > /dev/console")
+        expected = "\r\n".join(str(i) for i in range(1, 3001)) + "\r\n"
+        for reader in readers:
+            reader.wait_for("\r\n3000\r\n")
+            assert expected in reader.text()
+    finally:
+        for reader in readers:
+            reader.stop()
+
+
+def test_join_and_leave_notices(vcon, zone, fs, make_user):
+    alice = make_user("alice")
+    vcon.write_consoledb(f"console={zone} zone={zone} ro={alice.name}\n")
+    watcher = Reader(vcon, ["cat", fs.path(zone)])
+    try:
+        watcher.wait_for(r"\[vcon\] \[\+root\]")
+        visitor = Reader(vcon, alice.command("cat", fs.path(zone)))
+        watcher.wait_for(rf"\r\n\[vcon\] \[\+{alice.name}, root\]\r\n")
+        visitor.stop()
+        watcher.wait_for(rf"\r\n\[vcon\] \[-{alice.name}, root\]\r\n")
+        clients = json.loads(vcon.run("who", zone, "--json").stdout)
+        assert [(c["user"], c["via"]) for c in clients] == [("root", "fs")]
+    finally:
+        watcher.stop()
+
+
+def test_poll_and_an_interrupted_read(vcon, zone, fs):
+    fd = os.open(fs.path(zone), os.O_RDONLY)
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        while poller.poll(500):  # take what is there (replay, notices)
+            os.read(fd, 65536)
+        assert poller.poll(300) == [], "poll said readable with nothing to read"
+        say(vcon, zone, "wakes-poll")
+        assert poller.poll(15000) == [(fd, select.POLLIN)]
+        got = b""
+        while b"wakes-poll" not in got and poller.poll(5000):
+            got += os.read(fd, 65536)
+        assert b"wakes-poll" in got
+
+        class Alarm(Exception):
+            pass
+
+        def ring(*_):
+            raise Alarm()
+
+        previous = signal.signal(signal.SIGALRM, ring)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            with pytest.raises(Alarm):
+                os.read(fd, 100)  # nothing comes: only the signal can end this read
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        # The descriptor still works after the interruption.
+        say(vcon, zone, "after-interrupt")
+        got = b""
+        while b"after-interrupt" not in got and poller.poll(5000):
+            got += os.read(fd, 65536)
+        assert b"after-interrupt" in got
+    finally:
+        os.close(fd)
+
+
+def test_write_is_ebusy_while_another_client_writes(vcon, zone, fs):
+    holder = pexpect.spawn(VCON, ["console", zone], env=vcon.env, encoding="utf-8", timeout=15)
+    holder.expect(r"\[attached to ")
+    fd = os.open(fs.path(zone), os.O_WRONLY)
+    try:
+        with pytest.raises(OSError) as refused:
+            os.write(fd, b"echo should-not-run\n")
+        assert refused.value.errno == errno.EBUSY
+    finally:
+        os.close(fd)
+        holder.kill(signal.SIGKILL)
+        holder.close()
+    wait_for(lambda: json.loads(vcon.run("who", zone, "--json").stdout) == [], what="the holder gone")
+    fd = os.open(fs.path(zone), os.O_WRONLY)
+    try:
+        assert os.write(fd, b"echo now-$((2+3))-it-runs\n") > 0
+    finally:
+        os.close(fd)
+    wait_for(lambda: "now-5-it-runs" in vcon.log_text(zone, raw=True), what="the write after the lock was free")
+    assert "should-not-run" not in vcon.log_text(zone, raw=True)
+
+
+def test_ctl_commands_and_stat(vcon, zone, fs):
+    with open(fs.path(zone + "ctl"), "w") as ctl:
+        ctl.write("resize 33 101\n")
+    out = vcon.exec(zone, "stty", "-F", "/dev/console", "size").stdout
+    assert out.strip() == "33 101"
+    for bad, reason in (("resize 0 0\n", "usage: resize ROWS COLS"), ("reboot\n", "unknown command 'reboot'"),
+                        ("b9600\n", "bSPEED is for serial lines")):
+        fd = os.open(fs.path(zone + "ctl"), os.O_WRONLY)
+        try:
+            with pytest.raises(OSError) as refused:
+                os.write(fd, bad.encode())
+            assert refused.value.errno == errno.EINVAL
+        finally:
+            os.close(fd)
+        assert reason in vcon.log_text(zone), (reason, vcon.log_text(zone)[-500:])
+    watcher = Reader(vcon, ["cat", fs.path(zone)])
+    try:
+        watcher.wait_for(r"\[vcon\]")
+        stat = open(fs.path(zone + "stat")).read()
+        assert f"console: {zone}\nkind: zone {zone}\nstate: running\n" in stat
+        assert re.search(r"^client: root pid=\d+ mode=ro via=fs ", stat, re.M), stat
+        assert re.search(r"^bytes_out: [1-9]\d*$", stat, re.M), stat
+        assert "writer: -\n" in stat
+    finally:
+        watcher.stop()
+    with pytest.raises(OSError):
+        open(fs.path(zone + "stat"), "w")
+
+
+def test_access_and_modes_per_user(vcon, zone, fs, make_user):
+    alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
+    vcon.write_consoledb(f"console={zone} zone={zone} uid={alice.name} ro={bob.name}\n")
+
+    def as_user(user, *argv):
+        return subprocess.run(user.command(*argv), capture_output=True, text=True, timeout=15)
+
+    def modes(user):
+        out = as_user(user, "ls", "-l", fs.mountpoint).stdout
+        return {line.split()[-1]: (line.split()[0], line.split()[2]) for line in out.splitlines()[1:]}
+
+    assert modes(alice)[zone] == ("-rw-------", alice.name)
+    assert modes(alice)[zone + "ctl"] == ("--w-------", alice.name)
+    assert modes(bob)[zone] == ("-r--------", bob.name)
+    assert modes(bob)[zone + "ctl"] == ("----------", bob.name)
+    assert modes(carol)[zone] == ("----------", "root")
+    assert as_user(alice, "sh", "-c", f"echo 'echo by-alice-$((1+1))' > {fs.path(zone)}").returncode == 0
+    wait_for(lambda: "by-alice-2" in vcon.log_text(zone, raw=True), what="alice's command")
+    refused = as_user(bob, "sh", "-c", f"echo 'echo by-bob' > {fs.path(zone)}")
+    assert refused.returncode != 0 and "Permission denied" in refused.stderr
+    assert as_user(bob, "cat", fs.path(zone + "stat")).returncode == 0
+    bob_reads = Reader(vcon, bob.command("cat", fs.path(zone)))
+    try:
+        say(vcon, zone, "bob-may-read")
+        bob_reads.wait_for("bob-may-read")
+    finally:
+        bob_reads.stop()
+    for name in (zone, zone + "stat", zone + "ctl"):
+        denied = as_user(carol, "cat", fs.path(name))
+        assert denied.returncode != 0 and "Permission denied" in denied.stderr, (name, denied)
+    assert as_user(carol, "test", "-r", fs.path(zone)).returncode != 0
+    assert as_user(bob, "test", "-r", fs.path(zone)).returncode == 0
+
+
+def test_consoles_come_and_go_with_the_consoledb_and_zones(vcon, zone, fs):
+    assert sorted(os.listdir(fs.mountpoint)) == [zone, zone + "ctl", zone + "stat"]
+    vcon.write_consoledb(f"console=web zone={zone}\nconsole=ttyX dev=/dev/ttyS9\n")
+    assert sorted(os.listdir(fs.mountpoint)) == ["ttyX", "ttyXctl", "ttyXstat", "web", "webctl", "webstat"]
+    assert "kind: serial /dev/ttyS9\nstate: down" in open(fs.path("ttyXstat")).read()
+    with pytest.raises(OSError) as down:
+        open(fs.path("ttyX"))
+    assert down.value.errno == errno.ENXIO
+    vcon.write_consoledb("")
+    vcon.create("z2")
+    assert sorted(os.listdir(fs.mountpoint)) == [zone, zone + "ctl", zone + "stat", "z2", "z2ctl", "z2stat"]
+    assert "state: down" in open(fs.path("z2stat")).read()
+    vcon.write_consoledb("this is not ndb\n")
+    assert "z2" in os.listdir(fs.mountpoint), "a malformed consoledb changed the listing"
+    wait_for(lambda: "consoledb" in fs.stderr() and "the previous version stays in force" in fs.stderr(),
+             what="the malformed consoledb reported")
+
+
+def test_a_halt_ends_readers_with_the_news(vcon, zone, fs):
+    cat = Reader(vcon, ["cat", fs.path(zone)])
+    try:
+        cat.wait_for(r"\[vcon\] \[\+root\]")
+        vcon.run("halt", zone)
+        assert cat.process.wait(timeout=15) == 0, "cat did not see the end of the file"
+        assert f"[vcon] [zone {zone} halted]" in cat.text()
+    finally:
+        cat.stop()
+    assert zone in os.listdir(fs.mountpoint)
+    with pytest.raises(OSError) as down:
+        open(fs.path(zone))
+    assert down.value.errno == errno.ENXIO
+
+
+def test_stale_mount_is_recovered_and_a_live_one_refused(vcon, zone):
+    server = Server(vcon).start()
+    try:
+        again = subprocess.run([VCON, "fs", server.mountpoint, "--foreground"], env=vcon.env, capture_output=True,
+                               text=True, timeout=15)
+        assert again.returncode == 1
+        assert f"vcon: {server.mountpoint} already has a fuse.consoles file system mounted" in again.stderr
+        server.process.kill()  # a crash: the mount stays, dead
+        server.process.wait()
+        with pytest.raises(OSError) as dead:
+            os.listdir(server.mountpoint)
+        assert dead.value.errno == errno.ENOTCONN
+        server.start()
+        assert "detached a stale console file system" in server.stderr()
+        assert zone in os.listdir(server.mountpoint)
+    finally:
+        assert server.stop()
+
+
+def test_background_server_and_unmount_on_sigterm(vcon, zone):
+    mountpoint = os.path.join(vcon.top, "bg")
+    out = vcon.run("fs", mountpoint).stdout
+    pid = int(re.search(r"served by PID (\d+)", out).group(1))
+    try:
+        assert zone in os.listdir(mountpoint)
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: not os.path.ismount(mountpoint), what="the unmount")
+    assert "unmounting" in open(os.path.join(vcon.top, "log", "consolefs.log")).read()
