@@ -129,11 +129,15 @@ class Vcon:
                 pids.append(int(pid))
         return pids
 
-    def cleanup(self):
-        """Halts what the test left running; returns monitors that outlived a halt."""
+    def cleanup_zones(self):
+        """Halts every zone the test left running."""
         for name, zone in self.ls().items():
             if zone["state"] == "running":
                 self.run("halt", name, "--force", check=False)
+
+    def cleanup(self):
+        """Halts what the test left running; returns monitors that outlived a halt."""
+        self.cleanup_zones()
         strays = self.monitor_pids()
         for pid in strays:
             os.kill(pid, 9)

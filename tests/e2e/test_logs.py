@@ -1,0 +1,83 @@
+"""Console logs: rotation by size with a retention count from the consoledb,
+reopen on SIGHUP (logrotate), and a full disk that never stalls the zone."""
+import os
+import re
+import signal
+import subprocess
+
+import pytest
+
+from conftest import wait_for
+
+
+def rotated(vcon, zone):
+    log_dir = os.path.dirname(vcon.log_path(zone))
+    return sorted(name for name in os.listdir(log_dir) if name.startswith(f"{zone}.log."))
+
+
+def test_rotation_keeps_logkeep_files_of_about_logsize(vcon):
+    vcon.write_consoledb("console=z1 zone=z1 logsize=8K logkeep=2\n")
+    vcon.zone_up("z1")
+    vcon.exec("z1", "sh", "-c", "seq 1 12000 > /dev/console")
+    wait_for(lambda: rotated(vcon, "z1") == ["z1.log.1", "z1.log.2"] and "12000" in vcon.log_text("z1", raw=True),
+             what="two rotated logs and the last line")
+    assert not os.path.exists(vcon.log_path("z1") + ".3")
+    for path in (vcon.log_path("z1") + ".1", vcon.log_path("z1") + ".2"):
+        assert 8192 <= os.path.getsize(path) <= 8192 + 65536 + 512, (path, os.path.getsize(path))
+    newest = open(vcon.log_path("z1")).read()
+    assert f"* log rotated: earlier output in {vcon.log_path('z1')}.1" in newest
+    # The three files hold the newest lines, whole and in order.
+    lines = []
+    for path in (vcon.log_path("z1") + ".2", vcon.log_path("z1") + ".1", vcon.log_path("z1")):
+        lines += [line.split(" | ", 1)[1] for line in open(path).read().splitlines() if " | " in line]
+    numbers = [int(text.strip()) for text in lines if text.strip().isdigit()]
+    assert numbers == list(range(numbers[0], 12001)) and numbers[0] > 1
+
+
+def test_sighup_reopens_the_log_after_logrotate_moved_it(vcon, zone):
+    path = vcon.log_path(zone)
+    os.rename(path, path + ".moved")
+    vcon.exec(zone, "sh", "-c", "echo still-into-the-moved-file > /dev/console")
+    wait_for(lambda: "still-into-the-moved-file" in open(path + ".moved").read(), what="output in the moved file")
+    [monitor] = vcon.monitor_pids()
+    os.kill(monitor, signal.SIGHUP)
+    wait_for(lambda: os.path.exists(path) and "log reopened (SIGHUP)" in open(path).read(), what="the reopened log")
+    vcon.exec(zone, "sh", "-c", "echo into-the-new-file > /dev/console")
+    wait_for(lambda: "into-the-new-file" in open(path).read(), what="output in the new file")
+    assert "into-the-new-file" not in open(path + ".moved").read()
+    assert vcon.ls()[zone]["state"] == "running", "SIGHUP must not stop the zone"
+
+
+@pytest.fixture
+def small_log_dir(vcon):
+    """The test's log directory on a 256 KiB tmpfs of its own, unmounted after."""
+    path = os.path.join(vcon.top, "log")
+    os.makedirs(path, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "vcon-test-log", path], check=True)
+    yield path
+    vcon.cleanup_zones()
+    subprocess.run(["umount", path], check=True)
+
+
+def test_a_full_disk_never_stalls_the_zone_and_the_gap_is_logged(vcon, small_log_dir):
+    vcon.zone_up("z1")
+    filler = os.path.join(small_log_dir, "filler")
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"x" * 4096)
+    except OSError as full:
+        assert full.errno == 28  # ENOSPC
+    finally:
+        os.close(fd)
+    # The zone writes 200 KiB to its console while nothing can be logged.
+    vcon.exec("z1", "sh", "-c", "seq 1 30000 > /dev/console; echo done-while-full > /dev/console", timeout=60)
+    os.unlink(filler)
+    vcon.exec("z1", "sh", "-c", "echo after-space-returned > /dev/console")
+    text = wait_for(lambda: (lambda t: "after-space-returned" in t and t)(open(vcon.log_path("z1")).read()),
+                    what="logging to resume")
+    gap = re.search(r"\* log gap: (\d+) bytes of console output not logged since \S+ \(No space left on device\)", text)
+    assert gap, text[-2000:]
+    assert int(gap.group(1)) > 100000
+    status = vcon.ls()["z1"]
+    assert status["state"] == "running"
