@@ -162,6 +162,14 @@ def zone(vcon):
     return "z1"
 
 
+def close(*children):
+    """Ends pexpect children (terminals) for good."""
+    for child in children:
+        if child.isalive():
+            child.kill(9)
+        child.close()
+
+
 class User:
     """A real Unix user made for one test."""
 
@@ -173,6 +181,23 @@ class User:
     def command(self, *argv):
         """argv run as this user (setpriv: real and effective ids, and its groups)."""
         return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--init-groups", "--", *argv]
+
+    def speak(self, socket_path, frames):
+        """Sends raw monitor frames [(type, dict)] as this user; returns all the monitor sent until it closed
+        (or 2 s passed), as text."""
+        script = ("import json,socket,sys\n"
+                  "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(2)\n"
+                  "for t,p in json.loads(sys.argv[2]):\n"
+                  "  b=json.dumps(p).encode(); s.sendall((len(b)+1).to_bytes(4,'big')+bytes([t])+b)\n"
+                  "data=b''\n"
+                  "try:\n"
+                  "  while (c:=s.recv(65536)): data+=c\n"
+                  "except socket.timeout: pass\n"
+                  "sys.stdout.write(data.decode('latin1'))\n")
+        result = subprocess.run(self.command("/usr/bin/python3", "-c", script, socket_path, json.dumps(frames)),
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
 
 
 @pytest.fixture

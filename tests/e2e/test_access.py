@@ -2,14 +2,12 @@
 users made in the test (SO_PEERCRED), edited live, and malformed."""
 import json
 import re
-import signal
-import socket
 import subprocess
 
 import pexpect
 import pytest
 
-from conftest import VCON, FrameClient, wait_for
+from conftest import VCON, close, wait_for
 
 
 def attach_as(vcon, user, zone, *args):
@@ -20,13 +18,6 @@ def attach_as(vcon, user, zone, *args):
                           encoding="utf-8", timeout=15)
     child.expect(r"\[attached to ")
     return child
-
-
-def close(*children):
-    for child in children:
-        if child.isalive():
-            child.kill(signal.SIGKILL)
-        child.close()
 
 
 def run_as(vcon, user, *args):
@@ -79,33 +70,17 @@ def test_no_entry_is_root_only_and_users_cannot_halt(vcon, zone, make_user):
     halted = run_as(vcon, alice, "halt", zone)
     assert halted.returncode == 1 and "must be run as root" in halted.stderr
     # Asked directly, the monitor refuses too.
-    script = ("import json,socket,sys\n"
-              "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
-              "def send(t,p): b=json.dumps(p).encode(); s.sendall((len(b)+1).to_bytes(4,'big')+bytes([t])+b)\n"
-              "send(1,{'version':1,'mode':'control'}); send(8,{'op':'halt'})\n"
-              "import time; time.sleep(0.5); sys.stdout.write(s.recv(65536).decode('latin1'))\n")
-    out = subprocess.run(alice.command("/usr/bin/python3", "-c", script, f"{vcon.run_dir(zone)}/console.sock"),
-                         capture_output=True, text=True, timeout=30)
-    assert "halt: only root may halt or reboot a zone" in out.stdout, out
+    out = alice.speak(f"{vcon.run_dir(zone)}/console.sock", [(1, {"version": 1, "mode": "control"}), (8, {"op": "halt"})])
+    assert "halt: only root may halt or reboot a zone" in out, out
     assert vcon.ls()[zone]["state"] == "running"
 
 
 def test_only_root_may_speak_for_another_user(vcon, zone, make_user):
     alice = make_user("alice")
     vcon.write_consoledb(f"console={zone} zone={zone} ro={alice.name}\n")
-    script = ("import json,socket,sys\n"
-              "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
-              "b=json.dumps({'version':1,'mode':'rw','on_behalf':{'user':'root','uid':0,'pid':1}}).encode()\n"
-              "s.sendall((len(b)+1).to_bytes(4,'big')+bytes([1])+b)\n"
-              "data=b''\n"
-              "while True:\n"
-              "  c=s.recv(65536)\n"
-              "  if not c: break\n"
-              "  data+=c\n"
-              "sys.stdout.write(data.decode('latin1'))\n")
-    out = subprocess.run(alice.command("/usr/bin/python3", "-c", script, f"{vcon.run_dir(zone)}/console.sock"),
-                         capture_output=True, text=True, timeout=30)
-    assert "on_behalf is for root's file system server only" in out.stdout, out
+    hello = {"version": 1, "mode": "rw", "on_behalf": {"user": "root", "uid": 0, "pid": 1}}
+    out = alice.speak(f"{vcon.run_dir(zone)}/console.sock", [(1, hello)])
+    assert "on_behalf is for root's file system server only" in out, out
     assert json.loads(vcon.run("who", zone, "--json").stdout) == []
 
 

@@ -9,7 +9,7 @@ import time
 import pexpect
 import pytest
 
-from conftest import BUILD, VCON, FrameClient, wait_for
+from conftest import BUILD, VCON, FrameClient, close, wait_for
 
 NOTICE_ON = "\x1b[1;7m"  # how vcon console sets its notices apart on a terminal
 
@@ -19,13 +19,6 @@ def attach(vcon, zone, *args, dimensions=(24, 80)):
                           dimensions=dimensions)
     child.expect(r"\[attached to ")
     return child
-
-
-def close(*children):
-    for child in children:
-        if child.isalive():
-            child.kill(signal.SIGKILL)
-        child.close()
 
 
 def console_says(vcon, zone, text):
