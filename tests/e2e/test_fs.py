@@ -324,3 +324,25 @@ def test_background_server_and_unmount_on_sigterm(vcon, zone):
         os.kill(pid, signal.SIGTERM)
     wait_for(lambda: not os.path.ismount(mountpoint), what="the unmount")
     assert "unmounting" in open(os.path.join(vcon.top, "log", "consolefs.log")).read()
+
+
+def test_a_reader_that_does_not_read_loses_old_data_and_blocks_nobody(vcon, zone, fs):
+    fd = os.open(fs.path(zone), os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        # About 2 MiB while this reader reads nothing: the zone finishes all the same.
+        vcon.exec(zone, "sh", "-c", "seq 1 300000 > /dev/console; echo all-written > /dev/console", timeout=60)
+        wait_for(lambda: "all-written" in vcon.log_text(zone, raw=True), what="the zone's output")
+        got = b""
+        deadline = time.monotonic() + 15
+        while b"all-written" not in got and time.monotonic() < deadline:
+            try:
+                got += os.read(fd, 1 << 20)
+            except BlockingIOError:
+                time.sleep(0.05)
+        assert b"all-written" in got
+        assert len(got) < 600 * 1024, "kept more than its window"
+        lines = got.split(b"\r\n")
+        numbers = [int(line) for line in lines[1:-2] if line.isdigit()]
+        assert numbers[0] > 1 and numbers == list(range(numbers[0], 300001)), "not the newest output, in order"
+    finally:
+        os.close(fd)
