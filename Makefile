@@ -29,6 +29,7 @@ test: unit e2e
 bench: build
 	@bash bench/boot/run.sh
 	@bash bench/fanout/run.sh
+	@bash bench/consolefs/run.sh
 
 clean:
 	rm -rf $(BUILD)

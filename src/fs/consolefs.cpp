@@ -474,7 +474,7 @@ class ConsoleFs {
   // Answers the reads that can be answered now, and tells poll.
   static void wake(OpenFile& file) {
     std::erase_if(file.reads, [&](const PendingRead& read) {
-      std::string bytes = file.buffer.read(static_cast<std::uint64_t>(read.offset), read.size);
+      std::string_view bytes = file.buffer.read(static_cast<std::uint64_t>(read.offset), read.size);
       if (bytes.empty() && !file.closed) return false;
       file.next_offset = static_cast<std::uint64_t>(read.offset) + bytes.size();
       fuse_reply_buf(read.req, bytes.data(), bytes.size());
@@ -503,7 +503,7 @@ class ConsoleFs {
       fuse_reply_err(req, EBADF);
       return;
     }
-    std::string bytes = file->buffer.read(static_cast<std::uint64_t>(offset), size);
+    std::string_view bytes = file->buffer.read(static_cast<std::uint64_t>(offset), size);
     if (!bytes.empty() || file->closed) {
       file->next_offset = static_cast<std::uint64_t>(offset) + bytes.size();
       fuse_reply_buf(req, bytes.data(), bytes.size());

@@ -16,7 +16,7 @@ void ReaderBuffer::append(std::string_view bytes) {
   }
 }
 
-std::string ReaderBuffer::read(std::uint64_t offset, std::size_t size) {
+std::string_view ReaderBuffer::read(std::uint64_t offset, std::size_t size) {
   std::uint64_t at = offset + shift_;
   if (at < base_) {  // fell behind: skip to the oldest byte kept
     shift_ += base_ - at;
@@ -24,7 +24,7 @@ std::string ReaderBuffer::read(std::uint64_t offset, std::size_t size) {
   }
   if (at >= stream_end()) return {};
   std::size_t from = static_cast<std::size_t>(at - base_);
-  return data_.substr(from, std::min(size, data_.size() - from));
+  return std::string_view(data_).substr(from, std::min(size, data_.size() - from));
 }
 
 }  // namespace vcon

@@ -22,8 +22,8 @@ class ReaderBuffer {
 
   void append(std::string_view bytes);
   // Up to `size` bytes at file offset `offset`; empty when nothing is there
-  // yet (the caller waits, or answers EAGAIN).
-  std::string read(std::uint64_t offset, std::size_t size);
+  // yet (the caller waits, or answers EAGAIN). Valid until the next append.
+  std::string_view read(std::uint64_t offset, std::size_t size);
   bool readable(std::uint64_t offset) const { return offset + shift_ < stream_end(); }
   // The file's size as this reader sees it: where its data ends now.
   std::uint64_t end() const { return stream_end() - shift_; }

@@ -37,7 +37,7 @@ TEST(ReaderBuffer, ASlowReaderSkipsAheadAndStaysInOrder) {
   buffer.append("0123456789");
   EXPECT_EQ(buffer.read(0, 4), "0123");
   buffer.append("abcdefghijklmnopqrst");  // 30 bytes: past twice the capacity, the oldest go
-  std::string got = buffer.read(4, 100);
+  std::string got(buffer.read(4, 100));
   EXPECT_EQ(got, "klmnopqrst");
   EXPECT_EQ(buffer.skipped(), 16u);
   EXPECT_EQ(buffer.end(), 14u);  // 4 read + 10 kept: the file's offsets run behind the stream's
