@@ -2,7 +2,7 @@
 // one per write, as in Plan 9's consolefs:
 //   resize ROWS COLS   the console's window size
 //   break              a serial break (serial lines)
-//   hangup             SIGHUP to the console's foreground job (zones), or
+//   hangup             SIGHUP to the console's shell and foreground job (zones), or
 //                      dropping DTR for a moment (serial lines)
 //   bSPEED             the line speed, e.g. b115200 (serial lines)
 // Pure logic, unit-tested; the monitor carries them out.

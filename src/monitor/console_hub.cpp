@@ -25,6 +25,7 @@ constexpr std::size_t kReplayChunk = 64 * 1024;
 
 Peer peer_of(int socket) {
   Peer peer;
+  peer.uid = static_cast<uid_t>(-1);  // unknown is nobody, never root
   ucred credentials{};
   socklen_t length = sizeof credentials;
   if (::getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0) {

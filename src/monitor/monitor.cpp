@@ -96,11 +96,18 @@ class Monitor final : public ControlTarget, public ConsolePort {
         log_.event(fmt::format("{}: resize {} {}", who, command.rows, command.cols));
         return {};
       case CtlCommand::Kind::Hangup: {
-        // SIGHUP to the foreground job on /dev/console, as a modem hangup
-        // would: getty starts a fresh login.
-        if (!console_ || ::ioctl(console_->native_handle(), TIOCSIG, SIGHUP) != 0) {
-          return errno_error("hangup: signal the console's foreground job");
-        }
+        // What a modem hangup does to a tty's processes: SIGHUP to the
+        // controlling process (getty's shell) and the foreground job. init
+        // keeps running and starts a fresh getty. (TIOCSIG on the master
+        // allows only SIGINT, SIGQUIT and SIGTSTP.)
+        pid_t session = 0, group = 0;
+        if (!console_) return make_error("the zone is not running");
+        ::ioctl(console_->native_handle(), TIOCGSID, &session);
+        ::ioctl(console_->native_handle(), TIOCGPGRP, &group);
+        bool sent = false;
+        if (session > 0 && session != zone_->init_pid) sent = ::kill(session, SIGHUP) == 0 || sent;
+        if (group > 0 && group != zone_->init_pid) sent = ::killpg(group, SIGHUP) == 0 || sent;
+        if (!sent) return make_error("hangup: no process but init has the console as its terminal");
         log_.event(fmt::format("{}: hangup", who));
         return {};
       }

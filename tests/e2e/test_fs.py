@@ -204,6 +204,12 @@ def test_ctl_commands_and_stat(vcon, zone, fs):
         ctl.write("resize 33 101\n")
     out = vcon.exec(zone, "stty", "-F", "/dev/console", "size").stdout
     assert out.strip() == "33 101"
+    # hangup: SIGHUP to the console's foreground job; init starts a new getty.
+    prompts = vcon.log_text(zone, raw=True).count(":/# ")
+    with open(fs.path(zone + "ctl"), "w") as ctl:
+        ctl.write("hangup\n")
+    wait_for(lambda: vcon.log_text(zone, raw=True).count(":/# ") > prompts, what="a new shell after the hangup")
+    assert re.search(r"\* root \(PID \d+\): hangup", vcon.log_text(zone))
     for bad, reason in (("resize 0 0\n", "usage: resize ROWS COLS"), ("reboot\n", "unknown command 'reboot'"),
                         ("b9600\n", "bSPEED is for serial lines")):
         fd = os.open(fs.path(zone + "ctl"), os.O_WRONLY)
