@@ -45,13 +45,33 @@ void ConsoleLog::console(std::string_view bytes) {
     return;
   }
   pieces_.clear();
-  writer_.console(bytes, std::chrono::system_clock::now(), pieces_);
-  if (std::size_t unwritten = write_pieces(pieces_)) lose(std::min(unwritten, bytes.size()), errno);
+  line_starts_.clear();
+  writer_.console(bytes, std::chrono::system_clock::now(), pieces_, &line_starts_);
+  // One chunk holds many lines (each with its stamp): rotate between them,
+  // so that no file grows much past the limit.
+  std::span<const std::string_view> pieces(pieces_);
+  std::size_t written = 0, next_start = 0;
+  std::uint64_t run = 0;  // bytes of pieces[written, i)
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    bool line_start = next_start < line_starts_.size() && line_starts_[next_start] == i;
+    if (line_start) ++next_start;
+    if (line_start && i > written && size_ + run >= rotation_.max_bytes) {
+      if (std::size_t unwritten = write_pieces(pieces.subspan(written, i - written))) {
+        lose(std::min(unwritten, bytes.size()), errno);
+        return;
+      }
+      written = i;
+      run = 0;
+      rotate(true);
+    }
+    run += pieces[i].size();
+  }
+  if (std::size_t unwritten = write_pieces(pieces.subspan(written))) lose(std::min(unwritten, bytes.size()), errno);
 }
 
 void ConsoleLog::event(std::string_view text) {
   std::string line = writer_.event(text, std::chrono::system_clock::now());
-  if (!ready_to_write() || write_pieces({line}) > 0) lose(0, errno);
+  if (!ready_to_write() || write_line(line) > 0) lose(0, errno);
 }
 
 void ConsoleLog::lose(std::size_t bytes, int error) {
@@ -67,16 +87,18 @@ bool ConsoleLog::ready_to_write() {
   std::string line = writer_.event(fmt::format("log gap: {} bytes of console output not logged since {} ({})",
                                                lost_bytes_, format_timestamp(gap_since_), std::strerror(gap_errno_)),
                                    std::chrono::system_clock::now());
-  if (write_pieces({line}) > 0) return false;
+  if (write_line(line) > 0) return false;
   lost_bytes_ = 0;
   gap_errno_ = 0;
   return true;
 }
 
-void ConsoleLog::rotate() {
+void ConsoleLog::rotate(bool mid_chunk) {
   std::string next = path_ + ".1";
-  std::string line = writer_.event("log rotated: continued in " + path_, std::chrono::system_clock::now());
-  write_pieces({line});
+  auto now = std::chrono::system_clock::now();
+  std::string line = mid_chunk ? LogLineWriter::event_line("log rotated: continued in " + path_, now)
+                               : writer_.event("log rotated: continued in " + path_, now);
+  write_line(line);
   for (unsigned i = rotation_.keep; i > 1; --i) {
     ::rename(fmt::format("{}.{}", path_, i - 1).c_str(), fmt::format("{}.{}", path_, i).c_str());
   }
@@ -85,11 +107,16 @@ void ConsoleLog::rotate() {
     size_ = 0;  // do not try again before another max_bytes were written
     return;
   }
-  line = writer_.event("log rotated: earlier output in " + next, std::chrono::system_clock::now());
-  write_pieces({line});
+  line = LogLineWriter::event_line("log rotated: earlier output in " + next, now);
+  write_line(line);
 }
 
-std::size_t ConsoleLog::write_pieces(const std::vector<std::string_view>& pieces) {
+std::size_t ConsoleLog::write_line(const std::string& line) {
+  std::string_view view = line;
+  return write_pieces({&view, 1});
+}
+
+std::size_t ConsoleLog::write_pieces(std::span<const std::string_view> pieces) {
   std::vector<iovec> iov;
   iov.reserve(std::min<std::size_t>(pieces.size(), IOV_MAX));
   std::size_t next = 0, skip = 0;  // first piece not yet written, and bytes of it already written

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,11 +46,14 @@ class ConsoleLog {
       : path_(std::move(path)), fd_(std::move(fd)), size_(size), rotation_(rotation) {}
   // Writes the pieces in order with writev. Returns how many bytes could not
   // be written (0: all), giving up at the first failure.
-  std::size_t write_pieces(const std::vector<std::string_view>& pieces);
+  std::size_t write_pieces(std::span<const std::string_view> pieces);
+  std::size_t write_line(const std::string& line);
   // Before each write: rotate when due, and record a pending gap. False while
   // the log still cannot be written.
   bool ready_to_write();
-  void rotate();
+  // `mid_chunk`: at a line start inside a console chunk, where the line
+  // writer's state is already past the chunk.
+  void rotate(bool mid_chunk = false);
   void lose(std::size_t bytes, int error);
 
   std::string path_;
@@ -58,6 +62,7 @@ class ConsoleLog {
   LogRotation rotation_;
   LogLineWriter writer_;
   std::vector<std::string_view> pieces_;  // reused: no allocation per chunk
+  std::vector<std::size_t> line_starts_;
   std::uint64_t failed_writes_ = 0;
   std::uint64_t lost_bytes_ = 0;  // of the gap not yet recorded
   std::uint64_t lost_bytes_total_ = 0;

@@ -32,12 +32,14 @@ std::string make_visible(std::string_view text) {
   return out;
 }
 
-void LogLineWriter::console(std::string_view bytes, SystemTime now, std::vector<std::string_view>& pieces) {
+void LogLineWriter::console(std::string_view bytes, SystemTime now, std::vector<std::string_view>& pieces,
+                            std::vector<std::size_t>* line_starts) {
   bool stamped = false;
   while (!bytes.empty()) {
     if (at_line_start_) {
       if (!stamped) stamp_ = format_timestamp(now);  // once per call: all its lines arrived together
       stamped = true;
+      if (line_starts) line_starts->push_back(pieces.size());
       pieces.push_back(stamp_);
       pieces.push_back(continued_ ? " + " : " | ");
       continued_ = false;
@@ -66,7 +68,11 @@ std::string LogLineWriter::event(std::string_view text, SystemTime now) {
     at_line_start_ = true;
     continued_ = true;
   }
-  out += format_timestamp(now);
+  return out + event_line(text, now);
+}
+
+std::string LogLineWriter::event_line(std::string_view text, SystemTime now) {
+  std::string out = format_timestamp(now);
   out += " * ";
   out += text;
   out += '\n';

@@ -35,11 +35,16 @@ class LogLineWriter {
   // Console bytes, stamped at each line start, as pieces to write in order:
   // the writer's stamp and separators, and slices of `bytes` itself (no
   // copy). Valid until the next call and while `bytes` lives.
-  void console(std::string_view bytes, SystemTime now, std::vector<std::string_view>& pieces);
+  // `line_starts`, if given, gets the index in `pieces` of each stamp: where
+  // a log line begins (a log may be rotated there).
+  void console(std::string_view bytes, SystemTime now, std::vector<std::string_view>& pieces,
+               std::vector<std::size_t>* line_starts = nullptr);
   // The same, joined.
   std::string console(std::string_view bytes, SystemTime now);
   // One event line; ends a partial console line first.
   std::string event(std::string_view text, SystemTime now);
+  // An event line alone, for a place known to be a line start.
+  static std::string event_line(std::string_view text, SystemTime now);
 
  private:
   bool at_line_start_ = true;

@@ -16,7 +16,6 @@
 #include <asio.hpp>
 #include <chrono>
 #include <csignal>
-#include <deque>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
@@ -28,6 +27,7 @@
 #include "console/consoledb_file.hpp"
 #include "console/ring_buffer.hpp"
 #include "monitor/console_hub.hpp"
+#include "monitor/console_stream.hpp"
 #include "monitor/control_session.hpp"
 #include "zone/zone_config.hpp"
 #include "zone/zone_setup.hpp"
@@ -73,7 +73,7 @@ class Monitor final : public ControlTarget, public ConsolePort {
             {"booted_at", booted_at_},
             {"boots", boots_},
             {"console_bytes", ring_.end_offset()},
-            {"input_bytes", input_total_},
+            {"input_bytes", input_total_ + (console_ ? console_->input_total() : 0)},
             {"dropped_bytes", hub_.dropped_bytes()},
             {"log_write_failures", log_.failed_writes()},
             {"log_lost_bytes", log_.lost_bytes()}};
@@ -126,13 +126,9 @@ class Monitor final : public ControlTarget, public ConsolePort {
   const std::string& console_name() const override { return config_.name; }
 
   void write_input(std::string bytes) override {
-    // Typed input waits here while the zone does not read its console; past
-    // a bound it is dropped rather than letting the monitor grow or block.
-    if (!console_ || input_bytes_ + bytes.size() > kInputLimit) return;
-    input_bytes_ += bytes.size();
-    input_total_ += bytes.size();
-    input_.push_back(std::move(bytes));
-    if (input_.size() == 1) write_input_front();
+    // Typed input waits while the zone does not read its console; past a
+    // bound it is dropped rather than letting the monitor grow or block.
+    if (console_) console_->write(std::move(bytes));
   }
 
   void resize(unsigned rows, unsigned cols) override {
@@ -182,11 +178,12 @@ class Monitor final : public ControlTarget, public ConsolePort {
     zone_ = std::move(launched.value());
     ++boots_;
     booted_at_ = wall_clock_seconds();
-    VCON_TRY(set_nonblocking(zone_->console_master.get()));
-    console_.emplace(io_, zone_->console_master.release());
+    // Read errors mean the zone is gone (or going): on_init_exit() takes over.
+    console_.emplace(io_, zone_->console_master.release(),
+                     [this](std::string_view bytes) { take_console_output(bytes); }, [](std::error_code) {});
     announce("booted", fmt::format("zone {} booted, init is host PID {}", config_.name, zone_->init_pid));
     write_state();
-    read_console();
+    console_->start();
     return {};
   }
 
@@ -214,54 +211,12 @@ class Monitor final : public ControlTarget, public ConsolePort {
     if (!saved) report("cannot save state: " + saved.error().message());
   }
 
-  // Reads what the console has ready now into read_buffer_ from `filled` on;
-  // returns the new fill. Never blocks (the master is non-blocking).
-  std::size_t read_ready(std::size_t filled) {
-    int fd = console_->native_handle();
-    while (filled < read_buffer_.size()) {
-      ssize_t n = ::read(fd, read_buffer_.data() + filled, read_buffer_.size() - filled);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      filled += static_cast<std::size_t>(n);
-    }
-    return filled;
-  }
-
-  void write_input_front() {
-    asio::async_write(*console_, asio::buffer(input_.front()), [this](std::error_code ec, std::size_t) {
-      if (ec) {  // the zone is gone: forget what it did not read
-        input_.clear();
-        input_bytes_ = 0;
-        return;
-      }
-      input_bytes_ -= input_.front().size();
-      input_.pop_front();
-      if (!input_.empty()) write_input_front();
-    });
-  }
-
-  void read_console() {
-    console_->async_read_some(asio::buffer(read_buffer_), [this](std::error_code ec, std::size_t n) {
-      if (ec) return;  // the zone is gone (or going); on_init_exit() takes over
-      // A pty read gives at most a few KiB; under load take what else is
-      // ready now, so the log, the ring and every client see fewer, larger
-      // chunks (each costs a write per client).
-      take_console_output(std::string_view(read_buffer_.data(), read_ready(n)));
-      read_console();
-    });
-  }
-
   void take_console_output(std::string_view bytes) {
     ring_.append(bytes);
     log_.console(bytes);
     hub_.broadcast(bytes);
   }
 
-  // What the zone wrote just before it died is still in the pty: read it all
-  // before the pty goes away.
-  void drain_console() {
-    while (std::size_t n = read_ready(0)) take_console_output(std::string_view(read_buffer_.data(), n));
-  }
 
   void watch_signals() {
     signals_.async_wait([this](std::error_code ec, int sig) {
@@ -296,11 +251,14 @@ class Monitor final : public ControlTarget, public ConsolePort {
   }
 
   void on_init_exit(int status) {
-    drain_console();
+    // What the zone wrote just before it died is still in the pty: read it
+    // all before the pty goes away.
+    if (console_) {
+      console_->drain();
+      input_total_ += console_->input_total();
+    }
     console_.reset();
     zone_.reset();
-    input_.clear();
-    input_bytes_ = 0;
     kill_timer_.cancel();
     // reboot(2) in a PID namespace ends its init with SIGHUP (restart) or
     // SIGINT (power off / halt): that is how a zone asks for a reboot itself.
@@ -356,13 +314,9 @@ class Monitor final : public ControlTarget, public ConsolePort {
   asio::signal_set signals_;
   asio::local::stream_protocol::acceptor acceptor_;
   asio::steady_timer kill_timer_;
-  static constexpr std::size_t kInputLimit = 64 * 1024;
-  std::deque<std::string> input_;
-  std::size_t input_bytes_ = 0;
-  std::uint64_t input_total_ = 0;
+  std::uint64_t input_total_ = 0;  // of earlier boots
   std::optional<LaunchedZone> zone_;
-  std::optional<asio::posix::stream_descriptor> console_;
-  std::array<char, 65536> read_buffer_;
+  std::optional<ConsoleStream> console_;
   std::optional<StopKind> stopping_;
   std::vector<Reply> halt_waiters_, reboot_waiters_;
   int boots_ = 0;

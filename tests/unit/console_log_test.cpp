@@ -84,6 +84,11 @@ TEST(ConsoleLog, RotatesPastTheLimitKeepingKeepFiles) {
     bytes += line;
     log->console(line);
   }
+  // One chunk of many lines (as a busy console gives) is split between files too.
+  std::string chunk;
+  for (int i = 1000; i < 2000; ++i) chunk += "line " + std::to_string(i) + "\n";
+  bytes += chunk;
+  log->console(chunk);
   EXPECT_TRUE(path_exists(path + ".1"));
   EXPECT_TRUE(path_exists(path + ".2"));
   EXPECT_FALSE(path_exists(path + ".3"));

@@ -1,0 +1,67 @@
+// ConsoleStream implementation.
+#include "monitor/console_stream.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace vcon {
+
+ConsoleStream::ConsoleStream(asio::io_context& io, int fd, Output on_output, Failed on_failed)
+    : descriptor_(io, fd), on_output_(std::move(on_output)), on_failed_(std::move(on_failed)) {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+std::size_t ConsoleStream::read_ready(std::size_t filled) {
+  int fd = descriptor_.native_handle();
+  while (filled < buffer_.size()) {
+    ssize_t n = ::read(fd, buffer_.data() + filled, buffer_.size() - filled);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    filled += static_cast<std::size_t>(n);
+  }
+  return filled;
+}
+
+void ConsoleStream::read_more() {
+  descriptor_.async_read_some(asio::buffer(buffer_), [this](std::error_code ec, std::size_t n) {
+    if (ec == asio::error::operation_aborted) return;  // destroyed: touch nothing
+    if (ec) {
+      on_failed_(ec);
+      return;
+    }
+    // A pty read gives at most a few KiB; under load take what else is
+    // ready now, so the log, the ring and every client see fewer, larger
+    // chunks (each costs a write per client).
+    on_output_(std::string_view(buffer_.data(), read_ready(n)));
+    read_more();
+  });
+}
+
+void ConsoleStream::drain() {
+  while (std::size_t n = read_ready(0)) on_output_(std::string_view(buffer_.data(), n));
+}
+
+void ConsoleStream::write(std::string bytes) {
+  if (input_bytes_ + bytes.size() > kInputLimit) return;
+  input_bytes_ += bytes.size();
+  input_total_ += bytes.size();
+  input_.push_back(std::move(bytes));
+  if (input_.size() == 1) write_front();
+}
+
+void ConsoleStream::write_front() {
+  asio::async_write(descriptor_, asio::buffer(input_.front()), [this](std::error_code ec, std::size_t) {
+    if (ec == asio::error::operation_aborted) return;
+    if (ec) {  // the console is gone: forget what it did not read
+      input_.clear();
+      input_bytes_ = 0;
+      on_failed_(ec);
+      return;
+    }
+    input_bytes_ -= input_.front().size();
+    input_.pop_front();
+    if (!input_.empty()) write_front();
+  });
+}
+
+}  // namespace vcon

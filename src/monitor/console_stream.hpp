@@ -1,0 +1,53 @@
+// ConsoleStream: the byte path between a monitor and its console's fd (a
+// zone's pty master, or a serial line). Output is read whenever it is ready
+// (async_read_some, then non-blocking reads of whatever else is there, up to
+// 64 KiB per chunk) and handed on; input waits in a bounded queue (64 KiB:
+// past it, input is dropped rather than blocking the monitor or growing it)
+// and is written as the console takes it. Used by both kinds of monitor.
+#pragma once
+
+#include <asio.hpp>
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace vcon {
+
+class ConsoleStream {
+ public:
+  using Output = std::function<void(std::string_view)>;
+  using Failed = std::function<void(std::error_code)>;
+
+  // Takes `fd` (made non-blocking). `on_output` gets every chunk read;
+  // `on_failed` a read or write error (a zone gone, a line lost); not
+  // called once the stream is destroyed.
+  ConsoleStream(asio::io_context& io, int fd, Output on_output, Failed on_failed);
+  ConsoleStream(const ConsoleStream&) = delete;
+  ConsoleStream& operator=(const ConsoleStream&) = delete;
+
+  void start() { read_more(); }
+  void write(std::string bytes);
+  // Reads, now, everything the console still holds (a zone that just died).
+  void drain();
+  int native_handle() { return descriptor_.native_handle(); }
+  std::uint64_t input_total() const { return input_total_; }
+
+ private:
+  std::size_t read_ready(std::size_t filled);
+  void read_more();
+  void write_front();
+
+  static constexpr std::size_t kInputLimit = 64 * 1024;
+  asio::posix::stream_descriptor descriptor_;
+  Output on_output_;
+  Failed on_failed_;
+  std::array<char, 65536> buffer_;
+  std::deque<std::string> input_;
+  std::size_t input_bytes_ = 0;
+  std::uint64_t input_total_ = 0;
+};
+
+}  // namespace vcon
