@@ -13,6 +13,8 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-pytest python3-pexpect tmux procps util-linux iproute2
+  # serial line peers in the tests: pty pairs, and the two programs vcon shares lines with
+  socat picocom minicom
   # the embedded default root file system
   busybox-static
 )

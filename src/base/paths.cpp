@@ -19,6 +19,7 @@ void Paths::resolve_from_environment() {
   fill(run_dir, "VCON_RUN_DIR", "/run/vcon");
   fill(log_dir, "VCON_LOG_DIR", "/var/log/vcon");
   fill(consoledb, "VCON_CONSOLEDB", "/etc/vcon/consoledb");
+  fill(lock_dir, "VCON_LOCK_DIR", "/var/lock");
 }
 
 }  // namespace vcon

@@ -12,10 +12,11 @@ struct Paths {
   std::string run_dir;    // per-zone run directories: lock, socket, state
   std::string log_dir;    // console logs
   std::string consoledb;  // who may use which console, and serial lines
+  std::string lock_dir;   // UUCP lock files of serial lines (LCK..NAME)
 
   // Fills unset fields from VCON_STATE_DIR / VCON_RUN_DIR / VCON_LOG_DIR /
-  // VCON_CONSOLEDB, then from the defaults /var/lib/vcon, /run/vcon,
-  // /var/log/vcon, /etc/vcon/consoledb.
+  // VCON_CONSOLEDB / VCON_LOCK_DIR, then from the defaults /var/lib/vcon,
+  // /run/vcon, /var/log/vcon, /etc/vcon/consoledb, /var/lock.
   void resolve_from_environment();
 
   std::string zone_dir(const std::string& zone) const { return state_dir + "/zones/" + zone; }
@@ -28,7 +29,13 @@ struct Paths {
   std::string monitor_log(const std::string& zone) const { return log_dir + "/" + zone + ".monitor.log"; }
   // Serial lines (consoledb dev= entries): apart from zones, since a line
   // and a zone may share a name. Zone names cannot start with a dot.
-  std::string line_socket(const std::string& console) const { return run_dir + "/.lines/" + console + "/console.sock"; }
+  std::string lines_run_dir() const { return run_dir + "/.lines"; }
+  std::string line_run_dir(const std::string& console) const { return lines_run_dir() + "/" + console; }
+  std::string line_socket(const std::string& console) const { return line_run_dir(console) + "/console.sock"; }
+  std::string line_lock(const std::string& console) const { return line_run_dir(console) + "/monitor.lock"; }
+  std::string line_log(const std::string& console) const { return log_dir + "/lines/" + console + ".log"; }
+  std::string line_monitor_log(const std::string& console) const { return log_dir + "/lines/" + console + ".monitor.log"; }
+  std::string serve_log() const { return log_dir + "/serve.log"; }
   std::string fs_log() const { return log_dir + "/consolefs.log"; }
 };
 

@@ -51,5 +51,13 @@ Result<int> log_command(const Paths& paths, const LogOptions& options);
 Result<int> console_command(const Paths& paths, const ConsoleOptions& options);
 Result<int> proxy_command(const Paths& paths, const std::string& name);
 Result<int> who_command(const Paths& paths, const std::string& name, bool json);
+// One NAMEctl command (resize, break, hangup, bSPEED) without the file system.
+Result<int> ctl_command(const Paths& paths, const std::string& name, const std::vector<std::string>& words);
+
+// The socket of the monitor serving console NAME: a running zone's, else a
+// served serial line's; the error says why there is none.
+Result<std::string> console_socket(const Paths& paths, const std::string& name);
+// A zone's console log, else a serial line's.
+std::string console_log_path(const Paths& paths, const std::string& name);
 
 }  // namespace vcon::cli

@@ -55,8 +55,9 @@ struct Transport {
 
 Result<Transport> open_transport(const Paths& paths, const ConsoleOptions& options) {
   if (options.host.empty()) {
-    VCON_TRY(require_running(paths, options.name));
-    auto fd = proto::connect_unix(paths.zone_socket(options.name));
+    auto socket = console_socket(paths, options.name);
+    if (!socket) return socket.error();
+    auto fd = proto::connect_unix(*socket);
     if (!fd) return fd.error();
     return Transport{std::move(fd.value())};
   }
@@ -276,8 +277,14 @@ class ConsoleClient {
         end(0, tty_ ? "\r\n[detached]\r\n" : "[detached]\n");
         return;
       }
-      char e = *options_.escape;
-      show(fmt::format("[{}. detach   {}? this help   {}{} send {}]", e, e, e, e, e));
+      if (*parsed.action == EscapeParser::Action::Break) {
+        if (can_write_) send(FrameType::Break, "");
+        else show("[read-only: no break sent]");
+      } else {
+        char e = *options_.escape;
+        show(fmt::format("[{}. detach   {}# send a break (serial lines)   {}? this help   {}{} send {}]", e, e, e, e,
+                         e, e));
+      }
       bytes = parsed.rest;
     }
   }
@@ -343,14 +350,16 @@ Result<int> console_command(const Paths& paths, const ConsoleOptions& options) {
   VCON_TRY(validate_zone_name(options.name));
   auto transport = open_transport(paths, options);
   if (!transport) return transport.error();
-  ConsoleClient client(options, std::move(transport.value()), paths.zone_socket(options.name));
+  auto socket = options.host.empty() ? console_socket(paths, options.name) : Result<std::string>(std::string());
+  ConsoleClient client(options, std::move(transport.value()), socket ? *socket : paths.zone_socket(options.name));
   return client.run();
 }
 
 Result<int> proxy_command(const Paths& paths, const std::string& name) {
   VCON_TRY(validate_zone_name(name));
-  VCON_TRY(require_running(paths, name));
-  auto fd = proto::connect_unix(paths.zone_socket(name));
+  auto socket = console_socket(paths, name);
+  if (!socket) return socket.error();
+  auto fd = proto::connect_unix(*socket);
   if (!fd) return fd.error();
   asio::io_context io;
   int socket_fd = fd->release();
@@ -364,9 +373,9 @@ Result<int> proxy_command(const Paths& paths, const std::string& name) {
 }
 
 Result<int> who_command(const Paths& paths, const std::string& name, bool as_json) {
-  VCON_TRY(validate_zone_name(name));
-  VCON_TRY(require_running(paths, name));
-  auto client = proto::MonitorClient::connect_control(paths.zone_socket(name));
+  auto socket = console_socket(paths, name);
+  if (!socket) return socket.error();
+  auto client = proto::MonitorClient::connect_control(*socket);
   if (!client) return client.error();
   auto answer = client->request({{"op", "who"}}, 10);
   if (!answer) return answer.error();
@@ -384,6 +393,22 @@ Result<int> who_command(const Paths& paths, const std::string& name, bool as_jso
                proto::field_or<long>(c, "pid", 0), proto::field_or<std::string>(c, "mode", "?"), when,
                proto::field_or<unsigned long long>(c, "dropped_bytes", 0));
   }
+  return 0;
+}
+
+}  // namespace vcon::cli
+
+namespace vcon::cli {
+
+Result<int> ctl_command(const Paths& paths, const std::string& name, const std::vector<std::string>& words) {
+  auto socket = console_socket(paths, name);
+  if (!socket) return socket.error();
+  auto client = proto::MonitorClient::connect_control(*socket);
+  if (!client) return client.error();
+  std::string command;
+  for (const auto& word : words) command += (command.empty() ? "" : " ") + word;
+  auto answer = client->request({{"op", "ctl"}, {"command", command}}, 10);
+  if (!answer) return answer.error();
   return 0;
 }
 

@@ -46,12 +46,14 @@ class Printer {
 }  // namespace
 
 Result<int> log_command(const Paths& paths, const LogOptions& options) {
-  VCON_TRY(validate_zone_name(options.name));
-  std::string path = paths.zone_log(options.name);
+  if (options.name.empty() || options.name.find('/') != std::string::npos || options.name[0] == '.') {
+    return make_error("'" + options.name + "' is not a console name");
+  }
+  std::string path = console_log_path(paths, options.name);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     if (errno == ENOENT) {
-      return make_error("zone " + options.name + " has no console log yet (" + path + "); boot it first");
+      return make_error("console " + options.name + " has no log yet (" + path + "); boot the zone or serve the line first");
     }
     return errno_error("open " + path);
   }

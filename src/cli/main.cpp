@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "fs/consolefs.hpp"
+#include "serial/serve.hpp"
 
 namespace {
 
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-dir", paths.log_dir, "console logs (env VCON_LOG_DIR, default /var/log/vcon)");
   app.add_option("--consoledb", paths.consoledb,
                  "who may use which console (env VCON_CONSOLEDB, default /etc/vcon/consoledb)");
+  app.add_option("--lock-dir", paths.lock_dir, "UUCP lock files of serial lines (env VCON_LOCK_DIR, default /var/lock)");
 
   vcon::cli::CreateOptions create;
   auto* create_cmd = app.add_subcommand("create", "define a zone (default root file system: the busybox template)");
@@ -106,10 +108,23 @@ int main(int argc, char** argv) {
   who_cmd->add_option("name", name, "zone")->required();
   who_cmd->add_flag("--json", as_json, "machine-readable output");
 
+  std::vector<std::string> ctl_words;
+  auto* ctl_cmd = app.add_subcommand("ctl", "send a console a command: resize ROWS COLS, break, hangup, bSPEED");
+  ctl_cmd->add_option("name", name, "console (zone or serial line)")->required();
+  ctl_cmd->add_option("command", ctl_words, "the command and its arguments")->required();
+
   vcon::FsOptions fs;
   auto* fs_cmd = app.add_subcommand("fs", "show every console as files: NAME, NAMEctl, NAMEstat (FUSE, like Plan 9's consolefs)");
   fs_cmd->add_option("mountpoint", fs.mountpoint, "where to mount (default /mnt/consoles)");
   fs_cmd->add_flag("--foreground", fs.foreground, "serve in this process (default: a background server)");
+
+  vcon::ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "serve every serial line of the consoledb (dev= entries), following its edits");
+  serve_cmd->add_flag("--foreground", serve.foreground, "serve in this process (default: a background server)");
+  std::string line_name;
+  auto* monitor_line_cmd = app.add_subcommand("monitor-line", "one serial line's monitor (started by vcon serve)");
+  monitor_line_cmd->group("");  // internal: not in --help
+  monitor_line_cmd->add_option("name", line_name, "console")->required();
 
   try {
     app.parse(argc, argv);
@@ -126,8 +141,10 @@ int main(int argc, char** argv) {
   auto* chosen = app.get_subcommands().front();
   const std::string& cmd = chosen->get_name();
   // Attaching is for whoever the consoledb lets in: the monitor decides.
+  // vcon serve may run as the user who owns the lines (the lock directory
+  // may then be read-only to it: see uucp_lock.hpp).
   bool any_user = chosen == ls_cmd || chosen == log_cmd || chosen == console_cmd || chosen == proxy_cmd ||
-                  chosen == who_cmd;
+                  chosen == who_cmd || chosen == ctl_cmd || chosen == serve_cmd || chosen == monitor_line_cmd;
   if (!any_user && !require_root(cmd)) return 1;
   if (chosen == create_cmd) return report(create_zone(paths, create));
   if (chosen == boot_cmd) return report(boot_zone(paths, name));
@@ -151,6 +168,9 @@ int main(int argc, char** argv) {
   }
   if (chosen == proxy_cmd) return report(proxy_command(paths, name));
   if (chosen == who_cmd) return report(who_command(paths, name, as_json));
+  if (chosen == ctl_cmd) return report(ctl_command(paths, name, ctl_words));
   if (chosen == fs_cmd) return report(vcon::run_consolefs(paths, fs));
+  if (chosen == serve_cmd) return report(vcon::run_serve(paths, serve));
+  if (chosen == monitor_line_cmd) return report(vcon::run_monitor_line(paths, line_name));
   return 1;
 }

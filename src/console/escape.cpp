@@ -13,6 +13,8 @@ EscapeParser::Result EscapeParser::feed(std::string_view input) {
         result.action = Action::Detach;
       } else if (c == '?') {
         result.action = Action::Help;
+      } else if (c == '#') {
+        result.action = Action::Break;
       }
       if (result.action) {
         result.rest = input.substr(i + 1);

@@ -1,6 +1,6 @@
 // EscapeParser: the console client's escape sequences, recognised only at the
-// start of a line as in zlogin -C and ssh: ESC . detach, ESC ? help, ESC ESC
-// one literal ESC; any other character after ESC is sent along with it.
+// start of a line as in zlogin -C and ssh: ESC . detach, ESC ? help, ESC #
+// a serial break (ssh's ~B, conserver's ^Ecl0), ESC ESC one literal ESC; any other character after ESC is sent along with it.
 // Pure logic, used by `vcon console`.
 #pragma once
 
@@ -12,7 +12,7 @@ namespace vcon {
 
 class EscapeParser {
  public:
-  enum class Action { Detach, Help };
+  enum class Action { Detach, Help, Break };
 
   // `escape`: the escape character; nothing disables escapes (-E).
   explicit EscapeParser(std::optional<char> escape) : escape_(escape) {}

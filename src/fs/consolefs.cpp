@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "base/clock.hpp"
+#include "base/daemon.hpp"
+#include "base/daemon.hpp"
 #include "base/report.hpp"
 #include "console/consoledb_file.hpp"
 #include "console/notice_text.hpp"
@@ -670,7 +672,7 @@ Result<int> run_consolefs(const Paths& paths, const FsOptions& options) {
   auto session = FuseSession::mount(options.mountpoint, ConsoleFs::operations(), &server);
   if (!session) return session.error();
   if (!options.foreground) {
-    auto daemon = become_daemon(options.mountpoint, paths.fs_log());
+    auto daemon = become_daemon("consoles mounted on " + options.mountpoint, paths.fs_log());
     if (!daemon) return daemon.error();
     if (!*daemon) {  // the parent: mounted, served by the child
       session->release();

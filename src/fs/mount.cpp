@@ -75,24 +75,4 @@ FuseSession::~FuseSession() {
   fuse_session_destroy(session_);
 }
 
-Result<bool> become_daemon(const std::string& mountpoint, const std::string& log_path) {
-  auto dir = log_path.substr(0, log_path.rfind('/'));
-  VCON_TRY(make_directories(dir, 0755));
-  UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
-  if (!log) return errno_error("open " + log_path);
-  std::fflush(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) return errno_error("fork the file system server");
-  if (pid > 0) {
-    fmt::print("consoles mounted on {}, served by PID {} (log: {})\n", mountpoint, pid, log_path);
-    return false;
-  }
-  ::setsid();
-  UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
-  ::dup2(null.get(), 0);
-  ::dup2(log.get(), 1);
-  ::dup2(log.get(), 2);
-  return true;
-}
-
 }  // namespace vcon

@@ -1,6 +1,6 @@
 // Mounting the console file system: the mount point made ready (a stale
-// mount left by a crashed server is detached), the FUSE session as an owned
-// resource that unmounts when it goes, and detaching into the background.
+// mount left by a crashed server is detached), and the FUSE session as an
+// owned resource that unmounts when it goes.
 #pragma once
 
 #define FUSE_USE_VERSION 34
@@ -34,10 +34,5 @@ class FuseSession {
   explicit FuseSession(fuse_session* session) : session_(session) {}
   fuse_session* session_;
 };
-
-// Forks. The parent prints where the file system is and returns false; the
-// child starts a session of its own, sends its output to `log_path` and
-// returns true.
-Result<bool> become_daemon(const std::string& mountpoint, const std::string& log_path);
 
 }  // namespace vcon

@@ -119,6 +119,7 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
   json join{{"type", "join"}, {"user", peer.user}, {"pid", peer.pid}, {"clients", names_with_first(id)}};
   notice_all(join);
   if (wants_write && hello.window) port_.resize(hello.window->rows, hello.window->cols);
+  port_.clients_changed(clients_.size());  // after the welcome: what it causes is news for this client too
 }
 
 void ConsoleHub::on_frame(ClientId id, proto::Frame frame) {
@@ -135,10 +136,12 @@ void ConsoleHub::on_frame(ClientId id, proto::Frame frame) {
         else client.connection->send(FrameType::Notice, json{{"type", "info"}, {"text", size.error().message()}}.dump());
       }
       return;
-    case FrameType::Break:
+    case FrameType::Break: {
+      auto sent = writer ? port_.send_break(describe(id)) : Result<void>(make_error("only the writer may send a break"));
       client.connection->send(FrameType::Notice,
-                              json{{"type", "info"}, {"text", "break has no meaning on a zone console"}}.dump());
+                              json{{"type", "info"}, {"text", sent ? "break sent" : sent.error().message()}}.dump());
       return;
+    }
     default:
       client.connection->send(FrameType::Error,
                               std::string("unexpected ") + proto::type_name(frame.type) + " frame from an attached client");
@@ -160,6 +163,7 @@ void ConsoleHub::detach(ClientId id) {
     clients_.at(*back).connection->send(FrameType::Notice, json{{"type", "write"}, {"granted", true}}.dump());
   }
   notice_all(leave);
+  port_.clients_changed(clients_.size());
 }
 
 void ConsoleHub::broadcast(std::string_view bytes) {

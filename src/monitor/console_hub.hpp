@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/result.hpp"
 #include "console/ring_buffer.hpp"
 #include "console/write_lock.hpp"
 #include "proto/connection.hpp"
@@ -28,6 +29,10 @@ class ConsolePort {
   virtual const std::string& console_name() const = 0;
   // A line for the console's log: who attached, left, took over.
   virtual void log_event(const std::string& text) = 0;
+  // The writer asked for a serial break; the error says why there is none.
+  virtual Result<void> send_break(const std::string& who) = 0;
+  // The number of attached clients changed (serial lines open on demand).
+  virtual void clients_changed(std::size_t) {}
 };
 
 struct Peer {

@@ -3,6 +3,9 @@
 
 #include <fmt/core.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <memory>
 
@@ -159,6 +162,26 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
 
 void start_control_session(asio::local::stream_protocol::socket socket, ControlTarget& target) {
   std::make_shared<ControlSession>(std::move(socket), target)->start();
+}
+
+Result<void> listen_for_clients(asio::local::stream_protocol::acceptor& acceptor, const std::string& path) {
+  ::unlink(path.c_str());
+  asio::local::stream_protocol::endpoint endpoint(path);
+  std::error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(64, ec);
+  if (ec) return make_error("listen on " + path + ": " + ec.message());
+  ::chmod(path.c_str(), 0666);
+  return {};
+}
+
+void accept_clients(asio::local::stream_protocol::acceptor& acceptor, ControlTarget& target) {
+  acceptor.async_accept([&acceptor, &target](std::error_code ec, asio::local::stream_protocol::socket socket) {
+    if (ec) return;
+    start_control_session(std::move(socket), target);
+    accept_clients(acceptor, target);
+  });
 }
 
 }  // namespace vcon

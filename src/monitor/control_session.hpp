@@ -40,4 +40,11 @@ class ControlTarget {
 
 void start_control_session(asio::local::stream_protocol::socket socket, ControlTarget& target);
 
+// A monitor's socket: listens on `path` (a stale socket there is replaced:
+// the caller holds the console's lock), mode 0666, since each hello is
+// checked against the consoledb.
+Result<void> listen_for_clients(asio::local::stream_protocol::acceptor& acceptor, const std::string& path);
+// Accepts clients until the acceptor is closed; each gets a control session.
+void accept_clients(asio::local::stream_protocol::acceptor& acceptor, ControlTarget& target);
+
 }  // namespace vcon

@@ -57,10 +57,10 @@ class Monitor final : public ControlTarget, public ConsolePort {
   Result<void> start() {
     signals_.add(SIGHUP);
     apply_consoledb();
-    VCON_TRY(listen());
+    VCON_TRY(listen_for_clients(acceptor_, paths_.zone_socket(config_.name)));
     VCON_TRY(boot());
     watch_signals();
-    accept();
+    accept_clients(acceptor_, *this);
     return {};
   }
 
@@ -121,6 +121,10 @@ class Monitor final : public ControlTarget, public ConsolePort {
 
   void log_event(const std::string& text) override { log_.event(text); }
 
+  Result<void> send_break(const std::string&) override {
+    return make_error("break is for serial lines; " + config_.name + " is a zone's console");
+  }
+
   // ConsolePort
   const RingBuffer& ring() const override { return ring_; }
   const std::string& console_name() const override { return config_.name; }
@@ -158,20 +162,6 @@ class Monitor final : public ControlTarget, public ConsolePort {
   }
 
  private:
-  Result<void> listen() {
-    std::string path = paths_.zone_socket(config_.name);
-    ::unlink(path.c_str());  // we hold the zone lock: any socket here is stale
-    asio::local::stream_protocol::endpoint endpoint(path);
-    std::error_code ec;
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(64, ec);
-    if (ec) return make_error("listen on " + path + ": " + ec.message());
-    // Anyone may connect; each hello is checked against the consoledb.
-    ::chmod(path.c_str(), 0666);
-    return {};
-  }
-
   Result<void> boot() {
     auto launched = launch_zone(config_);
     if (!launched) return launched.error();
@@ -295,14 +285,6 @@ class Monitor final : public ControlTarget, public ConsolePort {
     signals_.cancel(ignored);
     hub_.close_all();
     io_.stop();  // run_monitor() flushes what is queued, for a bounded time
-  }
-
-  void accept() {
-    acceptor_.async_accept([this](std::error_code ec, asio::local::stream_protocol::socket socket) {
-      if (ec) return;
-      start_control_session(std::move(socket), *this);
-      accept();
-    });
   }
 
   asio::io_context& io_;

@@ -80,3 +80,15 @@ TEST(Escape, Disabled) {
 }
 
 }  // namespace vcon
+
+namespace vcon {
+
+TEST(Escape, BreakAtLineStart) {
+  EscapeParser parser('~');
+  auto result = parser.feed("~#x");
+  EXPECT_EQ(result.action, EscapeParser::Action::Break);
+  EXPECT_EQ(result.rest, "x");
+  EXPECT_EQ(parser.feed("a~#").send, "a~#") << "only at a line start";
+}
+
+}  // namespace vcon

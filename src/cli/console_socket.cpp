@@ -1,0 +1,44 @@
+// Which monitor serves the console NAME: a running zone's, else a served
+// serial line's. Used by console, who and proxy.
+#include <fcntl.h>
+#include <sys/file.h>
+
+#include "base/files.hpp"
+#include "base/unique_fd.hpp"
+#include "cli/commands.hpp"
+#include "console/consoledb_file.hpp"
+#include "zone/zone_store.hpp"
+
+namespace vcon::cli {
+
+namespace {
+bool locked(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  return fd && ::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+}
+
+bool plain_name(const std::string& name) {
+  return !name.empty() && name.find('/') == std::string::npos && name != "." && name != "..";
+}
+}  // namespace
+
+Result<std::string> console_socket(const Paths& paths, const std::string& name) {
+  if (!plain_name(name)) return make_error("'" + name + "' is not a console name");
+  if (zone_running(paths, name)) return paths.zone_socket(name);
+  if (locked(paths.line_lock(name))) return paths.line_socket(name);
+  ConsoleDbFile consoledb(paths.consoledb, nullptr);
+  const ConsoleEntry* entry = consoledb.current().find(name);
+  if (entry && !entry->device.empty()) {
+    return make_error("serial line " + name + " (" + entry->device + ") is not served; start vcon serve");
+  }
+  VCON_TRY(require_running(paths, name));  // says why the zone is not there
+  return paths.zone_socket(name);
+}
+
+std::string console_log_path(const Paths& paths, const std::string& name) {
+  std::string zone_log = paths.zone_log(name);
+  if (!path_exists(zone_log) && path_exists(paths.line_log(name))) return paths.line_log(name);
+  return zone_log;
+}
+
+}  // namespace vcon::cli

@@ -1,0 +1,340 @@
+// The serial line monitor's loop. Like the zone monitor: one thread, one
+// asio::io_context, the line drained whenever it is readable.
+#include "serial/line_monitor.hpp"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <asio.hpp>
+#include <chrono>
+#include <csignal>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "base/clock.hpp"
+#include "base/files.hpp"
+#include "base/report.hpp"
+#include "console/console_log.hpp"
+#include "console/consoledb_file.hpp"
+#include "console/ring_buffer.hpp"
+#include "monitor/console_hub.hpp"
+#include "monitor/console_stream.hpp"
+#include "monitor/control_session.hpp"
+#include "serial/serial_line.hpp"
+#include "serial/uucp_lock.hpp"
+
+namespace vcon {
+
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr std::size_t kRingSize = 1 << 20;
+constexpr auto kFirstRetry = 200ms;
+constexpr auto kLastRetry = 5s;
+
+class LineMonitor final : public ControlTarget, public ConsolePort {
+ public:
+  LineMonitor(asio::io_context& io, Paths paths, std::string console, ConsoleLog log)
+      : io_(io),
+        paths_(std::move(paths)),
+        name_(std::move(console)),
+        ring_(kRingSize),
+        log_(std::move(log)),
+        consoledb_(paths_.consoledb, report),
+        signals_(io, SIGTERM, SIGINT, SIGHUP),
+        acceptor_(io),
+        retry_timer_(io),
+        dtr_timer_(io),
+        hub_(*this) {}
+
+  Result<void> start() {
+    if (!reload(false)) return make_error("console " + name_ + " is not a serial line in " + paths_.consoledb);
+    VCON_TRY(listen_for_clients(acceptor_, paths_.line_socket(name_)));
+    watch_signals();
+    accept_clients(acceptor_, *this);
+    log_.event(fmt::format("serving {} on {} at {} 8N1{}{}", name_, entry_.device, speed_,
+                           entry_.cronly ? ", cronly" : "", entry_.open_on_demand ? ", open on demand" : ""));
+    if (!entry_.open_on_demand) open_now();
+    return {};
+  }
+
+  // ControlTarget
+  json status() const override {
+    return {{"console", name_},
+            {"device", entry_.device},
+            {"state", state_},
+            {"detail", detail_},
+            {"speed", fmt::format("{} 8N1", speed_)},
+            {"monitor_pid", ::getpid()},
+            {"lock_file", lock_.held() ? lock_.path() : ""},
+            {"console_bytes", ring_.end_offset()},
+            {"input_bytes", input_total_ + (line_ ? line_->input_total() : 0)},
+            {"dropped_bytes", hub_.dropped_bytes()},
+            {"log_write_failures", log_.failed_writes()},
+            {"log_lost_bytes", log_.lost_bytes()}};
+  }
+
+  void stop(StopKind, std::chrono::seconds, Reply reply) override {
+    if (reply) reply(make_error(name_ + " is a serial line: there is no zone to halt or reboot"));
+  }
+
+  ConsoleHub& hub() override { return hub_; }
+
+  Access access(const Peer& peer) override {
+    const ConsoleDb& db = consoledb_.current();
+    return access_for(db, db.find(name_), caller_for(peer.uid));
+  }
+
+  std::string consoledb_path() const override { return consoledb_.path(); }
+
+  Result<void> ctl(const CtlCommand& command, const std::string& who) override {
+    switch (command.kind) {
+      case CtlCommand::Kind::Break:
+        return send_break(who);
+      case CtlCommand::Kind::Speed: {
+        if (line_) VCON_TRY(set_line_speed(line_->native_handle(), command.speed));
+        speed_ = command.speed;  // until the consoledb says otherwise
+        log_.event(fmt::format("{}: line speed {}", who, speed_));
+        return {};
+      }
+      case CtlCommand::Kind::Hangup: {
+        // Drop DTR for half a second, as a modem hangup would.
+        if (!line_) return make_error("hangup: the line is not open");
+        int dtr = TIOCM_DTR;
+        if (::ioctl(line_->native_handle(), TIOCMBIC, &dtr) != 0) return errno_error("hangup: drop DTR");
+        dtr_timer_.expires_after(500ms);
+        dtr_timer_.async_wait([this](std::error_code ec) {
+          int dtr = TIOCM_DTR;
+          if (!ec && line_) ::ioctl(line_->native_handle(), TIOCMBIS, &dtr);
+        });
+        log_.event(fmt::format("{}: hangup (DTR dropped)", who));
+        return {};
+      }
+      case CtlCommand::Kind::Resize:
+        return make_error("resize: a serial line has no window size; set the size on the machine's side");
+    }
+    return make_error("unknown command");
+  }
+
+  void log_event(const std::string& text) override { log_.event(text); }
+
+  // ConsolePort
+  const RingBuffer& ring() const override { return ring_; }
+  const std::string& console_name() const override { return name_; }
+
+  void write_input(std::string bytes) override {
+    if (!line_) return;
+    if (entry_.cronly) std::replace(bytes.begin(), bytes.end(), '\n', '\r');
+    line_->write(std::move(bytes));
+  }
+
+  void resize(unsigned, unsigned) override {}  // a line has no window
+
+  Result<void> send_break(const std::string& who) override {
+    if (!line_) return make_error("break: the line is not open");
+    if (::tcsendbreak(line_->native_handle(), 0) != 0) return errno_error("break");
+    log_.event(fmt::format("{}: break sent", who));
+    return {};
+  }
+
+  void clients_changed(std::size_t count) override {
+    if (!entry_.open_on_demand) return;
+    if (count > 0) open_now();
+    else close_line("open on demand: no client attached, line closed", "closed");
+  }
+
+ private:
+  // Re-reads this console's entry; applies settings that changed (and with
+  // `apply`, opens or closes the line as they want). False if the entry is
+  // gone (or is no serial line).
+  bool reload(bool apply = true) {
+    const ConsoleDb& db = consoledb_.current();
+    const ConsoleEntry* entry = db.find(name_);
+    if (!entry || entry->device.empty()) return false;
+    bool device_changed = entry->device != entry_.device;
+    bool speed_changed = entry->speed != entry_.speed;
+    entry_ = *entry;
+    if (!apply) speed_ = entry_.speed;
+    LogRotation rotation;
+    if (entry_.log_size) rotation.max_bytes = entry_.log_size;
+    if (entry_.log_keep) rotation.keep = entry_.log_keep;
+    log_.set_rotation(rotation);
+    if (speed_changed || device_changed) speed_ = entry_.speed;
+    if (!apply) return true;
+    if (device_changed && line_) close_line("the consoledb names another device: reopening", "closed");
+    if (speed_changed && line_) {
+      auto set = set_line_speed(line_->native_handle(), speed_);
+      log_.event(set ? fmt::format("line speed {} (consoledb)", speed_) : set.error().message());
+    }
+    bool wanted = !entry_.open_on_demand || hub_.who().size() > 0;
+    if (wanted && !line_) open_now();
+    if (!wanted && line_) close_line("open on demand: no client attached, line closed", "closed");
+    return true;
+  }
+
+  // The line changed state: the log, the monitor's log and every client hear it.
+  void announce(const std::string& state, const std::string& text) {
+    if (state == state_ && text == detail_) return;
+    state_ = state;
+    detail_ = text;
+    log_.event(text);
+    report(name_ + ": " + text);
+    hub_.notice_all({{"type", "info"}, {"text", fmt::format("line {}: {}", name_, text)}});
+  }
+
+  void open_now() {
+    if (line_) return;
+    retry_timer_.cancel();
+    auto locked = lock_.acquire(paths_.lock_dir, entry_.device);
+    if (!locked) {
+      retry(locked.error().message());
+      return;
+    }
+    if (*locked == UucpLock::Outcome::Busy) {
+      retry(fmt::format("busy: {} holds it (lock file {}/{})", lock_.busy()->holder, paths_.lock_dir,
+                        uucp_lock_name(entry_.device)),
+            "busy");
+      return;
+    }
+    auto opened = open_line(entry_.device, speed_);
+    if (!opened || opened->busy_holder) {
+      lock_.release();
+      if (!opened) retry(opened.error().message());
+      else retry(fmt::format("busy: {} holds it (flock)", *opened->busy_holder ? describe_process(*opened->busy_holder)
+                                                                               : std::string("another process")),
+                 "busy");
+      return;
+    }
+    line_.emplace(io_, opened->fd.release(), [this](std::string_view bytes) { take_output(bytes); },
+                  [this](std::error_code ec) { lost(ec); });
+    line_->start();
+    delay_ = kFirstRetry;
+    announce("open", fmt::format("open: {} at {} 8N1{}", entry_.device, speed_,
+                                 *locked == UucpLock::Outcome::Locked ? ", lock file " + lock_.path()
+                                                                      : ", no lock file (the lock directory is not writable)"));
+  }
+
+  // Tries again later, each time waiting longer (up to kLastRetry).
+  void retry(const std::string& why, const std::string& state = "waiting") {
+    announce(state, why + "; retrying");
+    retry_timer_.expires_after(delay_);
+    delay_ = std::min<std::chrono::milliseconds>(delay_ * 2, kLastRetry);
+    retry_timer_.async_wait([this](std::error_code ec) {
+      if (!ec && (!entry_.open_on_demand || !hub_.who().empty())) open_now();
+    });
+  }
+
+  void take_output(std::string_view bytes) {
+    ring_.append(bytes);
+    log_.console(bytes);
+    hub_.broadcast(bytes);
+  }
+
+  void close_line(const std::string& why, const std::string& state) {
+    if (line_) {
+      line_->drain();
+      input_total_ += line_->input_total();
+    }
+    line_.reset();
+    lock_.release();  // every way out gives the line back
+    retry_timer_.cancel();
+    announce(state, why);
+  }
+
+  // Read or write failed: the device went away, or the other end hung up.
+  void lost(std::error_code ec) {
+    asio::post(io_, [this, ec] {  // not from inside the stream's own handler
+      if (!line_) return;  // a read and a write may both fail: handle it once
+      close_line("lost: " + ec.message(), "lost");
+      retry("reopening " + entry_.device, "lost");
+    });
+  }
+
+  void watch_signals() {
+    signals_.async_wait([this](std::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {  // the consoledb changed (vcon serve says so), or logrotate
+        auto reopened = log_.reopen();
+        if (!reopened) report(reopened.error().message());
+        if (!reload()) {
+          finish("the consoledb no longer has this line");
+          return;
+        }
+        watch_signals();
+        return;
+      }
+      finish(fmt::format("stopped by signal {}", sig));
+    });
+  }
+
+  void finish(const std::string& why) {
+    close_line(why, "stopped");
+    std::error_code ignored;
+    acceptor_.close(ignored);
+    signals_.cancel(ignored);
+    retry_timer_.cancel();
+    dtr_timer_.cancel();
+    hub_.close_all();
+    io_.stop();
+  }
+
+  asio::io_context& io_;
+  Paths paths_;
+  std::string name_;
+  RingBuffer ring_;
+  ConsoleLog log_;
+  ConsoleDbFile consoledb_;
+  ConsoleEntry entry_;
+  unsigned speed_ = 9600;
+  asio::signal_set signals_;
+  asio::local::stream_protocol::acceptor acceptor_;
+  asio::steady_timer retry_timer_, dtr_timer_;
+  std::chrono::milliseconds delay_ = kFirstRetry;
+  UucpLock lock_;
+  std::optional<ConsoleStream> line_;
+  std::uint64_t input_total_ = 0;
+  std::string state_ = "closed", detail_;
+  ConsoleHub hub_;  // last: its clients may call back into the members above
+};
+
+}  // namespace
+
+int run_line_monitor(LineMonitorOptions options) {
+  ::signal(SIGPIPE, SIG_IGN);
+  UniqueFd lock = std::move(options.lock);  // released after the cleanup below
+  struct RunDirCleanup {
+    Paths paths;
+    std::string console;
+    ~RunDirCleanup() {
+      for (const auto& path : {paths.line_socket(console), paths.line_lock(console)}) ::unlink(path.c_str());
+      ::rmdir(paths.line_run_dir(console).c_str());
+    }
+  } cleanup{options.paths, options.console};
+  std::string log_path = options.paths.line_log(options.console);
+  auto made = make_directories(log_path.substr(0, log_path.rfind('/')), 0755);
+  auto log = made ? ConsoleLog::open(log_path) : Result<ConsoleLog>(made.error());
+  if (!log) {
+    report(log.error().message());
+    return 1;
+  }
+  asio::io_context io;
+  LineMonitor monitor(io, options.paths, options.console, std::move(log.value()));
+  auto started = monitor.start();
+  if (!started) {
+    report(started.error().message());
+    return 1;
+  }
+  io.run();
+  io.restart();
+  io.run_for(std::chrono::seconds(2));  // what is queued for clients
+  return 0;
+}
+
+}  // namespace vcon

@@ -1,0 +1,351 @@
+"""Serial lines end to end: pty pairs made by socat and linked under /dev stand
+in for lines (the test holds the machine's end), `vcon serve` serves them, and
+picocom and minicom are the real peers vcon shares lines with."""
+import os
+import re
+import secrets
+import select
+import signal
+import subprocess
+import time
+
+import pexpect
+import pytest
+
+from conftest import VCON, FrameClient, close, wait_for
+
+
+class Line:
+    """A pty pair from socat: `device` is the line vcon serves, `machine` the other end."""
+
+    def __init__(self):
+        tag = f"vct{secrets.token_hex(3)}"
+        self.device, self.machine_path = f"/dev/{tag}", f"/dev/{tag}m"
+        self.name = tag
+        self.process = None
+        self.fd = None
+
+    def plug(self):
+        self.process = subprocess.Popen(["socat", f"pty,raw,echo=0,link={self.device}",
+                                         f"pty,raw,echo=0,link={self.machine_path}"], stderr=subprocess.DEVNULL)
+        wait_for(lambda: os.path.exists(self.device) and os.path.exists(self.machine_path), what="socat's ptys")
+        self.fd = os.open(self.machine_path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        return self
+
+    def unplug(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if self.process and self.process.poll() is None:
+            self.process.terminate()  # socat removes its links on SIGTERM: the device is gone
+            self.process.wait()
+        wait_for(lambda: not os.path.lexists(self.device), what="the line gone")
+
+    def send(self, data):
+        os.write(self.fd, data)
+
+    def receive_until(self, wanted, timeout=15):
+        got = b""
+        deadline = time.monotonic() + timeout
+        while wanted not in got and time.monotonic() < deadline:
+            if select.select([self.fd], [], [], 0.1)[0]:
+                try:
+                    got += os.read(self.fd, 65536)
+                except BlockingIOError:
+                    pass
+        assert wanted in got, (wanted, got)
+        return got
+
+    def lock_file(self, lock_dir):
+        return os.path.join(lock_dir, f"LCK..{self.name}")
+
+
+@pytest.fixture
+def line():
+    plugged = Line().plug()
+    yield plugged
+    plugged.unplug()
+    for leftover in ("/var/lock/LCK.." + plugged.name,):
+        if os.path.exists(leftover):
+            os.unlink(leftover)
+
+
+class Serve:
+    """`vcon serve --foreground` for one test; stopped (and checked to leave no monitor) after."""
+
+    def __init__(self, vcon, lock_dir=None, user=None):
+        self.vcon = vcon
+        self.lock_dir = lock_dir or os.path.join(vcon.top, "lock")
+        os.makedirs(self.lock_dir, exist_ok=True)
+        self.env = dict(vcon.env, VCON_LOCK_DIR=self.lock_dir)
+        self.out = os.path.join(vcon.top, "serve.out")
+        argv = [VCON, "serve", "--foreground"]
+        with open(self.out, "ab") as out:
+            self.process = subprocess.Popen(user.command(*argv) if user else argv, env=self.env, stdout=out,
+                                            stderr=out)
+        wait_for(lambda: "serving the serial lines" in self.text(), what="vcon serve")
+
+    def text(self):
+        return open(self.out).read() if os.path.exists(self.out) else ""
+
+    def line_log(self, name):
+        path = os.path.join(self.vcon.top, "log", "lines", f"{name}.log")
+        return open(path).read() if os.path.exists(path) else ""
+
+    def monitor_pid(self, name):
+        found = re.findall(rf"{name}: monitor started, PID (\d+)", self.text())
+        return int(found[-1]) if found else None
+
+    def socket(self, name):
+        return os.path.join(self.vcon.top, "run", ".lines", name, "console.sock")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=20)
+        return "every line's monitor has stopped" in self.text()
+
+
+@pytest.fixture
+def serve(vcon):
+    started = []
+
+    def start(**kwargs):
+        started.append(Serve(vcon, **kwargs))
+        return started[-1]
+
+    yield start
+    for server in started:
+        assert server.stop(), server.text()
+
+
+def attach_frames(path, mode="ro"):
+    client = FrameClient.unix(path)
+    client.send(FrameClient.HELLO, {"version": 1, "mode": mode})
+    kind, payload = client.receive()
+    assert kind == FrameClient.WELCOME, payload
+    return client
+
+
+def opens(server, name):
+    return server.line_log(name).count("* open: ")
+
+
+def wait_open(server, name, before=0):
+    """Waits for the line to be opened again after `before` opens."""
+    wait_for(lambda: opens(server, name) > before, what=f"line {name} open")
+
+
+def test_a_line_carries_output_input_and_its_log(vcon, line, serve):
+    vcon.write_consoledb(f"console={line.name} dev={line.device} speed=115200\n")
+    server = serve()
+    wait_open(server, line.name)
+    child = pexpect.spawn(VCON, ["console", line.name], env=vcon.env, encoding="utf-8", timeout=15)
+    try:
+        child.expect(r"\[attached to ")
+        line.send(b"login: ")
+        child.expect("login: ")
+        child.send("root\r")
+        line.receive_until(b"root\r")
+        wait_for(lambda: "login: " in vcon.run("log", line.name, "--raw").stdout, what="the line's log")
+        # The lock file holds the monitor's PID, as minicom writes it.
+        assert open(line.lock_file(server.lock_dir)).read() == f"{server.monitor_pid(line.name):>10}\n"
+        assert "speed 115200 baud" in subprocess.run(["stty", "-F", line.device], capture_output=True,
+                                                     text=True).stdout
+    finally:
+        close(child)
+
+
+def test_speed_follows_ctl_and_consoledb_edits(vcon, line, serve):
+    vcon.write_consoledb(f"console={line.name} dev={line.device} speed=115200\n")
+    server = serve()
+    wait_open(server, line.name)
+
+    def speed():
+        return subprocess.run(["stty", "-F", line.device, "speed"], capture_output=True, text=True).stdout.strip()
+
+    assert speed() == "115200"
+    vcon.run("ctl", line.name, "b9600")
+    assert speed() == "9600"
+    vcon.write_consoledb(f"console={line.name} dev={line.device} speed=57600\n")
+    wait_for(lambda: speed() == "57600", what="the consoledb's new speed on the line")
+    bad = vcon.run("ctl", line.name, "b12345", check=False)
+    assert bad.returncode == 1 and "12345 is not a standard line speed" in bad.stderr
+
+
+def test_cronly_turns_typed_newlines_into_returns(vcon, line, serve):
+    vcon.write_consoledb(f"console={line.name} dev={line.device} cronly=\n")
+    server = serve()
+    wait_open(server, line.name)
+    client = attach_frames(server.socket(line.name), "rw")
+    client.send(FrameClient.DATA, b"ls\nuptime\n")
+    got = line.receive_until(b"uptime\r")
+    assert got.endswith(b"ls\ruptime\r") and b"\n" not in got
+
+
+def test_open_on_demand_holds_the_line_only_while_attached(vcon, line, serve):
+    vcon.write_consoledb(f"console={line.name} dev={line.device} openondemand=\n")
+    server = serve()
+    lock = line.lock_file(server.lock_dir)
+    wait_for(lambda: os.path.exists(server.socket(line.name)), what="the line's monitor")
+    time.sleep(0.3)
+    assert not os.path.exists(lock), "the line was taken with nobody attached"
+    client = attach_frames(server.socket(line.name))
+    wait_for(lambda: os.path.exists(lock), what="the lock while a client is attached")
+    line.send(b"seen-on-demand\r\n")
+    client.receive_until(lambda kind, payload: b"seen-on-demand" in payload)
+    client.sock.close()
+    wait_for(lambda: not os.path.exists(lock), what="the lock released after the last client left")
+
+
+def test_break_by_escape_and_by_ctl(vcon, line, serve, zone):
+    vcon.write_consoledb(f"console={line.name} dev={line.device}\n")
+    server = serve()
+    wait_open(server, line.name)
+    child = pexpect.spawn(VCON, ["console", line.name], env=vcon.env, encoding="utf-8", timeout=15)
+    try:
+        child.expect(r"\[attached to ")
+        child.send("\r~#")
+        child.expect(r"\[break sent\]")
+    finally:
+        close(child)
+    vcon.run("ctl", line.name, "break")
+    assert len(re.findall(r"\* root \(PID \d+\): break sent", server.line_log(line.name))) == 2
+    refused = vcon.run("ctl", zone, "break", check=False)
+    assert refused.returncode == 1 and "break is for serial lines" in refused.stderr
+
+
+def test_a_line_that_goes_away_comes_back(vcon, line, serve):
+    vcon.write_consoledb(f"console={line.name} dev={line.device}\n")
+    server = serve()
+    wait_open(server, line.name)
+    client = attach_frames(server.socket(line.name))
+    line.unplug()
+    frames = client.receive_until(lambda kind, payload: kind == FrameClient.NOTICE and b"lost" in payload)
+    assert any(b"line %s: lost" % line.name.encode() in payload for _, payload in frames)
+    assert not os.path.exists(line.lock_file(server.lock_dir)), "a lost line keeps no lock"
+    line.plug()
+    client.receive_until(lambda kind, payload: kind == FrameClient.NOTICE and b"open: " in payload)
+    line.send(b"back-again\r\n")
+    client.receive_until(lambda kind, payload: b"back-again" in payload)
+
+
+def test_serve_follows_the_consoledb(vcon, serve):
+    first, second = Line().plug(), Line().plug()
+    try:
+        vcon.write_consoledb(f"console={first.name} dev={first.device}\n")
+        server = serve()
+        wait_open(server, first.name)
+        vcon.write_consoledb(f"console={first.name} dev={first.device}\nconsole={second.name} dev={second.device}\n")
+        wait_open(server, second.name)
+        assert os.path.exists(second.lock_file(server.lock_dir))
+        vcon.write_consoledb(f"console={second.name} dev={second.device}\n")
+        wait_for(lambda: not os.path.exists(server.socket(first.name)), what="the removed line's monitor gone")
+        assert not os.path.exists(first.lock_file(server.lock_dir))
+        assert os.path.exists(second.lock_file(server.lock_dir))
+        gone = vcon.run("console", first.name, check=False)
+        assert gone.returncode == 1 and "not running, or does not exist" in gone.stderr or "does not exist" in gone.stderr
+    finally:
+        first.unplug()
+        second.unplug()
+
+
+def picocom(device):
+    return pexpect.spawn("picocom", ["-b", "9600", device], encoding="utf-8", timeout=15)
+
+
+def test_picocom_and_vcon_never_share_a_line(vcon, line, serve):
+    vcon.write_consoledb(f"console={line.name} dev={line.device}\n")
+    server = serve()
+    wait_open(server, line.name)
+    refused = picocom(line.device)
+    refused.expect(pexpect.EOF)
+    assert "cannot lock" in refused.before
+    close(refused)
+    vcon.write_consoledb("")
+    wait_for(lambda: not os.path.exists(server.socket(line.name)), what="vcon to let go of the line")
+    holder = picocom(line.device)
+    try:
+        holder.expect("Terminal ready")
+        vcon.write_consoledb(f"console={line.name} dev={line.device}\n")
+        wait_for(lambda: re.search(rf"busy: picocom \(PID {holder.pid}\) holds it \(flock\)",
+                                   server.line_log(line.name)), what="vcon to name picocom")
+        assert not os.path.exists(line.lock_file(server.lock_dir)), "a busy line must not keep vcon's lock file"
+        before = opens(server, line.name)
+    finally:
+        close(holder)
+    wait_open(server, line.name, before)
+
+
+def minicom(device):
+    env = {"TERM": "xterm", "PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C"}
+    return pexpect.spawn("minicom", ["-D", device, "-b", "9600"], encoding="utf-8", timeout=15, env=env)
+
+
+def test_minicom_and_vcon_never_share_a_line(vcon, line, serve):
+    vcon.write_consoledb(f"console={line.name} dev={line.device}\n")
+    server = serve(lock_dir="/var/lock")  # where minicom looks
+    wait_open(server, line.name)
+    refused = minicom(line.device)
+    refused.expect(pexpect.EOF)
+    assert f"Device {line.device} is locked." in refused.before
+    close(refused)
+    vcon.write_consoledb("")
+    wait_for(lambda: not os.path.exists(line.lock_file("/var/lock")), what="vcon's lock file gone")
+    holder = minicom(line.device)
+    try:
+        wait_for(lambda: os.path.exists(line.lock_file("/var/lock")), what="minicom's lock file")
+        vcon.write_consoledb(f"console={line.name} dev={line.device}\n")
+        wait_for(lambda: re.search(rf"busy: minicom \(PID {holder.pid}\) holds it \(lock file /var/lock/LCK..",
+                                   server.line_log(line.name)), what="vcon to name minicom")
+        before = opens(server, line.name)
+        holder.kill(signal.SIGKILL)  # minicom dies and leaves its lock file behind: stale
+        holder.wait()
+    finally:
+        close(holder)
+    wait_open(server, line.name, before)
+    assert open(line.lock_file("/var/lock")).read() == f"{server.monitor_pid(line.name):>10}\n"
+
+
+@pytest.mark.parametrize("content", ["dead", "garbage\n"])
+def test_stale_and_garbage_lock_files_are_taken_over(vcon, line, serve, content):
+    lock_dir = os.path.join(vcon.top, "lock")
+    os.makedirs(lock_dir)
+    if content == "dead":
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        content = f"{gone.pid:>10}\n"
+    with open(line.lock_file(lock_dir), "w") as f:
+        f.write(content)
+    vcon.write_consoledb(f"console={line.name} dev={line.device}\n")
+    server = serve(lock_dir=lock_dir)
+    wait_open(server, line.name)
+    assert open(line.lock_file(lock_dir)).read() == f"{server.monitor_pid(line.name):>10}\n"
+
+
+def test_an_unwritable_lock_dir_is_checked_but_not_needed(vcon, line, serve, make_user):
+    user = make_user("serial")
+    lock_dir = os.path.join(vcon.top, "lock")
+    os.makedirs(lock_dir)
+    os.chmod(lock_dir, 0o755)  # root's: the user may look, not write
+    for path in ("run", "log"):
+        os.makedirs(os.path.join(vcon.top, path), exist_ok=True)
+        os.chown(os.path.join(vcon.top, path), user.uid, user.gid)
+    os.chmod(os.path.realpath(line.device), 0o666)
+    sleeper = subprocess.Popen(["sleep", "600"])
+    try:
+        with open(line.lock_file(lock_dir), "w") as f:
+            f.write(f"{sleeper.pid:>10}\n")  # a live holder: respected even without write access
+        vcon.write_consoledb(f"console={line.name} dev={line.device}\n")
+        server = serve(lock_dir=lock_dir, user=user)
+        wait_for(lambda: re.search(rf"busy: sleep \(PID {sleeper.pid}\) holds it", server.line_log(line.name)),
+                 what="the live lock respected")
+        os.unlink(line.lock_file(lock_dir))
+        wait_for(lambda: "no lock file (the lock directory is not writable)" in server.line_log(line.name),
+                 what="the line opened without a lock file")
+        assert os.listdir(lock_dir) == []
+        line.send(b"as-a-user\r\n")
+        wait_for(lambda: "as-a-user" in server.line_log(line.name), what="output from the line")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
