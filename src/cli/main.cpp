@@ -77,8 +77,8 @@ int main(int argc, char** argv) {
   exec_cmd->add_option("name", name, "zone")->required();
   exec_cmd->add_option("command", command, "command and arguments (after --)")->required();
   vcon::cli::LogOptions log;
-  auto* log_cmd = app.add_subcommand("log", "print a zone's console log (timestamp per line)");
-  log_cmd->add_option("name", log.name, "zone")->required();
+  auto* log_cmd = app.add_subcommand("log", "print a console's log (timestamp per line)");
+  log_cmd->add_option("name", log.name, "zone or serial line")->required();
   log_cmd->add_flag("-f,--follow", log.follow, "keep printing what arrives, like tail -f");
   log_cmd->add_option("-n,--lines", log.lines, "only the last N lines");
   log_cmd->add_flag("--raw", log.raw,
@@ -88,8 +88,8 @@ int main(int argc, char** argv) {
   vcon::cli::ConsoleOptions console;
   std::string escape_char;
   bool no_escape = false;
-  auto* console_cmd = app.add_subcommand("console", "attach to a zone's console: many viewers, one writer");
-  console_cmd->add_option("name", console.name, "zone")->required();
+  auto* console_cmd = app.add_subcommand("console", "attach to a console (a zone's or a served serial line): many viewers, one writer");
+  console_cmd->add_option("name", console.name, "zone or serial line")->required();
   auto* read_only_flag = console_cmd->add_flag("-r,--read-only", console.read_only, "watch only; never write");
   console_cmd->add_flag("-f,--force", console.force, "take write access from its holder (who becomes a viewer)")
       ->excludes(read_only_flag);
@@ -103,9 +103,9 @@ int main(int argc, char** argv) {
                         "leave when the zone halts (default: wait for it to boot again)");
   console_cmd->add_option("--host", console.host, "attach to a zone on another host through ssh HOST vcon proxy");
   auto* proxy_cmd = app.add_subcommand("proxy", "carry the monitor protocol over stdin/stdout (for ssh)");
-  proxy_cmd->add_option("name", name, "zone")->required();
-  auto* who_cmd = app.add_subcommand("who", "list clients attached to a zone's console");
-  who_cmd->add_option("name", name, "zone")->required();
+  proxy_cmd->add_option("name", name, "zone or serial line")->required();
+  auto* who_cmd = app.add_subcommand("who", "list clients attached to a console");
+  who_cmd->add_option("name", name, "zone or serial line")->required();
   who_cmd->add_flag("--json", as_json, "machine-readable output");
 
   std::vector<std::string> ctl_words;

@@ -119,7 +119,7 @@ def test_escapes(vcon, zone):
     child = attach(vcon, zone)
     try:
         child.send("~?")
-        child.expect(re.escape("[~. detach   ~? this help   ~~ send ~]"))
+        child.expect(re.escape("[~. detach   ~# send a break (serial lines)   ~? this help   ~~ send ~]"))
         child.send("~~echo tilde\r")  # the shell gets "~echo tilde"
         wait_for(lambda: in_log(vcon, zone, "~echo: not found"), what="literal ~")
         child.send("echo mid~.line\r")  # not at a line start: sent as typed
