@@ -77,7 +77,9 @@ def test_boot_running_and_halt_halted(vcon, zone):
 def test_unknown_zone(vcon):
     for command in (["boot", "nope"], ["halt", "nope"], ["exec", "nope", "--", "true"], ["destroy", "nope"]):
         assert_refused(vcon.run(*command, check=False), "zone nope does not exist")
-    assert_refused(vcon.run("log", "nope", check=False), "zone nope has no console log yet")
+    assert_refused(vcon.run("log", "nope", check=False), "console nope has no log yet")
+    assert_refused(vcon.run("console", "nope", check=False), "zone nope does not exist")
+    assert_refused(vcon.run("ctl", "nope", "break", check=False), "zone nope does not exist")
 
 
 def test_corrupt_definition(vcon):

@@ -213,6 +213,9 @@ def test_break_by_escape_and_by_ctl(vcon, line, serve, zone):
     assert len(re.findall(r"\* root \(PID \d+\): break sent", server.line_log(line.name))) == 2
     refused = vcon.run("ctl", zone, "break", check=False)
     assert refused.returncode == 1 and "break is for serial lines" in refused.stderr
+    # A pty has no modem lines: hangup (DTR) says so rather than pretending.
+    no_dtr = vcon.run("ctl", line.name, "hangup", check=False)
+    assert no_dtr.returncode == 1 and "hangup: drop DTR: Inappropriate ioctl for device" in no_dtr.stderr
 
 
 def test_a_line_that_goes_away_comes_back(vcon, line, serve):
