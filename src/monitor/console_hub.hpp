@@ -64,6 +64,7 @@ class ConsoleHub {
   void close_all();
   nlohmann::json who() const;
   const std::string& console_name() const { return port_.console_name(); }
+  std::size_t size() const { return clients_.size(); }
   // Totals over this console's life: bytes dropped for clients that fell behind.
   std::uint64_t dropped_bytes() const;
 

@@ -23,17 +23,27 @@ std::size_t ConsoleStream::read_ready(std::size_t filled) {
 }
 
 void ConsoleStream::read_more() {
-  descriptor_.async_read_some(asio::buffer(buffer_), [this](std::error_code ec, std::size_t n) {
-    if (ec == asio::error::operation_aborted) return;  // destroyed: touch nothing
+  // Wait for readiness and read here, rather than async_read_some: bytes are
+  // then never held in a completed read that has not been delivered yet, so
+  // drain() sees everything a dying zone wrote.
+  descriptor_.async_wait(asio::posix::descriptor_base::wait_read, [this, alive = alive_](std::error_code ec) {
+    if (!*alive) return;  // destroyed: touch nothing
     if (ec) {
       on_failed_(ec);
       return;
     }
-    // A pty read gives at most a few KiB; under load take what else is
-    // ready now, so the log, the ring and every client see fewer, larger
-    // chunks (each costs a write per client).
-    on_output_(std::string_view(buffer_.data(), read_ready(n)));
-    read_more();
+    // Under load take all that is ready, so the log, the ring and every
+    // client see fewer, larger chunks (each costs a write per client).
+    errno = 0;
+    std::size_t n = read_ready(0);
+    if (n > 0) {
+      on_output_(std::string_view(buffer_.data(), n));
+      read_more();
+    } else if (errno == EAGAIN || errno == EINTR) {
+      read_more();  // woken for nothing
+    } else {
+      on_failed_(std::error_code(errno ? errno : EIO, std::system_category()));  // EIO or end of file: gone
+    }
   });
 }
 
@@ -50,8 +60,8 @@ void ConsoleStream::write(std::string bytes) {
 }
 
 void ConsoleStream::write_front() {
-  asio::async_write(descriptor_, asio::buffer(input_.front()), [this](std::error_code ec, std::size_t) {
-    if (ec == asio::error::operation_aborted) return;
+  asio::async_write(descriptor_, asio::buffer(input_.front()), [this, alive = alive_](std::error_code ec, std::size_t) {
+    if (!*alive) return;
     if (ec) {  // the console is gone: forget what it did not read
       input_.clear();
       input_bytes_ = 0;

@@ -1,7 +1,7 @@
 // ConsoleStream: the byte path between a monitor and its console's fd (a
 // zone's pty master, or a serial line). Output is read whenever it is ready
-// (async_read_some, then non-blocking reads of whatever else is there, up to
-// 64 KiB per chunk) and handed on; input waits in a bounded queue (64 KiB:
+// (non-blocking reads of all that is there, up to 64 KiB per chunk) and
+// handed on; input waits in a bounded queue (64 KiB:
 // past it, input is dropped rather than blocking the monitor or growing it)
 // and is written as the console takes it. Used by both kinds of monitor.
 #pragma once
@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,7 @@ class ConsoleStream {
   ConsoleStream(asio::io_context& io, int fd, Output on_output, Failed on_failed);
   ConsoleStream(const ConsoleStream&) = delete;
   ConsoleStream& operator=(const ConsoleStream&) = delete;
+  ~ConsoleStream() { *alive_ = false; }
 
   void start() { read_more(); }
   void write(std::string bytes);
@@ -48,6 +50,10 @@ class ConsoleStream {
   std::deque<std::string> input_;
   std::size_t input_bytes_ = 0;
   std::uint64_t input_total_ = 0;
+  // Handlers check this before touching the stream: one that completed
+  // just before the stream was destroyed (a zone that printed as it died)
+  // still runs, maybe when a new stream lives at the same address.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace vcon

@@ -173,7 +173,7 @@ class LineMonitor final : public ControlTarget, public ConsolePort {
       auto set = set_line_speed(line_->native_handle(), speed_);
       log_.event(set ? fmt::format("line speed {} (consoledb)", speed_) : set.error().message());
     }
-    bool wanted = !entry_.open_on_demand || hub_.who().size() > 0;
+    bool wanted = !entry_.open_on_demand || hub_.size() > 0;
     if (wanted && !line_) open_now();
     if (!wanted && line_) close_line("open on demand: no client attached, line closed", "closed");
     return true;
@@ -227,7 +227,7 @@ class LineMonitor final : public ControlTarget, public ConsolePort {
     retry_timer_.expires_after(delay_);
     delay_ = std::min<std::chrono::milliseconds>(delay_ * 2, kLastRetry);
     retry_timer_.async_wait([this](std::error_code ec) {
-      if (!ec && (!entry_.open_on_demand || !hub_.who().empty())) open_now();
+      if (!ec && (!entry_.open_on_demand || hub_.size() > 0)) open_now();
     });
   }
 

@@ -88,7 +88,7 @@ class Supervisor {
       return;
     }
     if (pid == 0) {
-      int fd = ::open(log.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0640);
+      int fd = ::open(log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);  // dup2 keeps 1 and 2
       if (fd >= 0) {
         ::dup2(fd, 1);
         ::dup2(fd, 2);

@@ -69,6 +69,10 @@ def test_force_takes_over_and_hands_back(vcon, zone):
         a.expect(re.escape("[write access is yours again]"))
         a.send("echo a-again\r")
         wait_for(lambda: in_log(vcon, zone, "a-again\r\n"), what="a's input after hand-back")
+        # The takeover and the hand-back are in the console log, with users and PIDs.
+        log = vcon.log_text(zone)
+        assert f"* root (PID {b.pid}) took write access from root (PID {a.pid})" in log
+        assert f"* root (PID {a.pid}) has write access again" in log
     finally:
         close(a, b)
 
