@@ -30,6 +30,7 @@ bench: build
 	@bash bench/boot/run.sh
 	@bash bench/fanout/run.sh
 	@bash bench/consolefs/run.sh
+	@bash bench/serial/run.sh
 
 clean:
 	rm -rf $(BUILD)
