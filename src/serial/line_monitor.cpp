@@ -161,7 +161,6 @@ class LineMonitor final : public ControlTarget, public ConsolePort {
     bool device_changed = entry->device != entry_.device;
     bool speed_changed = entry->speed != entry_.speed;
     entry_ = *entry;
-    if (!apply) speed_ = entry_.speed;
     LogRotation rotation;
     if (entry_.log_size) rotation.max_bytes = entry_.log_size;
     if (entry_.log_keep) rotation.keep = entry_.log_keep;
