@@ -136,10 +136,16 @@ def wait_open(server, name, before=0):
     wait_for(lambda: opens(server, name) > before, what=f"line {name} open")
 
 
-def test_a_line_carries_output_input_and_its_log(vcon, line, serve):
-    vcon.write_consoledb(f"console={line.name} dev={line.device} speed=115200\n")
-    server = serve()
+def serve_line(vcon, serve, line, settings="", **kwargs):
+    """A consoledb with this one line (and its settings), served, the line open."""
+    vcon.write_consoledb(f"console={line.name} dev={line.device} {settings}\n")
+    server = serve(**kwargs)
     wait_open(server, line.name)
+    return server
+
+
+def test_a_line_carries_output_input_and_its_log(vcon, line, serve):
+    server = serve_line(vcon, serve, line, "speed=115200")
     child = pexpect.spawn(VCON, ["console", line.name], env=vcon.env, encoding="utf-8", timeout=15)
     try:
         child.expect(r"\[attached to ")
@@ -157,9 +163,7 @@ def test_a_line_carries_output_input_and_its_log(vcon, line, serve):
 
 
 def test_speed_follows_ctl_and_consoledb_edits(vcon, line, serve):
-    vcon.write_consoledb(f"console={line.name} dev={line.device} speed=115200\n")
-    server = serve()
-    wait_open(server, line.name)
+    server = serve_line(vcon, serve, line, "speed=115200")
 
     def speed():
         return subprocess.run(["stty", "-F", line.device, "speed"], capture_output=True, text=True).stdout.strip()
@@ -174,9 +178,7 @@ def test_speed_follows_ctl_and_consoledb_edits(vcon, line, serve):
 
 
 def test_cronly_turns_typed_newlines_into_returns(vcon, line, serve):
-    vcon.write_consoledb(f"console={line.name} dev={line.device} cronly=\n")
-    server = serve()
-    wait_open(server, line.name)
+    server = serve_line(vcon, serve, line, "cronly=")
     client = attach_frames(server.socket(line.name), "rw")
     client.send(FrameClient.DATA, b"ls\nuptime\n")
     got = line.receive_until(b"uptime\r")
@@ -199,9 +201,7 @@ def test_open_on_demand_holds_the_line_only_while_attached(vcon, line, serve):
 
 
 def test_break_by_escape_and_by_ctl(vcon, line, serve, zone):
-    vcon.write_consoledb(f"console={line.name} dev={line.device}\n")
-    server = serve()
-    wait_open(server, line.name)
+    server = serve_line(vcon, serve, line)
     child = pexpect.spawn(VCON, ["console", line.name], env=vcon.env, encoding="utf-8", timeout=15)
     try:
         child.expect(r"\[attached to ")
@@ -219,9 +219,7 @@ def test_break_by_escape_and_by_ctl(vcon, line, serve, zone):
 
 
 def test_a_line_that_goes_away_comes_back(vcon, line, serve):
-    vcon.write_consoledb(f"console={line.name} dev={line.device}\n")
-    server = serve()
-    wait_open(server, line.name)
+    server = serve_line(vcon, serve, line)
     client = attach_frames(server.socket(line.name))
     line.unplug()
     frames = client.receive_until(lambda kind, payload: kind == FrameClient.NOTICE and b"lost" in payload)
@@ -258,9 +256,7 @@ def picocom(device):
 
 
 def test_picocom_and_vcon_never_share_a_line(vcon, line, serve):
-    vcon.write_consoledb(f"console={line.name} dev={line.device}\n")
-    server = serve()
-    wait_open(server, line.name)
+    server = serve_line(vcon, serve, line)
     refused = picocom(line.device)
     refused.expect(pexpect.EOF)
     assert "cannot lock" in refused.before
@@ -320,9 +316,7 @@ def test_stale_and_garbage_lock_files_are_taken_over(vcon, line, serve, content)
         content = f"{gone.pid:>10}\n"
     with open(line.lock_file(lock_dir), "w") as f:
         f.write(content)
-    vcon.write_consoledb(f"console={line.name} dev={line.device}\n")
-    server = serve(lock_dir=lock_dir)
-    wait_open(server, line.name)
+    server = serve_line(vcon, serve, line, lock_dir=lock_dir)
     assert open(line.lock_file(lock_dir)).read() == f"{server.monitor_pid(line.name):>10}\n"
 
 

@@ -11,6 +11,7 @@
 #include <csignal>
 
 #include "base/files.hpp"
+#include "temp_dir.hpp"
 
 namespace vcon {
 
@@ -51,16 +52,6 @@ TEST(ConsoleLog, WritesStampedLinesWithoutLosingAByte) {
 namespace vcon {
 
 namespace {
-
-// A fresh directory for one test, removed with what is in it.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char name[] = "/tmp/vcon-log-test-XXXXXX";
-    path = ::mkdtemp(name);
-  }
-  ~TempDir() { static_cast<void>(remove_tree(path)); }
-};
 
 std::string raw_of(const std::string& text) {
   LogLineReader reader;

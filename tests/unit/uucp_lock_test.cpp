@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "base/files.hpp"
+#include "temp_dir.hpp"
 
 namespace vcon {
 
@@ -29,15 +30,6 @@ TEST(UucpLock, Content) {
 }
 
 namespace {
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char name[] = "/tmp/vcon-lock-test-XXXXXX";
-    path = ::mkdtemp(name);
-  }
-  ~TempDir() { static_cast<void>(remove_tree(path)); }
-};
-
 pid_t dead_pid() {
   pid_t pid = ::fork();
   if (pid == 0) ::_exit(0);
