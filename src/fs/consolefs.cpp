@@ -24,12 +24,12 @@
 #include "base/report.hpp"
 #include "console/consoledb_file.hpp"
 #include "console/notice_text.hpp"
+#include "fs/console_directory.hpp"
 #include "fs/mount.hpp"
 #include "fs/reader_buffer.hpp"
 #include "fs/stat_text.hpp"
 #include "proto/connection.hpp"
 #include "proto/messages.hpp"
-#include "zone/zone_store.hpp"
 
 namespace vcon {
 
@@ -38,18 +38,8 @@ namespace {
 using json = nlohmann::json;
 using proto::FrameType;
 
-enum class FileKind { Data = 0, Ctl = 1, Stat = 2 };
-constexpr const char* kSuffix[] = {"", "ctl", "stat"};
 constexpr std::uint64_t kReplay = 16384;        // what a new reader of NAME gets first
 constexpr std::size_t kReaderWindow = 256 * 1024;  // per open NAME: a slower reader skips ahead
-
-struct Console {
-  std::string name;
-  std::string zone;    // a zone's console, or
-  std::string device;  // a serial line
-  std::string socket;  // its monitor's
-  std::string kind() const { return zone.empty() ? "serial " + device : "zone " + zone; }
-};
 
 struct PendingRead {
   fuse_req_t req;
@@ -129,56 +119,6 @@ class ConsoleFs {
   // The session's user data is where the server is (it starts after the mount).
   static ConsoleFs& self(fuse_req_t req) { return **static_cast<ConsoleFs**>(fuse_req_userdata(req)); }
 
-  // ---- what the directory holds ----
-
-  std::vector<Console> consoles() {
-    const ConsoleDb& db = consoledb_.current();
-    std::vector<Console> list;
-    for (const auto& entry : db.consoles) {
-      list.push_back(Console{entry.name, entry.zone, entry.device,
-                             entry.zone.empty() ? paths_.line_socket(entry.name) : paths_.zone_socket(entry.zone)});
-    }
-    for (const auto& zone : list_zones(paths_)) {
-      if (!db.for_zone(zone) && !db.find(zone)) list.push_back(Console{zone, zone, "", paths_.zone_socket(zone)});
-    }
-    std::sort(list.begin(), list.end(), [](const Console& a, const Console& b) { return a.name < b.name; });
-    return list;
-  }
-
-  std::optional<Console> find_console(std::string_view name) {
-    for (auto& console : consoles()) {
-      if (console.name == name) return console;
-    }
-    return std::nullopt;
-  }
-
-  // A file name: NAME, NAMEctl or NAMEstat. A console's own name wins.
-  std::optional<std::pair<Console, FileKind>> resolve(std::string_view file) {
-    if (auto console = find_console(file)) return std::pair{*console, FileKind::Data};
-    for (FileKind kind : {FileKind::Ctl, FileKind::Stat}) {
-      std::string_view suffix = kSuffix[static_cast<int>(kind)];
-      if (file.size() > suffix.size() && file.substr(file.size() - suffix.size()) == suffix) {
-        if (auto console = find_console(file.substr(0, file.size() - suffix.size()))) return std::pair{*console, kind};
-      }
-    }
-    return std::nullopt;
-  }
-
-  // Inode numbers: three per console name, given at first sight, never reused.
-  fuse_ino_t inode(const std::string& console, FileKind kind) {
-    auto [found, added] = index_of_.try_emplace(console, names_.size());
-    if (added) names_.push_back(console);
-    return FUSE_ROOT_ID + 1 + found->second * 3 + static_cast<fuse_ino_t>(kind);
-  }
-
-  std::optional<std::pair<Console, FileKind>> from_inode(fuse_ino_t ino) {
-    if (ino <= FUSE_ROOT_ID || ino - FUSE_ROOT_ID - 1 >= names_.size() * 3) return std::nullopt;
-    auto index = (ino - FUSE_ROOT_ID - 1) / 3;
-    auto console = find_console(names_[index]);
-    if (!console) return std::nullopt;
-    return std::pair{*console, static_cast<FileKind>((ino - FUSE_ROOT_ID - 1) % 3)};
-  }
-
   // ---- who is asking ----
 
   // Callers by uid, looked up again after a few seconds (group changes).
@@ -251,13 +191,13 @@ class ConsoleFs {
 
   static void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     auto& fs = self(req);
-    auto found = parent == FUSE_ROOT_ID ? fs.resolve(name) : std::nullopt;
+    auto found = parent == FUSE_ROOT_ID ? fs.directory_.resolve(name) : std::nullopt;
     if (!found) {
       fuse_reply_err(req, ENOENT);
       return;
     }
     fuse_entry_param entry{};
-    entry.ino = fs.inode(found->first.name, found->second);
+    entry.ino = fs.directory_.inode(found->first.name, found->second);
     entry.attr = fs.attributes(entry.ino, found->first, found->second, fs.caller(req), nullptr);
     fuse_reply_entry(req, &entry);  // timeouts 0: every stat sees the consoledb of now
   }
@@ -269,7 +209,7 @@ class ConsoleFs {
       fuse_reply_attr(req, &st, 0);
       return;
     }
-    auto found = fs.from_inode(ino);
+    auto found = fs.directory_.from_inode(ino);
     if (!found) {
       fuse_reply_err(req, ENOENT);
       return;
@@ -289,7 +229,7 @@ class ConsoleFs {
       fuse_reply_err(req, (mask & W_OK) && fs.caller(req).uid != 0 ? EACCES : 0);
       return;
     }
-    auto found = fs.from_inode(ino);
+    auto found = fs.directory_.from_inode(ino);
     if (!found) {
       fuse_reply_err(req, ENOENT);
       return;
@@ -306,9 +246,9 @@ class ConsoleFs {
       return;
     }
     std::vector<std::pair<std::string, fuse_ino_t>> entries{{".", FUSE_ROOT_ID}, {"..", FUSE_ROOT_ID}};
-    for (const auto& console : fs.consoles()) {
+    for (const auto& console : fs.directory_.consoles()) {
       for (FileKind kind : {FileKind::Data, FileKind::Ctl, FileKind::Stat}) {
-        entries.emplace_back(console.name + kSuffix[static_cast<int>(kind)], fs.inode(console.name, kind));
+        entries.emplace_back(console.name + file_suffix(kind), fs.directory_.inode(console.name, kind));
       }
     }
     std::vector<char> buffer(size);
@@ -327,7 +267,7 @@ class ConsoleFs {
 
   static void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     auto& fs = self(req);
-    auto found = fs.from_inode(ino);
+    auto found = fs.directory_.from_inode(ino);
     if (!found) {
       fuse_reply_err(req, ENOENT);
       return;
@@ -612,8 +552,7 @@ class ConsoleFs {
   Paths paths_;
   ConsoleDbFile consoledb_;
   double mounted_at_;
-  std::map<std::string, std::size_t> index_of_;
-  std::vector<std::string> names_;
+  ConsoleDirectory directory_{paths_, consoledb_};
   std::map<uid_t, std::pair<Caller, std::chrono::steady_clock::time_point>> callers_;
   std::map<std::uint64_t, std::shared_ptr<OpenFile>> files_;
   std::map<std::string, double> last_output_;
