@@ -346,3 +346,24 @@ def test_an_unwritable_lock_dir_is_checked_but_not_needed(vcon, line, serve, mak
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_a_served_line_in_the_file_system(vcon, line, serve):
+    from test_fs import Reader, Server
+    server = serve_line(vcon, serve, line, "speed=57600")
+    fs = Server(vcon).start()
+    try:
+        stat = open(os.path.join(fs.mountpoint, line.name + "stat")).read()
+        assert f"kind: serial {line.device}\nstate: open\n" in stat and "speed: 57600 8N1\n" in stat, stat
+        reader = Reader(vcon, ["cat", os.path.join(fs.mountpoint, line.name)])
+        try:
+            reader.wait_for(r"\[vcon\] \[\+root\]")
+            line.send(b"from-the-machine\r\n")
+            reader.wait_for("from-the-machine")
+        finally:
+            reader.stop()
+        with open(os.path.join(fs.mountpoint, line.name + "ctl"), "w") as ctl:
+            ctl.write("break\n")
+        assert re.search(r"\* root \(PID \d+\): break sent", server.line_log(line.name))
+    finally:
+        assert fs.stop()
