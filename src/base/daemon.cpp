@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 
 #include <fmt/core.h>
@@ -30,6 +31,13 @@ Result<bool> become_daemon(const std::string& what, const std::string& log_path)
   ::dup2(log.get(), 1);
   ::dup2(log.get(), 2);
   return true;
+}
+
+void hold_stop_signals(bool hold) {
+  sigset_t stops;
+  sigemptyset(&stops);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&stops, sig);
+  ::sigprocmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &stops, nullptr);
 }
 
 }  // namespace vcon

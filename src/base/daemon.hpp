@@ -1,4 +1,5 @@
-// Going into the background, for `vcon fs` and `vcon serve`.
+// Going into the background, and stopping cleanly, for the long-running
+// commands (`vcon fs`, `vcon serve`, line monitors).
 #pragma once
 
 #include <string>
@@ -11,5 +12,11 @@ namespace vcon {
 // false; the child starts a session of its own, sends its output to
 // `log_path` and returns true.
 Result<bool> become_daemon(const std::string& what, const std::string& log_path);
+
+// SIGTERM, SIGINT and SIGHUP held back (true) until the event loop's
+// handlers for them exist, then let through (false): a stop that comes
+// early is handled then, instead of killing the process before it can
+// clean up (unmount, remove its lock files).
+void hold_stop_signals(bool hold);
 
 }  // namespace vcon

@@ -604,6 +604,7 @@ void serve_fuse(fuse_session* session, asio::posix::stream_descriptor& device, f
 
 Result<int> run_consolefs(const Paths& paths, const FsOptions& options) {
   ::signal(SIGPIPE, SIG_IGN);
+  hold_stop_signals(true);
   auto prepared = prepare_mountpoint(options.mountpoint);
   if (!prepared) return prepared.error();
   if (!prepared->empty()) report(*prepared);
@@ -618,8 +619,6 @@ Result<int> run_consolefs(const Paths& paths, const FsOptions& options) {
       return 0;
     }
   }
-  report(fmt::format("serving consoles on {} (PID {})", options.mountpoint, ::getpid()));
-
   asio::io_context io;
   ConsoleFs fs(io, paths);
   server = &fs;
@@ -631,6 +630,8 @@ Result<int> run_consolefs(const Paths& paths, const FsOptions& options) {
     io.stop();
   });
   serve_fuse(session->get(), device, buffer, io);
+  hold_stop_signals(false);
+  report(fmt::format("serving consoles on {} (PID {})", options.mountpoint, ::getpid()));
   io.run();
   std::free(buffer.mem);
   return 0;  // the session's destructor unmounts

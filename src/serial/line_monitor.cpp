@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "base/clock.hpp"
+#include "base/daemon.hpp"
 #include "base/files.hpp"
 #include "base/report.hpp"
 #include "console/console_log.hpp"
@@ -307,6 +308,7 @@ class LineMonitor final : public ControlTarget, public ConsolePort {
 
 int run_line_monitor(LineMonitorOptions options) {
   ::signal(SIGPIPE, SIG_IGN);
+  hold_stop_signals(true);
   UniqueFd lock = std::move(options.lock);  // released after the cleanup below
   struct RunDirCleanup {
     Paths paths;
@@ -330,6 +332,7 @@ int run_line_monitor(LineMonitorOptions options) {
     report(started.error().message());
     return 1;
   }
+  hold_stop_signals(false);
   io.run();
   io.restart();
   io.run_for(std::chrono::seconds(2));  // what is queued for clients

@@ -96,6 +96,7 @@ class Supervisor {
       ::sigset_t none;
       sigemptyset(&none);
       ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      hold_stop_signals(true);  // until the line monitor's loop can handle them
       for (auto [variable, value] : {std::pair{"VCON_STATE_DIR", &paths_.state_dir}, {"VCON_RUN_DIR", &paths_.run_dir},
                                      {"VCON_LOG_DIR", &paths_.log_dir}, {"VCON_CONSOLEDB", &paths_.consoledb},
                                      {"VCON_LOCK_DIR", &paths_.lock_dir}}) {
@@ -155,6 +156,7 @@ class Supervisor {
 }  // namespace
 
 Result<int> run_serve(const Paths& paths, const ServeOptions& options) {
+  hold_stop_signals(true);
   VCON_TRY(make_directories(paths.lines_run_dir(), 0755));
   std::string lock_path = paths.lines_run_dir() + "/serve.lock";
   UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
@@ -173,10 +175,11 @@ Result<int> run_serve(const Paths& paths, const ServeOptions& options) {
   ::ftruncate(lock.get(), 0);
   [[maybe_unused]] auto written = ::pwrite(lock.get(), pid.data(), pid.size(), 0);
   ::signal(SIGPIPE, SIG_IGN);
-  report(fmt::format("serving the serial lines of {} (PID {})", paths.consoledb, pid));
   asio::io_context io;
   Supervisor supervisor(io, paths);
   supervisor.start();
+  hold_stop_signals(false);
+  report(fmt::format("serving the serial lines of {} (PID {})", paths.consoledb, pid));
   io.run();
   report("every line's monitor has stopped");
   return 0;
