@@ -50,6 +50,7 @@ The zone keeps running. Try:
   $vcon console $zone           its console (~. to leave; -r to watch only)
   $vcon exec $zone -- sh        a shell in the zone (its own pty, never your tty)
   $vcon log $zone -f            follow its console log
+  $vcon fs; tail -f /mnt/consoles/$zone   every console as files (also ${zone}ctl, ${zone}stat)
   $vcon reboot $zone            reboot; the console and its log stay
   $vcon halt $zone              power it off
 EOF2
