@@ -5,6 +5,7 @@
 #include <ftw.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -186,6 +187,26 @@ Result<std::string> run_capture(const std::vector<std::string>& argv) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return make_error("run " + argv[0] + ": it failed");
   return output;
+}
+
+Result<UniqueFd> take_lock_file(const std::string& path, const std::string& busy_message) {
+  for (;;) {
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd) return errno_error("open lock " + path);
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) return make_error(busy_message);
+      return errno_error("lock " + path);
+    }
+    struct stat held, current;
+    if (::fstat(fd.get(), &held) == 0 && ::stat(path.c_str(), &current) == 0 && held.st_ino == current.st_ino) {
+      return fd;
+    }
+  }
+}
+
+bool lock_file_held(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  return fd && ::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
 }
 
 }  // namespace vcon

@@ -33,6 +33,14 @@ Result<std::vector<UniqueFd>> receive_fds(int socket, std::size_t count);
 
 Result<void> set_nonblocking(int fd);
 
+// A running monitor is one that holds flock(LOCK_EX) on its lock file, so no
+// stale PID file can lie. take_lock_file() creates (0644) and locks `path`,
+// or fails with `busy_message` if another process holds it. It copes with a
+// holder that, exiting, unlinks the file: a lock on an unlinked file is
+// retried on the new one.
+Result<UniqueFd> take_lock_file(const std::string& path, const std::string& busy_message);
+bool lock_file_held(const std::string& path);
+
 // Runs argv (no shell) and returns what it printed on stdout.
 Result<std::string> run_capture(const std::vector<std::string>& argv);
 

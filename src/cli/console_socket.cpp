@@ -1,10 +1,6 @@
 // Which monitor serves the console NAME: a running zone's, else a served
 // serial line's. Used by console, who and proxy.
-#include <fcntl.h>
-#include <sys/file.h>
-
 #include "base/files.hpp"
-#include "base/unique_fd.hpp"
 #include "cli/commands.hpp"
 #include "console/consoledb_file.hpp"
 #include "zone/zone_store.hpp"
@@ -12,11 +8,6 @@
 namespace vcon::cli {
 
 namespace {
-bool locked(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  return fd && ::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-}
-
 bool plain_name(const std::string& name) {
   return !name.empty() && name.find('/') == std::string::npos && name != "." && name != "..";
 }
@@ -25,7 +16,7 @@ bool plain_name(const std::string& name) {
 Result<std::string> console_socket(const Paths& paths, const std::string& name) {
   if (!plain_name(name)) return make_error("'" + name + "' is not a console name");
   if (zone_running(paths, name)) return paths.zone_socket(name);
-  if (locked(paths.line_lock(name))) return paths.line_socket(name);
+  if (lock_file_held(paths.line_lock(name))) return paths.line_socket(name);
   ConsoleDbFile consoledb(paths.consoledb, nullptr);
   const ConsoleEntry* entry = consoledb.current().find(name);
   if (entry && !entry->device.empty()) {

@@ -2,7 +2,6 @@
 #include "serial/serve.hpp"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -159,21 +158,18 @@ Result<int> run_serve(const Paths& paths, const ServeOptions& options) {
   hold_stop_signals(true);
   VCON_TRY(make_directories(paths.lines_run_dir(), 0755));
   std::string lock_path = paths.lines_run_dir() + "/serve.lock";
-  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!lock) return errno_error("open " + lock_path);
-  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
-    auto holder = read_file(lock_path);
-    return make_error(fmt::format("vcon serve already runs for {} (PID {}); stop it first", paths.run_dir,
-                                  holder ? *holder : std::string("?")));
-  }
+  auto holder = read_file(lock_path);  // the PID the running one wrote
+  auto lock = take_lock_file(lock_path, fmt::format("vcon serve already runs for {} (PID {}); stop it first",
+                                                    paths.run_dir, holder ? *holder : std::string("?")));
+  if (!lock) return lock.error();
   if (!options.foreground) {
     auto daemon = become_daemon("serial lines of " + paths.consoledb, paths.serve_log());
     if (!daemon) return daemon.error();
     if (!*daemon) return 0;
   }
   std::string pid = std::to_string(::getpid());
-  ::ftruncate(lock.get(), 0);
-  [[maybe_unused]] auto written = ::pwrite(lock.get(), pid.data(), pid.size(), 0);
+  ::ftruncate(lock->get(), 0);
+  [[maybe_unused]] auto written = ::pwrite(lock->get(), pid.data(), pid.size(), 0);
   ::signal(SIGPIPE, SIG_IGN);
   asio::io_context io;
   Supervisor supervisor(io, paths);
@@ -187,13 +183,9 @@ Result<int> run_serve(const Paths& paths, const ServeOptions& options) {
 
 Result<int> run_monitor_line(const Paths& paths, const std::string& console) {
   VCON_TRY(make_directories(paths.line_run_dir(console), 0755));
-  std::string path = paths.line_lock(console);
-  UniqueFd lock(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!lock) return errno_error("open " + path);
-  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
-    return make_error("a monitor already serves line " + console + " (" + path + " is locked)");
-  }
-  return run_line_monitor(LineMonitorOptions{paths, console, std::move(lock)});
+  auto lock = take_lock_file(paths.line_lock(console), "a monitor already serves line " + console);
+  if (!lock) return lock.error();
+  return run_line_monitor(LineMonitorOptions{paths, console, std::move(lock.value())});
 }
 
 }  // namespace vcon

@@ -3,7 +3,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,28 +53,10 @@ Result<UniqueFd> lock_zone(const Paths& paths, const std::string& name) {
   // Readable by all: users the consoledb lets in find the socket here, and
   // tell a running zone by its lock.
   VCON_TRY(make_directories(paths.zone_run_dir(name), 0755));
-  std::string path = paths.zone_lock(name);
-  for (;;) {
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!fd) return errno_error("open lock " + path);
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-      if (errno == EWOULDBLOCK) return make_error("zone " + name + " is already running (vcon halt " + name + " first)");
-      return errno_error("lock " + path);
-    }
-    // A monitor that just exited removes the lock file; if we locked that
-    // unlinked file, try again with the new one.
-    struct stat held, current;
-    if (::fstat(fd.get(), &held) == 0 && ::stat(path.c_str(), &current) == 0 && held.st_ino == current.st_ino) {
-      return fd;
-    }
-  }
+  return take_lock_file(paths.zone_lock(name), "zone " + name + " is already running (vcon halt " + name + " first)");
 }
 
-bool zone_running(const Paths& paths, const std::string& name) {
-  UniqueFd fd(::open(paths.zone_lock(name).c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return false;
-  return ::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-}
+bool zone_running(const Paths& paths, const std::string& name) { return lock_file_held(paths.zone_lock(name)); }
 
 Result<void> require_running(const Paths& paths, const std::string& name) {
   if (zone_running(paths, name)) return {};

@@ -367,3 +367,11 @@ def test_a_served_line_in_the_file_system(vcon, line, serve):
         assert re.search(r"\* root \(PID \d+\): break sent", server.line_log(line.name))
     finally:
         assert fs.stop()
+
+
+def test_a_second_serve_is_refused(vcon, serve):
+    vcon.write_consoledb("")
+    server = serve()
+    again = subprocess.run([VCON, "serve", "--foreground"], env=server.env, capture_output=True, text=True, timeout=15)
+    assert again.returncode == 1
+    assert f"vcon serve already runs for {vcon.top}/run (PID {server.process.pid}); stop it first" in again.stderr
