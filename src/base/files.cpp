@@ -209,4 +209,9 @@ bool lock_file_held(const std::string& path) {
   return fd && ::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
 }
 
+RemoveOnExit::~RemoveOnExit() {
+  for (const auto& file : files_) ::unlink(file.c_str());
+  ::rmdir(directory_.c_str());
+}
+
 }  // namespace vcon

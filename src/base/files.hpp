@@ -41,6 +41,21 @@ Result<void> set_nonblocking(int fd);
 Result<UniqueFd> take_lock_file(const std::string& path, const std::string& busy_message);
 bool lock_file_held(const std::string& path);
 
+// Removes `files`, then `directory` if empty, when it goes out of scope: a
+// monitor's run directory, whichever way the monitor ends. Holds copies.
+class RemoveOnExit {
+ public:
+  RemoveOnExit(std::vector<std::string> files, std::string directory)
+      : files_(std::move(files)), directory_(std::move(directory)) {}
+  RemoveOnExit(const RemoveOnExit&) = delete;
+  RemoveOnExit& operator=(const RemoveOnExit&) = delete;
+  ~RemoveOnExit();
+
+ private:
+  std::vector<std::string> files_;
+  std::string directory_;
+};
+
 // Runs argv (no shell) and returns what it printed on stdout.
 Result<std::string> run_capture(const std::vector<std::string>& argv);
 

@@ -25,6 +25,13 @@ Result<std::pair<UniqueFd, std::uint64_t>> open_append(const std::string& path) 
 }
 }  // namespace
 
+LogRotation log_rotation(const ConsoleEntry* entry) {
+  LogRotation rotation;
+  if (entry && entry->log_size) rotation.max_bytes = entry->log_size;
+  if (entry && entry->log_keep) rotation.keep = entry->log_keep;
+  return rotation;
+}
+
 Result<ConsoleLog> ConsoleLog::open(const std::string& path, LogRotation rotation) {
   auto opened = open_append(path);
   if (!opened) return opened.error();

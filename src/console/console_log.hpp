@@ -19,6 +19,7 @@
 
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
+#include "console/consoledb.hpp"
 #include "console/log_format.hpp"
 
 namespace vcon {
@@ -27,6 +28,10 @@ struct LogRotation {
   std::uint64_t max_bytes = 16u << 20;
   unsigned keep = 4;
 };
+
+// A console's rotation: its consoledb entry's logsize= and logkeep=, else
+// the defaults above (entry may be null).
+LogRotation log_rotation(const ConsoleEntry* entry);
 
 class ConsoleLog {
  public:

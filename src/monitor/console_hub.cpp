@@ -42,10 +42,11 @@ Peer peer_of(int socket) {
   return peer;
 }
 
-std::string ConsoleHub::describe(ClientId id) const {
-  const Client& client = clients_.at(id);
-  return fmt::format("{} (PID {}{})", client.peer.user, client.peer.pid, client.peer.via_fs ? ", file system" : "");
+std::string describe(const Peer& peer) {
+  return fmt::format("{} (PID {}{})", peer.user, peer.pid, peer.via_fs ? ", file system" : "");
 }
+
+std::string ConsoleHub::describe(ClientId id) const { return vcon::describe(clients_.at(id).peer); }
 
 json ConsoleHub::names_with_first(ClientId first) const {
   json names = json::array();

@@ -44,6 +44,8 @@ struct Peer {
 
 // SO_PEERCRED of a connected Unix socket, with the user's name.
 Peer peer_of(int socket);
+// How the log and notices name a client: "alice (PID 812, file system)".
+std::string describe(const Peer& peer);
 
 class ConsoleHub {
  public:

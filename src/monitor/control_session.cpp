@@ -78,7 +78,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   void ctl(const proto::Request& request) {
     Peer peer = peer_;
     if (request.on_behalf && !adopt(request.on_behalf.value(), peer)) return;
-    std::string who = fmt::format("{} (PID {})", peer.user, peer.pid);
+    std::string who = describe(peer);
     if (access_ != Access::ReadWrite) {
       connection_->send(FrameType::Error, fmt::format("ctl: {} has {} access; commands need read-write", peer.user,
                                                       access_name(access_)));

@@ -180,12 +180,7 @@ class Monitor final : public ControlTarget, public ConsolePort {
   // The consoledb in force, with this console's log settings applied.
   const ConsoleDb& apply_consoledb() {
     const ConsoleDb& db = consoledb_.current();
-    LogRotation rotation;
-    if (const ConsoleEntry* entry = db.for_zone(config_.name)) {
-      if (entry->log_size) rotation.max_bytes = entry->log_size;
-      if (entry->log_keep) rotation.keep = entry->log_keep;
-    }
-    log_.set_rotation(rotation);
+    log_.set_rotation(log_rotation(db.for_zone(config_.name)));
     return db;
   }
 
@@ -321,18 +316,11 @@ int run_monitor(MonitorOptions options) {
   UniqueFd notify_fd = std::move(options.notify_fd);
   UniqueFd lock = std::move(options.lock);  // destroyed last: released after the cleanup below
   // Whatever happens next, leave no socket, state or lock file behind. The
-  // lock file goes while we still hold its lock (lock_zone copes with that).
+  // lock file goes while we still hold its lock (take_lock_file copes with that).
   const std::string zone = options.config.name;
-  struct RunDirCleanup {
-    Paths paths;  // copies: the guard outlives whatever is moved below
-    std::string zone;
-    ~RunDirCleanup() {
-      for (const auto& path : {paths.zone_socket(zone), paths.zone_state(zone), paths.zone_lock(zone)}) {
-        ::unlink(path.c_str());
-      }
-      ::rmdir(paths.zone_run_dir(zone).c_str());
-    }
-  } cleanup{options.paths, zone};
+  const Paths& paths = options.paths;
+  RemoveOnExit cleanup({paths.zone_socket(zone), paths.zone_state(zone), paths.zone_lock(zone)},
+                       paths.zone_run_dir(zone));
   auto fail = [&](const std::string& message) {
     report("boot failed: " + message);
     notify(notify_fd, "error " + message);

@@ -162,10 +162,7 @@ class LineMonitor final : public ControlTarget, public ConsolePort {
     bool device_changed = entry->device != entry_.device;
     bool speed_changed = entry->speed != entry_.speed;
     entry_ = *entry;
-    LogRotation rotation;
-    if (entry_.log_size) rotation.max_bytes = entry_.log_size;
-    if (entry_.log_keep) rotation.keep = entry_.log_keep;
-    log_.set_rotation(rotation);
+    log_.set_rotation(log_rotation(&entry_));
     if (speed_changed || device_changed) speed_ = entry_.speed;
     if (!apply) return true;
     if (device_changed && line_) close_line("the consoledb names another device: reopening", "closed");
@@ -310,14 +307,9 @@ int run_line_monitor(LineMonitorOptions options) {
   ::signal(SIGPIPE, SIG_IGN);
   hold_stop_signals(true);
   UniqueFd lock = std::move(options.lock);  // released after the cleanup below
-  struct RunDirCleanup {
-    Paths paths;
-    std::string console;
-    ~RunDirCleanup() {
-      for (const auto& path : {paths.line_socket(console), paths.line_lock(console)}) ::unlink(path.c_str());
-      ::rmdir(paths.line_run_dir(console).c_str());
-    }
-  } cleanup{options.paths, options.console};
+  const Paths& paths = options.paths;
+  RemoveOnExit cleanup({paths.line_socket(options.console), paths.line_lock(options.console)},
+                       paths.line_run_dir(options.console));
   std::string log_path = options.paths.line_log(options.console);
   auto made = make_directories(log_path.substr(0, log_path.rfind('/')), 0755);
   auto log = made ? ConsoleLog::open(log_path) : Result<ConsoleLog>(made.error());

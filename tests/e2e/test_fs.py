@@ -209,7 +209,7 @@ def test_ctl_commands_and_stat(vcon, zone, fs):
     with open(fs.path(zone + "ctl"), "w") as ctl:
         ctl.write("hangup\n")
     wait_for(lambda: vcon.log_text(zone, raw=True).count(":/# ") > prompts, what="a new shell after the hangup")
-    assert re.search(r"\* root \(PID \d+\): hangup", vcon.log_text(zone))
+    assert re.search(r"\* root \(PID \d+, file system\): hangup", vcon.log_text(zone))
     for bad, reason in (("resize 0 0\n", "usage: resize ROWS COLS"), ("reboot\n", "unknown command 'reboot'"),
                         ("b9600\n", "bSPEED is for serial lines")):
         fd = os.open(fs.path(zone + "ctl"), os.O_WRONLY)

@@ -364,7 +364,7 @@ def test_a_served_line_in_the_file_system(vcon, line, serve):
             reader.stop()
         with open(os.path.join(fs.mountpoint, line.name + "ctl"), "w") as ctl:
             ctl.write("break\n")
-        assert re.search(r"\* root \(PID \d+\): break sent", server.line_log(line.name))
+        assert re.search(r"\* root \(PID \d+, file system\): break sent", server.line_log(line.name))
     finally:
         assert fs.stop()
 
