@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "base/files.hpp"
+#include "base/names.hpp"
 #include "zone/zone_store.hpp"
 
 namespace vcon {
@@ -16,23 +18,35 @@ const char* file_suffix(FileKind kind) {
   return "";
 }
 
+Console ConsoleDirectory::of_entry(const ConsoleEntry& entry) const {
+  return Console{entry.name, entry.zone, entry.device,
+                 entry.zone.empty() ? paths_.line_socket(entry.name) : paths_.zone_socket(entry.zone)};
+}
+
+// A zone is listed under its own name unless an entry names its console
+// or takes the name.
+bool ConsoleDirectory::listed_as_zone(const ConsoleDb& db, const std::string& zone) const {
+  return !db.for_zone(zone) && !db.find(zone);
+}
+
 std::vector<Console> ConsoleDirectory::consoles() {
   const ConsoleDb& db = consoledb_.current();
   std::vector<Console> list;
-  for (const auto& entry : db.consoles) {
-    list.push_back(Console{entry.name, entry.zone, entry.device,
-                           entry.zone.empty() ? paths_.line_socket(entry.name) : paths_.zone_socket(entry.zone)});
-  }
+  for (const auto& entry : db.consoles) list.push_back(of_entry(entry));
   for (const auto& zone : list_zones(paths_)) {
-    if (!db.for_zone(zone) && !db.find(zone)) list.push_back(Console{zone, zone, "", paths_.zone_socket(zone)});
+    if (listed_as_zone(db, zone)) list.push_back(Console{zone, zone, "", paths_.zone_socket(zone)});
   }
   std::sort(list.begin(), list.end(), [](const Console& a, const Console& b) { return a.name < b.name; });
   return list;
 }
 
+// One lookup, not a listing: every stat and open asks this.
 std::optional<Console> ConsoleDirectory::find(std::string_view name) {
-  for (auto& console : consoles()) {
-    if (console.name == name) return console;
+  const ConsoleDb& db = consoledb_.current();
+  if (const ConsoleEntry* entry = db.find(name)) return of_entry(*entry);
+  std::string zone(name);
+  if (validate_zone_name(zone) && path_exists(paths_.zone_config(zone)) && listed_as_zone(db, zone)) {
+    return Console{zone, zone, "", paths_.zone_socket(zone)};
   }
   return std::nullopt;
 }

@@ -46,6 +46,9 @@ class ConsoleDirectory {
   std::optional<std::pair<Console, FileKind>> from_inode(std::uint64_t inode);
 
  private:
+  Console of_entry(const ConsoleEntry& entry) const;
+  bool listed_as_zone(const ConsoleDb& db, const std::string& zone) const;
+
   const Paths& paths_;
   ConsoleDbFile& consoledb_;
   std::map<std::string, std::uint64_t> index_of_;

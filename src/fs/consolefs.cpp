@@ -73,7 +73,7 @@ void exchange(asio::io_context& io, const std::string& socket_path, std::vector<
   std::error_code ec;
   socket.connect(asio::local::stream_protocol::endpoint(socket_path), ec);
   if (ec) {
-    done(make_error("no monitor serves this console (" + ec.message() + ")"));
+    done(Error{"no monitor serves this console", ENXIO});
     return;
   }
   struct State {
@@ -505,8 +505,7 @@ class ConsoleFs {
         return;
       }
       report(fmt::format("{}ctl from {}: {}", console, user, answer.error().message()));
-      bool no_monitor = answer.error().message().rfind("no monitor", 0) == 0;
-      fuse_reply_err(req, no_monitor ? ENXIO : EINVAL);
+      fuse_reply_err(req, answer.error().errno_value == ENXIO ? ENXIO : EINVAL);
     });
   }
 

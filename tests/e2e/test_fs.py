@@ -299,6 +299,13 @@ def test_a_halt_ends_readers_with_the_news(vcon, zone, fs):
     with pytest.raises(OSError) as down:
         open(fs.path(zone))
     assert down.value.errno == errno.ENXIO
+    fd = os.open(fs.path(zone + "ctl"), os.O_WRONLY)
+    try:
+        with pytest.raises(OSError) as no_monitor:
+            os.write(fd, b"hangup\n")
+        assert no_monitor.value.errno == errno.ENXIO
+    finally:
+        os.close(fd)
 
 
 def test_stale_mount_is_recovered_and_a_live_one_refused(vcon, zone):
