@@ -36,7 +36,7 @@ class UucpLock {
   enum class Outcome { Locked, NotWritable, Busy };
 
   UucpLock() = default;
-  UucpLock(UucpLock&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+  UucpLock(UucpLock&& other) noexcept { *this = std::move(other); }
   UucpLock& operator=(UucpLock&& other) noexcept;
   ~UucpLock() { release(); }
 
