@@ -10,6 +10,8 @@ packages=(
   cmake ninja-build g++ pkg-config make
   libasio-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
   libfuse3-dev fuse3
+  # zones: the syscall filter
+  libseccomp-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-pytest python3-pexpect tmux procps util-linux iproute2

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 extern char** environ;
@@ -63,6 +64,14 @@ Result<void> write_file_atomic(const std::string& path, const std::string& conte
   return {};
 }
 
+Result<void> write_file_in_place(const std::string& path, const std::string& content) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return errno_error("open " + path);
+  ssize_t n = ::write(fd.get(), content.data(), content.size());
+  if (n != static_cast<ssize_t>(content.size())) return errno_error("write '" + content + "' to " + path);
+  return {};
+}
+
 Result<void> make_directories(const std::string& path, int mode) {
   for (std::size_t i = 1; i <= path.size(); ++i) {
     if (i != path.size() && path[i] != '/') continue;
@@ -104,31 +113,32 @@ bool is_directory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-Result<void> send_fds(int socket, const std::vector<int>& fds) {
-  char byte = 'F';
-  iovec iov{&byte, 1};
+Result<void> send_fds(int socket, const std::vector<int>& fds, std::string_view text) {
+  iovec iov{const_cast<char*>(text.data()), text.size()};
   std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control.data();
-  msg.msg_controllen = control.size();
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-  std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
+  if (!fds.empty()) {
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
+  }
   ssize_t n;
   do n = ::sendmsg(socket, &msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
-  if (n != 1) return errno_error("send file descriptors");
+  if (n != static_cast<ssize_t>(text.size())) return errno_error("send file descriptors");
   return {};
 }
 
-Result<std::vector<UniqueFd>> receive_fds(int socket, std::size_t count) {
-  char byte;
-  iovec iov{&byte, 1};
-  std::vector<char> control(CMSG_SPACE(sizeof(int) * count));
+Result<SocketMessage> receive_message(int socket, std::size_t max_fds) {
+  char buffer[4096];
+  iovec iov{buffer, sizeof buffer};
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * std::max<std::size_t>(max_fds, 1)));
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -138,22 +148,29 @@ Result<std::vector<UniqueFd>> receive_fds(int socket, std::size_t count) {
   do n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
   while (n < 0 && errno == EINTR);
   if (n < 0) return errno_error("receive file descriptors");
-  if (n == 0) return make_error("receive file descriptors: the sender closed the socket first");
-  std::vector<UniqueFd> fds;
+  SocketMessage message;
+  message.text.assign(buffer, static_cast<std::size_t>(n));
   for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
     if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;
     std::size_t received = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
     for (std::size_t i = 0; i < received; ++i) {
       int fd;
       std::memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof fd);
-      fds.emplace_back(fd);
+      message.fds.emplace_back(fd);
     }
   }
-  if (fds.size() != count) {
+  return message;
+}
+
+Result<std::vector<UniqueFd>> receive_fds(int socket, std::size_t count) {
+  auto message = receive_message(socket, count);
+  if (!message) return message.error();
+  if (message->text.empty()) return make_error("receive file descriptors: the sender closed the socket first");
+  if (message->fds.size() != count) {
     return make_error("receive file descriptors: expected " + std::to_string(count) + ", got " +
-                      std::to_string(fds.size()));
+                      std::to_string(message->fds.size()));
   }
-  return fds;
+  return std::move(message->fds);
 }
 
 Result<void> set_nonblocking(int fd) {

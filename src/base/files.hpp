@@ -20,6 +20,9 @@ Result<std::string> read_file(const std::string& path);
 // Writes to a temporary file beside `path`, fsyncs and renames: readers see
 // the old or the new content, never half of it.
 Result<void> write_file_atomic(const std::string& path, const std::string& content, int mode = 0644);
+// One write to an existing file, no create, no truncate: for the kernel's
+// files (cgroupfs, procfs), where each write is one command.
+Result<void> write_file_in_place(const std::string& path, const std::string& content);
 Result<void> make_directories(const std::string& path, int mode = 0755);
 // Removes a directory tree without following symlinks and without crossing
 // into anything mounted below it (a stray mount is reported, not emptied).
@@ -27,9 +30,16 @@ Result<void> remove_tree(const std::string& path);
 bool path_exists(const std::string& path);
 bool is_directory(const std::string& path);
 
-// Sends/receives file descriptors over a Unix socket (SCM_RIGHTS).
-Result<void> send_fds(int socket, const std::vector<int>& fds);
+// Sends/receives file descriptors over a Unix socket (SCM_RIGHTS), with a
+// few bytes of text in the same message.
+Result<void> send_fds(int socket, const std::vector<int>& fds, std::string_view text = "F");
 Result<std::vector<UniqueFd>> receive_fds(int socket, std::size_t count);
+struct SocketMessage {
+  std::string text;
+  std::vector<UniqueFd> fds;
+};
+// One message (at most 4 KiB of text, `max_fds` fds); empty text at EOF.
+Result<SocketMessage> receive_message(int socket, std::size_t max_fds);
 
 Result<void> set_nonblocking(int fd);
 

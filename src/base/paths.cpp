@@ -20,6 +20,7 @@ void Paths::resolve_from_environment() {
   fill(log_dir, "VCON_LOG_DIR", "/var/log/vcon");
   fill(consoledb, "VCON_CONSOLEDB", "/etc/vcon/consoledb");
   fill(lock_dir, "VCON_LOCK_DIR", "/var/lock");
+  fill(id_registry, "VCON_ID_REGISTRY", "/etc/vcon/subid");
 }
 
 }  // namespace vcon

@@ -13,10 +13,14 @@ struct Paths {
   std::string log_dir;    // console logs
   std::string consoledb;  // who may use which console, and serial lines
   std::string lock_dir;   // UUCP lock files of serial lines (LCK..NAME)
+  // Every zone's range of host ids, for the whole host: not under state_dir,
+  // so zones of different state directories never share a range.
+  std::string id_registry;
 
   // Fills unset fields from VCON_STATE_DIR / VCON_RUN_DIR / VCON_LOG_DIR /
-  // VCON_CONSOLEDB / VCON_LOCK_DIR, then from the defaults /var/lib/vcon,
-  // /run/vcon, /var/log/vcon, /etc/vcon/consoledb, /var/lock.
+  // VCON_CONSOLEDB / VCON_LOCK_DIR / VCON_ID_REGISTRY, then from the defaults
+  // /var/lib/vcon, /run/vcon, /var/log/vcon, /etc/vcon/consoledb, /var/lock,
+  // /etc/vcon/subid.
   void resolve_from_environment();
 
   std::string zone_dir(const std::string& zone) const { return state_dir + "/zones/" + zone; }

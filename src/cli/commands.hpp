@@ -20,6 +20,9 @@ struct CreateOptions {
   std::string net = "none";
   std::size_t ring_size = 1 << 20;
   std::vector<std::string> init;
+  bool privileged = false;
+  std::string memory;        // --memory BYTES (suffixes K M G T)
+  std::optional<long> pids;  // --pids N
 };
 
 struct LogOptions {

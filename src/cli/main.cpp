@@ -50,6 +50,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"none", "host"}));
   create_cmd->add_option("--ring-size", create.ring_size, "console bytes kept for replay (default 1 MiB)")
       ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 30));
+  create_cmd->add_flag("--privileged", create.privileged,
+                       "no user namespace: the zone's root is the host's root (not a security boundary)");
+  create_cmd->add_option("--memory", create.memory, "memory limit (cgroup), such as 512M or 2G");
+  create_cmd->add_option("--pids", create.pids, "limit on the number of processes and threads (cgroup)");
   create_cmd->add_option("init", create.init, "init and its arguments, after -- (default /sbin/init)");
 
   std::string name;

@@ -1,8 +1,6 @@
 // create, boot, halt, reboot, destroy, ls, ps, exec.
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fmt/core.h>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -21,9 +20,13 @@
 #include "cli/commands.hpp"
 #include "monitor/monitor.hpp"
 #include "proto/client.hpp"
+#include "console/log_format.hpp"
 #include "zone/busybox_template.hpp"
+#include "zone/cgroup.hpp"
+#include "zone/id_ranges.hpp"
 #include "zone/process_table.hpp"
 #include "zone/zone_exec.hpp"
+#include "zone/zone_root.hpp"
 #include "zone/zone_store.hpp"
 
 namespace vcon::cli {
@@ -35,12 +38,11 @@ using json = nlohmann::json;
 // Is `path` present inside `rootfs`, following symlinks as the zone would?
 bool rootfs_has(const std::string& rootfs, const std::string& path) {
   UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root) return false;
-  open_how how{};
-  how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT;
-  UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root.get(), path.c_str(), &how, sizeof how)));
-  return fd.valid();
+  return root && open_in_root(root.get(), path, O_PATH).ok();
+}
+
+ZoneCgroup zone_cgroup(const ZoneConfig& config, std::vector<CgroupHierarchy> layout) {
+  return ZoneCgroup(std::move(layout), config.cgroup_name());
 }
 
 Result<pid_t> running_init_pid(const Paths& paths, const std::string& name) {
@@ -82,6 +84,17 @@ Result<int> create_zone(const Paths& paths, const CreateOptions& options) {
   config.net = net.value();
   if (!options.init.empty()) config.init = options.init;
   config.ring_size = options.ring_size;
+  config.privileged = options.privileged;
+  if (!options.memory.empty()) {
+    auto bytes = parse_byte_size(options.memory);
+    if (!bytes) return make_error("--memory: " + bytes.error().message());
+    if (bytes.value() < (4u << 20)) return make_error("--memory " + options.memory + " is too small for a zone (at least 4M)");
+    config.limits.memory_max = bytes.value();
+  }
+  if (options.pids) {
+    if (*options.pids < 8) return make_error("--pids " + std::to_string(*options.pids) + " is too few for a zone (at least 8)");
+    config.limits.pids_max = static_cast<std::uint64_t>(*options.pids);
+  }
   if (config.init[0].empty() || config.init[0][0] != '/') {
     return make_error("init '" + config.init[0] + "' must be an absolute path inside the zone");
   }
@@ -110,7 +123,11 @@ Result<int> create_zone(const Paths& paths, const CreateOptions& options) {
     return errno_error("create " + dir);
   }
   // From here on, a failure removes what was made.
+  IdRegistry registry(paths.id_registry);
   auto built = [&]() -> Result<void> {
+    auto ids = registry.allocate(dir);
+    if (!ids) return ids.error();
+    config.ids = ids.value();
     if (config.rootfs.empty()) {
       config.rootfs = dir + "/rootfs";
       config.rootfs_owned = true;
@@ -123,9 +140,11 @@ Result<int> create_zone(const Paths& paths, const CreateOptions& options) {
   }();
   if (!built) {
     (void)remove_tree(dir);
+    (void)registry.release(dir);
     return built.error();
   }
-  fmt::print("created zone {} (rootfs {})\n", config.name, config.rootfs);
+  fmt::print("created zone {} (rootfs {}{})\n", config.name, config.rootfs,
+             config.privileged ? "; privileged: its root is the host's root, not a security boundary" : "");
   return 0;
 }
 
@@ -134,8 +153,11 @@ Result<int> boot_zone(const Paths& paths, const std::string& name) {
   if (!config) return config.error();
   if (!is_directory(config->rootfs)) return make_error("rootfs " + config->rootfs + " of zone " + name + " does not exist");
   VCON_TRY(make_directories(paths.log_dir, 0755));
+  auto layout = host_cgroup_layout();
+  if (!layout) return make_error("cannot boot zone " + name + ": " + layout.error().message());
   auto lock = lock_zone(paths, name);
   if (!lock) return lock.error();
+  VCON_TRY(assign_id_range(paths, config.value()));
 
   int notify[2];
   if (::pipe2(notify, O_CLOEXEC) != 0) return errno_error("pipe");
@@ -158,7 +180,8 @@ Result<int> boot_zone(const Paths& paths, const std::string& name) {
     ::dup2(log.get(), 2);
     notify_read.reset();
     set_process_title("vcon-monitor", {"vcon", "monitor", name});
-    ::_exit(run_monitor({paths, std::move(config.value()), std::move(lock.value()), std::move(notify_write)}));
+    ::_exit(run_monitor(
+        {paths, std::move(config.value()), std::move(layout.value()), std::move(lock.value()), std::move(notify_write)}));
   }
   notify_write.reset();
   lock->reset();
@@ -206,7 +229,29 @@ Result<int> destroy_zone(const Paths& paths, const std::string& name, bool force
     VCON_TRY(stop_zone(paths, name, "halt", 0));
     VCON_TRY(wait_for_monitor_exit(paths, name, 10));
   }
+  // A zone whose monitor died may still run: its files stay while any of
+  // its processes could change them under us.
+  auto config = load_zone(paths, name);
+  if (config) {
+    auto layout = host_cgroup_layout();
+    if (!layout) return layout.error();
+    ZoneCgroup cgroup = zone_cgroup(config.value(), std::move(layout.value()));
+    if (cgroup.populated()) {
+      if (!force) {
+        return make_error("zone " + name + " still has processes though no monitor runs it (cgroup " +
+                          config->cgroup_name() + "); vcon destroy --force " + name + " ends them");
+      }
+      cgroup.kill_all();
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (cgroup.populated()) {
+        if (std::chrono::steady_clock::now() > deadline) return make_error("zone " + name + "'s processes did not end");
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
+    (void)cgroup.remove();
+  }
   VCON_TRY(remove_tree(paths.zone_dir(name)));
+  (void)IdRegistry(paths.id_registry).release(paths.zone_dir(name));
   (void)remove_tree(paths.zone_run_dir(name));
   fmt::print("destroyed zone {}\n", name);
   return 0;
@@ -215,7 +260,13 @@ Result<int> destroy_zone(const Paths& paths, const std::string& name, bool force
 Result<int> list_zones_command(const Paths& paths, bool as_json) {
   json zones = json::array();
   for (const auto& name : list_zones(paths)) {
-    json zone{{"name", name}, {"state", "halted"}, {"init_pid", nullptr}, {"uptime_seconds", nullptr}};
+    auto config = load_zone(paths, name);
+    bool privileged = config && config->privileged;
+    json zone{{"name", name},
+              {"state", "halted"},
+              {"init_pid", nullptr},
+              {"uptime_seconds", nullptr},
+              {"isolation", privileged ? "privileged" : "userns"}};
     if (zone_running(paths, name)) {
       zone["state"] = "running";
       if (auto state = zone_state(paths, name)) {
@@ -229,15 +280,45 @@ Result<int> list_zones_command(const Paths& paths, bool as_json) {
     fmt::print("{}\n", zones.dump(2));
     return 0;
   }
-  fmt::print("{:<24} {:<8} {:>9} {}\n", "NAME", "STATE", "INIT-PID", "UPTIME");
+  fmt::print("{:<24} {:<8} {:>9} {:<8} {}\n", "NAME", "STATE", "INIT-PID", "UPTIME", "ISOLATION");
+  bool any_privileged = false;
   for (auto& zone : zones) {
     bool running = zone["init_pid"].is_number();
-    fmt::print("{:<24} {:<8} {:>9} {}\n", zone["name"].get<std::string>(), zone["state"].get<std::string>(),
+    bool privileged = zone["isolation"] == "privileged";
+    any_privileged = any_privileged || privileged;
+    fmt::print("{:<24} {:<8} {:>9} {:<8} {}\n", zone["name"].get<std::string>(), zone["state"].get<std::string>(),
                running ? std::to_string(zone["init_pid"].get<int>()) : "-",
-               running ? format_uptime(zone["uptime_seconds"].get<double>()) : "-");
+               running ? format_uptime(zone["uptime_seconds"].get<double>()) : "-",
+               privileged ? "privileged (no boundary)" : "userns");
   }
+  if (any_privileged) fmt::print("A privileged zone's root is the host's root: it is not a security boundary.\n");
   return 0;
 }
+
+namespace {
+
+// The zone's user names, read as the zone's data: inside its root, a regular
+// file, bounded (a FIFO or /dev/zero there must not hang or bloat ps).
+std::map<uid_t, std::string> zone_users(pid_t init_pid) {
+  UniqueFd root(::open(("/proc/" + std::to_string(init_pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return {};
+  auto passwd = read_zone_file(root.get(), "/etc/passwd", 1 << 20);
+  return passwd ? parse_passwd(passwd.value()) : std::map<uid_t, std::string>{};
+}
+
+// A command line as the zone set it, safe to print (no escape sequences).
+std::string printable(const std::string& text) {
+  std::string shown = make_visible(text);
+  std::string out;
+  for (char c : shown) {
+    if (c == '\n') out += "^J";
+    else if (c == '\t') out += "^I";
+    else out += c;
+  }
+  return out;
+}
+
+}  // namespace
 
 Result<int> ps_command(const Paths& paths, const std::string& name, bool as_json) {
   std::vector<std::string> names;
@@ -252,27 +333,31 @@ Result<int> ps_command(const Paths& paths, const std::string& name, bool as_json
   json rows = json::array();
   for (const auto& zone : names) {
     auto init = running_init_pid(paths, zone);
-    auto config = load_zone(paths, zone);
-    if (!init || !config) continue;  // halted meanwhile
-    auto passwd = read_file(config->rootfs + "/etc/passwd");
-    auto users = parse_passwd(passwd ? passwd.value() : "");
+    if (!init) continue;  // halted meanwhile
+    auto users = zone_users(init.value());
+    auto map = read_file("/proc/" + std::to_string(init.value()) + "/uid_map");
+    auto uid_map = parse_id_map(map ? map.value() : "");
     for (const auto& process : processes_in_pid_namespace_of(init.value())) {
-      auto user = users.find(process.uid);
+      auto uid = inside_id(uid_map, process.uid);
+      auto user = uid ? users.find(*uid) : users.end();
       rows.push_back({{"zone", zone},
                       {"host_pid", process.host_pid},
                       {"zone_pid", process.zone_pid},
-                      {"user", user != users.end() ? user->second : std::to_string(process.uid)},
-                      {"command", process.command}});
+                      {"user", user != users.end() ? printable(user->second) : uid ? std::to_string(*uid) : "-"},
+                      {"uid", uid ? json(*uid) : json(nullptr)},
+                      {"host_uid", process.uid},
+                      {"command", printable(process.command)}});
     }
   }
   if (as_json) {
     fmt::print("{}\n", rows.dump(2));
     return 0;
   }
-  fmt::print("{:<16} {:>8} {:>8} {:<10} {}\n", "ZONE", "HOST-PID", "ZONE-PID", "USER", "COMMAND");
+  fmt::print("{:<16} {:>8} {:>8} {:<10} {:>10} {}\n", "ZONE", "HOST-PID", "ZONE-PID", "USER", "HOST-UID", "COMMAND");
   for (auto& row : rows) {
-    fmt::print("{:<16} {:>8} {:>8} {:<10} {}\n", row["zone"].get<std::string>(), row["host_pid"].get<int>(),
-               row["zone_pid"].get<int>(), row["user"].get<std::string>(), row["command"].get<std::string>());
+    fmt::print("{:<16} {:>8} {:>8} {:<10} {:>10} {}\n", row["zone"].get<std::string>(), row["host_pid"].get<int>(),
+               row["zone_pid"].get<int>(), row["user"].get<std::string>(), row["host_uid"].get<std::uint32_t>(),
+               row["command"].get<std::string>());
   }
   return 0;
 }
@@ -280,7 +365,12 @@ Result<int> ps_command(const Paths& paths, const std::string& name, bool as_json
 Result<int> exec_command(const Paths& paths, const std::string& name, const std::vector<std::string>& argv) {
   auto init = running_init_pid(paths, name);
   if (!init) return init.error();
-  return exec_in_zone(name, init.value(), argv);
+  auto config = load_zone(paths, name);
+  if (!config) return config.error();
+  auto layout = host_cgroup_layout();
+  if (!layout) return layout.error();
+  ZoneCgroup cgroup = zone_cgroup(config.value(), std::move(layout.value()));
+  return exec_in_zone({config.value(), cgroup, init.value()}, argv);
 }
 
 }  // namespace vcon::cli

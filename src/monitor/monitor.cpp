@@ -18,6 +18,7 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "base/clock.hpp"
@@ -42,10 +43,11 @@ int pidfd_signal(int pidfd, int sig) { return static_cast<int>(::syscall(SYS_pid
 
 class Monitor final : public ControlTarget, public ConsolePort {
  public:
-  Monitor(asio::io_context& io, Paths paths, ZoneConfig config, ConsoleLog log)
+  Monitor(asio::io_context& io, Paths paths, ZoneConfig config, std::vector<CgroupHierarchy> cgroups, ConsoleLog log)
       : io_(io),
         paths_(std::move(paths)),
         config_(std::move(config)),
+        cgroup_(std::move(cgroups), config_.cgroup_name()),
         ring_(config_.ring_size),
         log_(std::move(log)),
         consoledb_(paths_.consoledb, report),
@@ -163,8 +165,14 @@ class Monitor final : public ControlTarget, public ConsolePort {
 
  private:
   Result<void> boot() {
-    auto launched = launch_zone(config_);
-    if (!launched) return launched.error();
+    std::optional<std::pair<uid_t, gid_t>> owner;
+    if (!config_.privileged) owner = std::pair{config_.ids.base, config_.ids.base};
+    VCON_TRY(cgroup_.create(config_.limits, owner));
+    auto launched = launch_zone(config_, cgroup_);
+    if (!launched) {
+      remove_cgroup();
+      return launched.error();
+    }
     zone_ = std::move(launched.value());
     ++boots_;
     booted_at_ = wall_clock_seconds();
@@ -245,6 +253,7 @@ class Monitor final : public ControlTarget, public ConsolePort {
     console_.reset();
     zone_.reset();
     kill_timer_.cancel();
+    remove_cgroup();
     // reboot(2) in a PID namespace ends its init with SIGHUP (restart) or
     // SIGINT (power off / halt): that is how a zone asks for a reboot itself.
     bool self_reboot = WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP;
@@ -266,6 +275,18 @@ class Monitor final : public ControlTarget, public ConsolePort {
     finish();
   }
 
+  // init is gone, and with it its PID namespace; what may be left in the
+  // cgroup (a `vcon exec` on its way in) goes too, then the cgroup.
+  void remove_cgroup() {
+    cgroup_.kill_all();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (cgroup_.populated() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    auto removed = cgroup_.remove();
+    if (!removed) log_.event("cgroup not removed: " + removed.error().message());
+  }
+
   static void answer(std::vector<Reply>& waiters, const Result<void>& result) {
     for (auto& reply : waiters) {
       if (reply) reply(result);
@@ -285,6 +306,7 @@ class Monitor final : public ControlTarget, public ConsolePort {
   asio::io_context& io_;
   Paths paths_;
   ZoneConfig config_;
+  ZoneCgroup cgroup_;
   RingBuffer ring_;
   ConsoleLog log_;
   ConsoleDbFile consoledb_;
@@ -330,7 +352,7 @@ int run_monitor(MonitorOptions options) {
   if (!log) return fail(log.error().message());
 
   asio::io_context io;
-  Monitor monitor(io, options.paths, std::move(options.config), std::move(log.value()));
+  Monitor monitor(io, options.paths, std::move(options.config), std::move(options.cgroups), std::move(log.value()));
   auto started = monitor.start();
   if (!started) return fail(started.error().message());
   notify(notify_fd, "ok\n");

@@ -5,13 +5,15 @@
 
 #include "base/paths.hpp"
 #include "base/unique_fd.hpp"
+#include "zone/cgroup.hpp"
 #include "zone/zone_config.hpp"
 
 namespace vcon {
 
 struct MonitorOptions {
   Paths paths;
-  ZoneConfig config;    // as `vcon boot` loaded and checked it
+  ZoneConfig config;    // as `vcon boot` loaded and checked it (with its id range)
+  std::vector<CgroupHierarchy> cgroups;  // the host's cgroup layout
   UniqueFd lock;       // RUNDIR/NAME/monitor.lock, flock'ed: held for our whole life
   UniqueFd notify_fd;  // `vcon boot` waits on this for "ok" or the boot error
 };

@@ -2,6 +2,7 @@
 #include "zone/zone_config.hpp"
 
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 #include <toml++/toml.h>
@@ -43,6 +44,12 @@ std::string signal_name(int signal) {
   return abbrev ? std::string("SIG") + abbrev : std::to_string(signal);
 }
 
+std::string ZoneConfig::cgroup_name() const {
+  char base[16];
+  std::snprintf(base, sizeof base, "%08x", ids.base);
+  return "vcon/" + name + "-" + base;
+}
+
 std::string serialize_zone_config(const ZoneConfig& config) {
   toml::array init;
   for (const auto& arg : config.init) init.push_back(arg);
@@ -54,7 +61,14 @@ std::string serialize_zone_config(const ZoneConfig& config) {
       {"net", net_mode_name(config.net)},
       {"init", init},
       {"ring_size", static_cast<int64_t>(config.ring_size)},
+      {"privileged", config.privileged},
   };
+  if (config.ids.count) {
+    table.insert("id_base", static_cast<int64_t>(config.ids.base));
+    table.insert("id_count", static_cast<int64_t>(config.ids.count));
+  }
+  if (config.limits.memory_max) table.insert("memory_max", static_cast<int64_t>(*config.limits.memory_max));
+  if (config.limits.pids_max) table.insert("pids_max", static_cast<int64_t>(*config.limits.pids_max));
   if (config.halt_signal) table.insert("halt_signal", signal_name(config.halt_signal));
   if (config.reboot_signal) table.insert("reboot_signal", signal_name(config.reboot_signal));
   std::ostringstream out;
@@ -116,6 +130,24 @@ Result<ZoneConfig> parse_zone_config(const std::string& text, const std::string&
       if (!sig) return config_error(source, std::string(key) + ": " + sig.error().message());
       *field = sig.value();
     }
+  }
+  config.privileged = table["privileged"].value_or(false);
+  auto base = table["id_base"].value<int64_t>();
+  auto count = table["id_count"].value<int64_t>();
+  if (base || count) {
+    if (!base || !count || *base < 1 || *count < 1 || *base + *count > int64_t{0xffffffff}) {
+      return config_error(source, "'id_base' and 'id_count' must both be given, and inside 1 .. 4294967294");
+    }
+    config.ids = {static_cast<std::uint32_t>(*base), static_cast<std::uint32_t>(*count)};
+  }
+  if (!config.privileged && config.ids.count && config.ids.count < kZoneIdCount) {
+    return config_error(source, "'id_count' must be at least " + std::to_string(kZoneIdCount));
+  }
+  for (auto [key, field] : {std::pair{"memory_max", &config.limits.memory_max}, {"pids_max", &config.limits.pids_max}}) {
+    if (!table.contains(key)) continue;
+    auto value = table[key].value<int64_t>();
+    if (!value || *value < 1) return config_error(source, std::string("'") + key + "' must be a positive number");
+    *field = static_cast<std::uint64_t>(*value);
   }
   return config;
 }

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "zone/cgroup.hpp"
+#include "zone/id_ranges.hpp"
 
 namespace vcon {
 
@@ -22,6 +24,15 @@ struct ZoneConfig {
   std::size_t ring_size = 1 << 20;  // bytes of console output kept for replay
   int halt_signal = 0;              // what asks init to power off (0: default)
   int reboot_signal = 0;            // what asks init to reboot (0: default)
+  // false: a user namespace maps the zone's root to `ids.base` on the host.
+  // true: no user namespace; zone root is host root (not a security boundary).
+  bool privileged = false;
+  IdRange ids;                      // count 0: none yet (given at the next boot)
+  CgroupLimits limits;
+
+  // The zone's cgroup under each hierarchy's root. Its id range (unique on
+  // the host) makes it unique too, also across state directories.
+  std::string cgroup_name() const;
 };
 
 // busybox init: SIGUSR2 powers off, SIGTERM reboots. Other inits name their

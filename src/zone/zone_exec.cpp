@@ -1,24 +1,34 @@
-// Zone exec: setns into every namespace, chroot to the zone's root, fork (the
-// child lands in the zone's PID namespace), then relay through a pty or pipes.
+// Zone exec. Three processes: this one (vcon exec, on the host: it holds the
+// caller's terminal and relays), a helper that joins the zone's cgroup and
+// namespaces and becomes the zone's root, and the command, forked by the
+// helper so that it lands in the zone's PID namespace.
 #include "zone/zone_exec.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <linux/keyctl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 
 #include "base/files.hpp"
 #include "base/terminal.hpp"
 #include "base/unique_fd.hpp"
+#include "zone/seccomp_filter.hpp"
 #include "zone/zone_setup.hpp"
 
 #ifndef TIOCGPTPEER
@@ -29,44 +39,138 @@ namespace vcon {
 
 namespace {
 
-Result<void> enter_zone(pid_t init_pid) {
-  std::string proc = "/proc/" + std::to_string(init_pid);
+bool same_namespace(int fd, const char* own) {
+  struct stat theirs, ours;
+  return ::fstat(fd, &theirs) == 0 && ::stat(own, &ours) == 0 && theirs.st_ino == ours.st_ino &&
+         theirs.st_dev == ours.st_dev;
+}
+
+// The helper's way in: user namespace first (then it has the capabilities to
+// enter the others), the mount namespace last (the other paths are opened
+// before it changes), then the zone's root.
+Result<void> enter_zone(const ExecTarget& target) {
+  std::string proc = "/proc/" + std::to_string(target.init_pid);
   UniqueFd root(::open((proc + "/root").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root) return errno_error("open " + proc + "/root");
-  // The mount namespace last: the other paths are opened before it changes.
-  std::array<UniqueFd, 5> namespaces;
-  const char* names[] = {"ipc", "uts", "net", "pid", "mnt"};
+  const char* names[] = {"user", "cgroup", "ipc", "uts", "net", "pid", "mnt"};
+  std::array<UniqueFd, std::size(names)> namespaces;
   for (std::size_t i = 0; i < namespaces.size(); ++i) {
     namespaces[i].reset(::open((proc + "/ns/" + names[i]).c_str(), O_RDONLY | O_CLOEXEC));
     if (!namespaces[i]) return errno_error(std::string("open ") + proc + "/ns/" + names[i]);
   }
+  bool user_namespace = !same_namespace(namespaces[0].get(), "/proc/self/ns/user");
+  if (user_namespace != !target.config.privileged) {
+    return make_error("zone " + target.config.name + " runs " +
+                      (user_namespace ? "with" : "without") + " a user namespace, unlike its definition; reboot it");
+  }
   for (std::size_t i = 0; i < namespaces.size(); ++i) {
+    // One the zone shares with the host (user for --privileged, net for
+    // --net host) is ours already, and not ours to enter from its side.
+    if (same_namespace(namespaces[i].get(), ("/proc/self/ns/" + std::string(names[i])).c_str())) continue;
     if (::setns(namespaces[i].get(), 0) != 0) return errno_error(std::string("enter the zone's ") + names[i] + " namespace");
+  }
+  if (user_namespace && (::setgroups(0, nullptr) != 0 || ::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)) {
+    return errno_error("become the zone's root");
   }
   if (::fchdir(root.get()) != 0 || ::chroot(".") != 0 || ::chdir("/") != 0) return errno_error("enter the zone's root");
   return {};
 }
 
-[[noreturn]] void run_command(const std::vector<std::string>& argv, int error_pipe) {
+// The zone's own pty, from its /dev/ptmx: the zone may have put anything
+// there, so open without blocking and check it is a pty master.
+Result<std::pair<UniqueFd, UniqueFd>> open_zone_pty() {
+  UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+  if (!master) return errno_error("open the zone's /dev/ptmx");
+  int number = 0, unlock = 0;
+  if (::ioctl(master.get(), TIOCGPTN, &number) != 0) return make_error("the zone's /dev/ptmx is not a pty multiplexer");
+  if (::ioctl(master.get(), TIOCSPTLCK, &unlock) != 0) return errno_error("unlock pty");
+  UniqueFd slave(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!slave) return errno_error("open pty slave");
+  ::fcntl(master.get(), F_SETFL, ::fcntl(master.get(), F_GETFL) & ~O_NONBLOCK);
+  return std::pair{std::move(master), std::move(slave)};
+}
+
+struct Stdio {
+  bool terminal;                     // stdin is a terminal: a zone pty
+  std::array<UniqueFd, 3> pipe_write;  // for stdout/stderr terminals without one
+};
+
+[[noreturn]] void run_command(const std::vector<std::string>& argv, const Stdio& stdio, int slave, int error_pipe) {
+  if (stdio.terminal) {
+    ::setsid();
+    ::ioctl(slave, TIOCSCTTY, 0);
+    for (int fd = 0; fd <= 2; ++fd) ::dup2(slave, fd);
+  } else {
+    for (int fd = 1; fd <= 2; ++fd) {
+      if (stdio.pipe_write[fd]) ::dup2(stdio.pipe_write[fd].get(), fd);
+    }
+  }
+  // Only 0-2 reach the command (the error pipe closes on exec).
+  ::syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+  ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr);
   std::size_t count;
   const int* caps = dropped_capabilities(count);
   for (std::size_t i = 0; i < count; ++i) ::prctl(PR_CAPBSET_DROP, caps[i], 0, 0, 0);
+  for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   const char* term = std::getenv("TERM");
+  std::string term_value = term ? term : "linux";
   ::clearenv();
   ::setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin", 1);
   ::setenv("HOME", "/root", 1);
-  ::setenv("TERM", term ? term : "linux", 1);
+  ::setenv("TERM", term_value.c_str(), 1);
   ::setenv("container", "vcon", 1);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  ::execvp(args[0], args.data());
-  int error = errno;
+  int error = 0;
+  if (auto filtered = load_zone_seccomp_filter(); !filtered) {
+    error = filtered.error().errno_value ? filtered.error().errno_value : EPERM;
+  } else {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    error = errno;
+  }
   [[maybe_unused]] auto n = ::write(error_pipe, &error, sizeof error);
   ::_exit(127);
+}
+
+// The helper: joins the zone, reports the command's PID (and the pty master)
+// over `socket`, waits for the command and exits with its status.
+[[noreturn]] void run_helper(const ExecTarget& target, const std::vector<std::string>& argv, const Stdio& stdio,
+                             int socket, int error_pipe) {
+  // Until the command runs, nothing of the zone may inspect us (/proc/PID/exe
+  // is the host's vcon binary).
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  auto fail = [&](const Error& error) {
+    std::string text = error.message();
+    [[maybe_unused]] auto n = ::send(socket, text.data(), text.size(), MSG_NOSIGNAL);
+    ::_exit(126);
+  };
+  if (auto joined = target.cgroup.add(::getpid()); !joined) fail(joined.error());
+  if (auto entered = enter_zone(target); !entered) fail(entered.error());
+  UniqueFd master, slave;
+  if (stdio.terminal) {
+    auto pty = open_zone_pty();
+    if (!pty) fail(pty.error());
+    master = std::move(pty->first);
+    slave = std::move(pty->second);
+  }
+  pid_t command = ::fork();
+  if (command < 0) fail(errno_error("fork into the zone"));
+  if (command == 0) run_command(argv, stdio, slave.get(), error_pipe);
+  ::close(error_pipe);  // vcon exec reads it to its end: the command's exec
+  std::string pid = "pid " + std::to_string(command);
+  std::vector<int> fds;
+  if (master) fds.push_back(master.get());
+  (void)send_fds(socket, fds, pid);
+  master.reset();
+  slave.reset();
+  int status;
+  while (::waitpid(command, &status, 0) < 0 && errno == EINTR) {
+  }
+  ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
 struct Relay {
@@ -86,71 +190,84 @@ bool pump(Relay& relay) {
 
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
+// What the helper says: "pid N" (with the pty master, with a terminal), or
+// why it could not join the zone.
+Result<std::pair<pid_t, UniqueFd>> hear_from_helper(int socket, bool terminal) {
+  auto message = receive_message(socket, 1);
+  if (!message) return message.error();
+  const std::string& said = message->text;
+  if (said.rfind("pid ", 0) != 0 || message->fds.size() != (terminal ? 1u : 0u)) {
+    return make_error(said.empty() ? std::string("the helper died before entering the zone") : said);
+  }
+  UniqueFd master;
+  if (terminal) master = std::move(message->fds[0]);
+  return std::pair{static_cast<pid_t>(std::atoi(said.c_str() + 4)), std::move(master)};
+}
+
 }  // namespace
 
-Result<int> exec_in_zone(const std::string& zone, pid_t init_pid, const std::vector<std::string>& argv) {
+Result<int> exec_in_zone(const ExecTarget& target, const std::vector<std::string>& argv) {
   if (argv.empty()) return make_error("vcon exec: no command given");
-  VCON_TRY(enter_zone(init_pid));
-
-  bool terminal = ::isatty(0);
-  UniqueFd master, slave;
-  if (terminal) {
-    master.reset(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));  // the zone's devpts
-    if (!master) return errno_error("open the zone's /dev/ptmx");
-    int unlock = 0;
-    if (::ioctl(master.get(), TIOCSPTLCK, &unlock) != 0) return errno_error("unlock pty");
-    slave.reset(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!slave) return errno_error("open pty slave");
-    winsize size;
-    if (::ioctl(0, TIOCGWINSZ, &size) == 0) ::ioctl(master.get(), TIOCSWINSZ, &size);
-  }
+  const std::string& zone = target.config.name;
+  Stdio stdio{static_cast<bool>(::isatty(0)), {}};
   // Without a terminal on stdin, stdout and stderr pass straight through,
   // unless they are terminals: those go through pipes so zone code never
   // holds one of the caller's ttys.
-  std::array<UniqueFd, 3> pipe_read, pipe_write;
-  if (!terminal) {
+  std::array<UniqueFd, 3> pipe_read;
+  if (!stdio.terminal) {
     for (int fd = 1; fd <= 2; ++fd) {
       if (!::isatty(fd)) continue;
       int p[2];
       if (::pipe2(p, O_CLOEXEC) != 0) return errno_error("pipe");
       pipe_read[fd].reset(p[0]);
-      pipe_write[fd].reset(p[1]);
+      stdio.pipe_write[fd].reset(p[1]);
     }
   }
+  int sockets[2], error_pipe[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0) return errno_error("socketpair");
+  UniqueFd socket(sockets[0]), helper_socket(sockets[1]);
+  if (::pipe2(error_pipe, O_CLOEXEC) != 0) return errno_error("pipe");
+  UniqueFd error_read(error_pipe[0]), error_write(error_pipe[1]);
 
   sigset_t handled;
   sigemptyset(&handled);
   for (int sig : {SIGCHLD, SIGWINCH, SIGTERM, SIGHUP, SIGINT, SIGQUIT}) sigaddset(&handled, sig);
-  sigprocmask(SIG_BLOCK, &handled, nullptr);
+  sigprocmask(SIG_BLOCK, &handled, nullptr);  // the helper keeps them blocked: it lives as long as the command
   UniqueFd signals(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!signals) return errno_error("signalfd");
 
-  int error_pipe[2];
-  if (::pipe2(error_pipe, O_CLOEXEC) != 0) return errno_error("pipe");
-  UniqueFd error_read(error_pipe[0]), error_write(error_pipe[1]);
-
-  pid_t child = ::fork();
-  if (child < 0) return errno_error("fork into the zone");
-  if (child == 0) {
-    if (terminal) {
-      ::setsid();
-      ::ioctl(slave.get(), TIOCSCTTY, 0);
-      for (int fd = 0; fd <= 2; ++fd) ::dup2(slave.get(), fd);
-    } else {
-      for (int fd = 1; fd <= 2; ++fd) {
-        if (pipe_write[fd]) ::dup2(pipe_write[fd].get(), fd);
-      }
-    }
-    run_command(argv, error_write.get());
+  pid_t helper = ::fork();
+  if (helper < 0) return errno_error("fork");
+  if (helper == 0) {
+    socket.reset();
+    error_read.reset();
+    signals.reset();
+    run_helper(target, argv, stdio, helper_socket.get(), error_write.get());
   }
+  helper_socket.reset();
   error_write.reset();
-  slave.reset();
-  for (auto& fd : pipe_write) fd.reset();
+  for (auto& fd : stdio.pipe_write) fd.reset();
+  auto reap_helper = [&] {
+    int status;
+    while (::waitpid(helper, &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+  };
 
+  auto heard = hear_from_helper(socket.get(), stdio.terminal);
+  if (!heard) {
+    reap_helper();
+    return make_error("cannot enter zone " + zone + ": " + heard.error().message());
+  }
+  pid_t command = heard->first;
+  UniqueFd master = std::move(heard->second);
+  if (master) {
+    winsize size;
+    if (::ioctl(0, TIOCGWINSZ, &size) == 0) ::ioctl(master.get(), TIOCSWINSZ, &size);
+  }
   int exec_errno = 0;
   if (::read(error_read.get(), &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
-    int status;
-    ::waitpid(child, &status, 0);
+    reap_helper();
     errno = exec_errno;
     Error error = errno_error("cannot run '" + argv[0] + "' in zone " + zone);
     error.exit_code = exec_errno == ENOENT ? 127 : 126;  // as sh and docker exec do
@@ -159,7 +276,7 @@ Result<int> exec_in_zone(const std::string& zone, pid_t init_pid, const std::vec
 
   std::optional<RawTerminal> raw;
   std::vector<Relay> relays;
-  if (terminal) {
+  if (stdio.terminal) {
     auto entered = RawTerminal::enter(0);
     if (entered) raw.emplace(std::move(entered.value()));
     relays.push_back({0, master.get()});
@@ -182,15 +299,15 @@ Result<int> exec_in_zone(const std::string& zone, pid_t init_pid, const std::vec
     signalfd_siginfo info;
     while (::read(signals.get(), &info, sizeof info) == sizeof info) {
       int sig = static_cast<int>(info.ssi_signo);
-      if (sig == SIGWINCH && terminal) {
+      if (sig == SIGWINCH && master) {
         winsize size;
         if (::ioctl(0, TIOCGWINSZ, &size) == 0) ::ioctl(master.get(), TIOCSWINSZ, &size);
       } else if (sig != SIGCHLD && sig != SIGWINCH) {
-        ::kill(child, sig);
+        ::kill(command, sig);
       }
     }
     int wait_status;
-    if (::waitpid(child, &wait_status, WNOHANG) == child) status = wait_status;
+    if (::waitpid(helper, &wait_status, WNOHANG) == helper) status = wait_status;
   }
   // The command is gone: pass on what it wrote last, then stop.
   for (auto& relay : relays) {

@@ -1,12 +1,16 @@
-// Starting a zone: new namespaces, its root file system, its own devpts and
-// console, then init. Used by the monitor (and by bench/boot's floor program,
-// which runs the very same steps without a monitor around them).
+// Starting a zone: new namespaces (a user namespace unless --privileged),
+// its cgroup, its root file system through an idmapped mount, its own /proc,
+// /sys, /dev, devpts and console, masked kernel paths, a reduced capability
+// bounding set and a seccomp filter, then init. Used by the monitor (and by
+// bench/boot's floor program, which runs the very same steps without a
+// monitor around them).
 #pragma once
 
 #include <sys/types.h>
 
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
+#include "zone/cgroup.hpp"
 #include "zone/zone_config.hpp"
 
 namespace vcon {
@@ -19,12 +23,23 @@ struct LaunchedZone {
 };
 
 // Returns once init has been exec'd in the zone, or with the failing setup
-// step and its reason ("pivot_root: Invalid argument"). The caller must be
-// single-threaded (the child starts as a copy of it) and reaps init.
-Result<LaunchedZone> launch_zone(const ZoneConfig& config);
+// step and its reason ("proc: mount proc: Permission denied"). `cgroup` must
+// have been created. The caller must be single-threaded (the child starts as
+// a copy of it) and reaps init.
+Result<LaunchedZone> launch_zone(const ZoneConfig& config, const ZoneCgroup& cgroup);
 
 // The capabilities removed from the zone's bounding set (documented in
-// docs/zones.md); exposed for tests.
+// docs/zones.md); `vcon exec` drops the same.
 const int* dropped_capabilities(std::size_t& count);
+
+// /proc and /sys paths a zone cannot see (masked) or change (read-only);
+// exposed for the docs' sake and for tests.
+struct KernelPaths {
+  const char* const* masked;
+  std::size_t masked_count;
+  const char* const* read_only;
+  std::size_t read_only_count;
+};
+KernelPaths kernel_paths();
 
 }  // namespace vcon

@@ -10,6 +10,7 @@
 
 #include "base/files.hpp"
 #include "base/names.hpp"
+#include "zone/id_ranges.hpp"
 
 namespace vcon {
 
@@ -47,6 +48,20 @@ std::vector<std::string> list_zones(const Paths& paths) {
   ::closedir(d);
   std::sort(names.begin(), names.end());
   return names;
+}
+
+Result<void> assign_id_range(const Paths& paths, ZoneConfig& config) {
+  IdRegistry registry(paths.id_registry);
+  std::string owner = paths.zone_dir(config.name);
+  if (config.ids.count) {
+    auto claimed = registry.claim(owner, config.ids);
+    if (!claimed) return make_error("zone " + config.name + ": " + claimed.error().message());
+    return {};
+  }
+  auto range = registry.allocate(owner);
+  if (!range) return range.error();
+  config.ids = range.value();
+  return save_zone(paths, config);
 }
 
 Result<UniqueFd> lock_zone(const Paths& paths, const std::string& name) {

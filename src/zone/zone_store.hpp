@@ -20,6 +20,10 @@ Result<ZoneConfig> load_zone(const Paths& paths, const std::string& name);
 Result<void> save_zone(const Paths& paths, const ZoneConfig& config);
 std::vector<std::string> list_zones(const Paths& paths);
 
+// Gives the zone its own id range if it has none yet (and saves it), or
+// makes sure its recorded range is still its own in the registry.
+Result<void> assign_id_range(const Paths& paths, ZoneConfig& config);
+
 // Takes the zone's lock (creating the run directory) or fails with "zone X is
 // already running". The lock passes to the monitor, which holds it for life.
 Result<UniqueFd> lock_zone(const Paths& paths, const std::string& name);
