@@ -2,7 +2,7 @@
 #include "base/files.hpp"
 
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/file.h>
@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 extern char** environ;
 
@@ -32,6 +33,13 @@ Result<void> write_all(int fd, std::string_view bytes) {
   }
   return {};
 }
+
+namespace {
+Result<void> check_unlink(int rc, const std::string& path) {
+  if (rc != 0 && errno != ENOENT) return errno_error("remove " + path);
+  return {};
+}
+}  // namespace
 
 Result<void> read_to_end(int fd, std::string& out) {
   char buf[65536];
@@ -85,21 +93,85 @@ Result<void> make_directories(const std::string& path, int mode) {
 }
 
 namespace {
-int remove_entry(const char* path, const struct stat*, int type, struct FTW*) {
-  int rc = (type == FTW_DP) ? ::rmdir(path) : ::unlink(path);
-  return rc == 0 ? 0 : errno;
+
+struct DirectoryFrame {
+  UniqueFd fd;
+  std::string path;
+  std::vector<std::string> entries;  // read once, then removed one by one
+  std::size_t next = 0;
+};
+
+std::vector<std::string> directory_entries(int fd) {
+  std::vector<std::string> names;
+  int copy = ::dup(fd);
+  DIR* dir = copy >= 0 ? ::fdopendir(copy) : nullptr;
+  if (!dir) {
+    if (copy >= 0) ::close(copy);
+    return names;
+  }
+  while (dirent* entry = ::readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  ::closedir(dir);
+  return names;
 }
+
+std::optional<std::uint64_t> mount_id(int fd) {
+  struct statx st;
+  if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &st) != 0) return std::nullopt;
+  return st.stx_mnt_id;
+}
+
 }  // namespace
 
 Result<void> remove_tree(const std::string& path) {
-  if (!path_exists(path)) return {};
-  // FTW_MOUNT stays on one file system; a mount left below makes the rmdir
-  // above it fail with EBUSY/ENOTEMPTY, which we report rather than hide.
-  int rc = ::nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-  if (rc != 0) {
-    errno = rc > 0 ? rc : errno;
-    return errno_error("remove " + path);
+  struct stat top;
+  if (::lstat(path.c_str(), &top) != 0) return errno == ENOENT ? Result<void>{} : errno_error("remove " + path);
+  if (!S_ISDIR(top.st_mode)) return check_unlink(::unlink(path.c_str()), path);
+  // By file descriptor all the way down: a name swapped for a symlink is
+  // removed as the link it is, never followed. One fd per level, so depth
+  // is bounded by the fd limit (an error, not a crash).
+  std::vector<DirectoryFrame> stack;
+  UniqueFd first(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!first) return errno_error("remove " + path);
+  auto mount = mount_id(first.get());
+  stack.push_back({std::move(first), path, {}, 0});
+  stack.back().entries = directory_entries(stack.back().fd.get());
+  while (!stack.empty()) {
+    DirectoryFrame& frame = stack.back();
+    if (frame.next == frame.entries.size()) {
+      std::string done = frame.path;
+      stack.pop_back();
+      if (stack.empty()) break;
+      const std::string& name = stack.back().entries[stack.back().next++];
+      if (::unlinkat(stack.back().fd.get(), name.c_str(), AT_REMOVEDIR) != 0) return errno_error("remove " + done);
+      continue;
+    }
+    const std::string& name = frame.entries[frame.next];
+    std::string child_path = frame.path + "/" + name;
+    struct stat st;
+    if (::fstatat(frame.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) {
+        ++frame.next;
+        continue;
+      }
+      return errno_error("remove " + child_path);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      if (::unlinkat(frame.fd.get(), name.c_str(), 0) != 0 && errno != ENOENT) return errno_error("remove " + child_path);
+      ++frame.next;
+      continue;
+    }
+    UniqueFd child(::openat(frame.fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!child) return errno_error("remove " + child_path);
+    if (mount_id(child.get()) != mount) {
+      return make_error("remove " + path + ": something is mounted on " + child_path + " (unmount it first)");
+    }
+    auto entries = directory_entries(child.get());
+    stack.push_back({std::move(child), child_path, std::move(entries), 0});
   }
+  if (::rmdir(path.c_str()) != 0) return errno_error("remove " + path);
   return {};
 }
 

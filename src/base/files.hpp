@@ -24,8 +24,9 @@ Result<void> write_file_atomic(const std::string& path, const std::string& conte
 // files (cgroupfs, procfs), where each write is one command.
 Result<void> write_file_in_place(const std::string& path, const std::string& content);
 Result<void> make_directories(const std::string& path, int mode = 0755);
-// Removes a directory tree without following symlinks and without crossing
-// into anything mounted below it (a stray mount is reported, not emptied).
+// Removes a directory tree by file descriptors, never following a symlink
+// (not even one swapped in for a directory) and never crossing into
+// anything mounted below it (a stray mount is reported, not emptied).
 Result<void> remove_tree(const std::string& path);
 bool path_exists(const std::string& path);
 bool is_directory(const std::string& path);

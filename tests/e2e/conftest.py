@@ -130,10 +130,10 @@ class Vcon:
         return pids
 
     def cleanup_zones(self):
-        """Halts every zone the test left running."""
-        for name, zone in self.ls().items():
-            if zone["state"] == "running":
-                self.run("halt", name, "--force", check=False)
+        """Destroys every zone the test left (halting it first): its cgroup and its entry in the host's id
+        range registry go too."""
+        for name in self.ls():
+            self.run("destroy", name, "--force", check=False)
 
     def cleanup(self):
         """Halts what the test left running; returns monitors that outlived a halt."""
