@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/boot: vcon boot vs a bare floor, idle monitor memory, zones per 10 s.
+# bench/boot: vcon boot vs an isolation floor and a bare floor, idle monitor
+# memory, zones per 10 s.
 # Needs root. Uses a temporary directory and removes it.
 set -euo pipefail
 build=${VCON_BUILD:-build}
@@ -9,4 +10,6 @@ rootfs=$work/rootfs
 # A busybox root file system with the template's layout.
 VCON_STATE_DIR=$work/template "$build/vcon" create template >/dev/null
 mv "$work/template/zones/template/rootfs" "$rootfs"
-"$build/bench_boot" "$build/vcon" "$build/boot_floor" "$rootfs" "$work" "${RUNS:-20}"
+# bare_floor binds the console and devpts onto these itself.
+mkdir -p "$rootfs/dev/pts" && touch "$rootfs/dev/console"
+"$build/bench_boot" "$build/vcon" "$build/boot_floor" "$build/bare_floor" "$rootfs" "$work" "${RUNS:-20}"

@@ -52,12 +52,51 @@ Result<void> read_to_end(int fd, std::string& out) {
   }
 }
 
-Result<std::string> read_file(const std::string& path) {
+Result<std::string> read_file(const std::string& path, std::size_t limit) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return errno_error("open " + path);
   std::string content;
-  if (auto done = read_to_end(fd.get(), content); !done) return Error{"read " + path, done.error().errno_value};
+  if (limit == SIZE_MAX) {
+    if (auto done = read_to_end(fd.get(), content); !done) return Error{"read " + path, done.error().errno_value};
+    return content;
+  }
+  content.resize(limit);
+  std::size_t filled = 0;
+  while (filled < limit) {
+    ssize_t n = ::read(fd.get(), content.data() + filled, limit - filled);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("read " + path);
+    if (n == 0) break;
+    filled += static_cast<std::size_t>(n);
+  }
+  content.resize(filled);
   return content;
+}
+
+Result<std::string> read_regular_fd(int fd, const std::string& path, std::size_t limit) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return errno_error("stat " + path);
+  if (!S_ISREG(st.st_mode)) return make_error(path + " is not a regular file");
+  if (static_cast<std::uint64_t>(st.st_size) > limit) {
+    return make_error(path + " is larger than " + std::to_string(limit) + " bytes");
+  }
+  std::string content(limit, '\0');
+  std::size_t filled = 0;
+  while (filled < limit) {
+    ssize_t n = ::read(fd, content.data() + filled, limit - filled);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("read " + path);
+    if (n == 0) break;
+    filled += static_cast<std::size_t>(n);
+  }
+  content.resize(filled);
+  return content;
+}
+
+Result<std::string> read_regular_file(const std::string& path, std::size_t limit) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC));
+  if (!fd) return errno_error("open " + path);
+  return read_regular_fd(fd.get(), path, limit);
 }
 
 Result<void> write_file_atomic(const std::string& path, const std::string& content, int mode) {
@@ -94,13 +133,6 @@ Result<void> make_directories(const std::string& path, int mode) {
 
 namespace {
 
-struct DirectoryFrame {
-  UniqueFd fd;
-  std::string path;
-  std::vector<std::string> entries;  // read once, then removed one by one
-  std::size_t next = 0;
-};
-
 std::vector<std::string> directory_entries(int fd) {
   std::vector<std::string> names;
   int copy = ::dup(fd);
@@ -123,54 +155,76 @@ std::optional<std::uint64_t> mount_id(int fd) {
   return st.stx_mnt_id;
 }
 
+// One directory on the way down: what it holds, and who it is (to check
+// the way back up).
+struct Level {
+  std::string name;  // in its parent
+  dev_t dev;
+  ino_t ino;
+  std::vector<std::string> entries;
+  std::size_t next = 0;
+};
+
+// TOP/a/b/... for messages, shortened in the middle when long.
+std::string level_path(const std::string& top, const std::vector<Level>& levels, const std::string& last = "") {
+  std::string path = top;
+  for (std::size_t i = 1; i < levels.size(); ++i) path += "/" + levels[i].name;
+  if (!last.empty()) path += "/" + last;
+  if (path.size() > 240) path = path.substr(0, 100) + "/.../" + path.substr(path.size() - 100);
+  return path;
+}
+
 }  // namespace
 
 Result<void> remove_tree(const std::string& path) {
-  struct stat top;
-  if (::lstat(path.c_str(), &top) != 0) return errno == ENOENT ? Result<void>{} : errno_error("remove " + path);
-  if (!S_ISDIR(top.st_mode)) return check_unlink(::unlink(path.c_str()), path);
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT ? Result<void>{} : errno_error("remove " + path);
+  if (!S_ISDIR(st.st_mode)) return check_unlink(::unlink(path.c_str()), path);
   // By file descriptor all the way down: a name swapped for a symlink is
-  // removed as the link it is, never followed. One fd per level, so depth
-  // is bounded by the fd limit (an error, not a crash).
-  std::vector<DirectoryFrame> stack;
-  UniqueFd first(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!first) return errno_error("remove " + path);
-  auto mount = mount_id(first.get());
-  stack.push_back({std::move(first), path, {}, 0});
-  stack.back().entries = directory_entries(stack.back().fd.get());
-  while (!stack.empty()) {
-    DirectoryFrame& frame = stack.back();
-    if (frame.next == frame.entries.size()) {
-      std::string done = frame.path;
-      stack.pop_back();
-      if (stack.empty()) break;
-      const std::string& name = stack.back().entries[stack.back().next++];
-      if (::unlinkat(stack.back().fd.get(), name.c_str(), AT_REMOVEDIR) != 0) return errno_error("remove " + done);
-      continue;
-    }
-    const std::string& name = frame.entries[frame.next];
-    std::string child_path = frame.path + "/" + name;
-    struct stat st;
-    if (::fstatat(frame.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) {
-        ++frame.next;
-        continue;
+  // removed as the link it is, never followed. One fd at a time (the way
+  // back up is "..", checked against where we came from), so no depth a
+  // zone builds runs out of fds or path length.
+  UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir || ::fstat(dir.get(), &st) != 0) return errno_error("remove " + path);
+  auto mount = mount_id(dir.get());
+  std::vector<Level> levels;
+  levels.push_back({"", st.st_dev, st.st_ino, directory_entries(dir.get())});
+  while (true) {
+    Level& level = levels.back();
+    if (level.next == level.entries.size()) {
+      if (levels.size() == 1) break;
+      std::string where = level_path(path, levels);
+      UniqueFd parent(::openat(dir.get(), "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      const Level& above = levels[levels.size() - 2];
+      if (!parent || ::fstat(parent.get(), &st) != 0 || st.st_dev != above.dev || st.st_ino != above.ino) {
+        return make_error("remove " + path + ": " + where + " was moved while it was being removed");
       }
-      return errno_error("remove " + child_path);
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      if (::unlinkat(frame.fd.get(), name.c_str(), 0) != 0 && errno != ENOENT) return errno_error("remove " + child_path);
-      ++frame.next;
+      std::string name = level.name;
+      levels.pop_back();
+      dir = std::move(parent);
+      if (::unlinkat(dir.get(), name.c_str(), AT_REMOVEDIR) != 0) return errno_error("remove " + where);
+      ++levels.back().next;
       continue;
     }
-    UniqueFd child(::openat(frame.fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!child) return errno_error("remove " + child_path);
+    const std::string& name = level.entries[level.next];
+    if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) {
+      if (::unlinkat(dir.get(), name.c_str(), 0) != 0 && errno != ENOENT) {
+        return errno_error("remove " + level_path(path, levels, name));
+      }
+      ++level.next;
+      continue;
+    }
+    UniqueFd child(::openat(dir.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!child || ::fstat(child.get(), &st) != 0) return errno_error("remove " + level_path(path, levels, name));
     if (mount_id(child.get()) != mount) {
-      return make_error("remove " + path + ": something is mounted on " + child_path + " (unmount it first)");
+      return make_error("remove " + path + ": something is mounted on " + level_path(path, levels, name) +
+                        " (unmount it first)");
     }
     auto entries = directory_entries(child.get());
-    stack.push_back({std::move(child), child_path, std::move(entries), 0});
+    levels.push_back({name, st.st_dev, st.st_ino, std::move(entries)});
+    dir = std::move(child);
   }
+  dir.reset();
   if (::rmdir(path.c_str()) != 0) return errno_error("remove " + path);
   return {};
 }

@@ -1,6 +1,7 @@
 // Small file-system helpers with Result errors, shared by the CLI and monitor.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,7 +17,16 @@ Result<void> write_all(int fd, std::string_view bytes);
 // Appends what `fd` gives until end of file.
 Result<void> read_to_end(int fd, std::string& out);
 
-Result<std::string> read_file(const std::string& path);
+// At most `limit` bytes: files of other processes (/proc/PID/cmdline of a
+// zone's process can be made gigabytes long) are read with a bound.
+Result<std::string> read_file(const std::string& path, std::size_t limit = SIZE_MAX);
+// A file someone else controls, read as data: a regular file (a FIFO or a
+// device is an error, never a hang), at most `limit` bytes (a bigger one is
+// an error), the last component not followed if it is a symlink. For lock
+// files in world-writable directories; read_regular_fd() does the reading
+// for an fd opened otherwise (inside a zone's root).
+Result<std::string> read_regular_file(const std::string& path, std::size_t limit);
+Result<std::string> read_regular_fd(int fd, const std::string& path, std::size_t limit);
 // Writes to a temporary file beside `path`, fsyncs and renames: readers see
 // the old or the new content, never half of it.
 Result<void> write_file_atomic(const std::string& path, const std::string& content, int mode = 0644);

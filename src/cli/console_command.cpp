@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "base/json_text.hpp"
 #include "base/files.hpp"
 #include "base/names.hpp"
 #include "base/terminal.hpp"
@@ -130,7 +131,7 @@ class ConsoleClient {
       hello["rows"] = size->ws_row;
       hello["cols"] = size->ws_col;
     }
-    send(FrameType::Hello, hello.dump());
+    send(FrameType::Hello, json_text(hello));
   }
 
   std::optional<winsize> window_size() {
@@ -294,7 +295,7 @@ class ConsoleClient {
       if (ec) return;
       if (sig == SIGWINCH) {
         if (auto size = window_size(); size && can_write_) {
-          send(FrameType::Resize, json{{"rows", size->ws_row}, {"cols", size->ws_col}}.dump());
+          send(FrameType::Resize, json_text(json{{"rows", size->ws_row}, {"cols", size->ws_col}}));
         }
         watch_signals();
         return;
@@ -381,7 +382,7 @@ Result<int> who_command(const Paths& paths, const std::string& name, bool as_jso
   if (!answer) return answer.error();
   json clients = (*answer)["clients"];
   if (as_json) {
-    fmt::print("{}\n", clients.dump(2));
+    fmt::print("{}\n", json_text(clients, 2));
     return 0;
   }
   fmt::print("{:<12} {:>8} {:<4} {:<10} {}\n", "USER", "PID", "MODE", "SINCE", "DROPPED");

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/json_text.hpp"
 #include "base/clock.hpp"
 #include "base/files.hpp"
 #include "base/names.hpp"
@@ -110,6 +111,7 @@ Result<int> create_zone(const Paths& paths, const CreateOptions& options) {
       return make_error("rootfs " + options.rootfs + " does not exist or is not a directory");
     }
     config.rootfs = resolved;
+    if (!config.privileged) VCON_TRY(require_private_rootfs(config.rootfs));
     if (!rootfs_has(config.rootfs, config.init[0])) {
       return make_error("rootfs " + config.rootfs + " has no " + config.init[0] +
                         " (give the zone's init after '--')");
@@ -152,6 +154,10 @@ Result<int> boot_zone(const Paths& paths, const std::string& name) {
   auto config = load_zone(paths, name);
   if (!config) return config.error();
   if (!is_directory(config->rootfs)) return make_error("rootfs " + config->rootfs + " of zone " + name + " does not exist");
+  if (!config->privileged) {
+    auto closed = require_private_rootfs(config->rootfs);
+    if (!closed) return make_error("cannot boot zone " + name + ": " + closed.error().message());
+  }
   VCON_TRY(make_directories(paths.log_dir, 0755));
   auto layout = host_cgroup_layout();
   if (!layout) return make_error("cannot boot zone " + name + ": " + layout.error().message());
@@ -277,7 +283,7 @@ Result<int> list_zones_command(const Paths& paths, bool as_json) {
     zones.push_back(zone);
   }
   if (as_json) {
-    fmt::print("{}\n", zones.dump(2));
+    fmt::print("{}\n", json_text(zones, 2));
     return 0;
   }
   fmt::print("{:<24} {:<8} {:>9} {:<8} {}\n", "NAME", "STATE", "INIT-PID", "UPTIME", "ISOLATION");
@@ -350,7 +356,7 @@ Result<int> ps_command(const Paths& paths, const std::string& name, bool as_json
     }
   }
   if (as_json) {
-    fmt::print("{}\n", rows.dump(2));
+    fmt::print("{}\n", json_text(rows, 2));
     return 0;
   }
   fmt::print("{:<16} {:>8} {:>8} {:<10} {:>10} {}\n", "ZONE", "HOST-PID", "ZONE-PID", "USER", "HOST-UID", "COMMAND");

@@ -1,6 +1,8 @@
 // Console log line format.
 #include "console/log_format.hpp"
 
+#include <cstdint>
+
 #include <ctime>
 
 namespace vcon {
@@ -17,17 +19,57 @@ std::string format_timestamp(SystemTime when) {
   return buf;
 }
 
+namespace {
+
+// Length of the valid UTF-8 sequence at `text[i]` and its code point, or 0.
+std::size_t utf8_sequence(std::string_view text, std::size_t i, std::uint32_t& code) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char lead = byte(i);
+  std::size_t length = lead >= 0xf0 && lead <= 0xf4 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc2 && lead < 0xe0 ? 2 : 0;
+  if (lead >= 0xf5 || length == 0 || i + length > text.size()) return 0;
+  code = lead & (0xff >> (length + 1));
+  for (std::size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+    code = (code << 6) | (byte(i + k) & 0x3f);
+  }
+  static const std::uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (code < kSmallest[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return 0;
+  return length;
+}
+
+void add_caret(std::string& out, unsigned code) {
+  if (code >= 0x80) out += "M-";  // C1 controls, as cat -v shows them
+  out += '^';
+  out += static_cast<char>((code & 0x7f) ^ 0x40);
+}
+
+}  // namespace
+
 std::string make_visible(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
-    auto byte = static_cast<unsigned char>(c);
-    if ((byte < 0x20 && c != '\n' && c != '\t') || byte == 0x7f) {
-      out += '^';
-      out += static_cast<char>(byte ^ 0x40);
-    } else {
-      out += c;
+  for (std::size_t i = 0; i < text.size();) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80) {
+      if ((byte < 0x20 && byte != '\n' && byte != '\t') || byte == 0x7f) add_caret(out, byte);
+      else out += text[i];
+      ++i;
+      continue;
     }
+    // C1 controls (CSI, OSC, DCS, ST ...) drive terminals too, as a raw
+    // byte or encoded in UTF-8; the rest of UTF-8 passes as it is.
+    std::uint32_t code = 0;
+    std::size_t length = utf8_sequence(text, i, code);
+    if (length && code < 0xa0) {
+      add_caret(out, code);
+    } else if (length) {
+      out.append(text.substr(i, length));
+    } else if (byte < 0xa0) {
+      add_caret(out, byte);
+    } else {
+      out += text[i];
+    }
+    i += length ? length : 1;
   }
   return out;
 }

@@ -1,4 +1,5 @@
 // Notice texts.
+#include "base/json_text.hpp"
 #include "console/notice_text.hpp"
 
 #include <fmt/core.h>
@@ -13,7 +14,7 @@ std::string names(const nlohmann::json& list) {
   if (!list.is_array()) return out;
   for (const auto& name : list) {
     if (!out.empty()) out += ", ";
-    out += name.is_string() ? name.get<std::string>() : name.dump();
+    out += name.is_string() ? name.get<std::string>() : json_text(name);
   }
   return out;
 }

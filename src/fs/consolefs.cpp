@@ -3,6 +3,7 @@
 // output, an open waiting for the monitor's welcome, a ctl command on its
 // way) is kept and answered later, so no caller ever holds up another.
 #define FUSE_USE_VERSION 34
+#include "base/json_text.hpp"
 #include "fs/consolefs.hpp"
 
 #include <fuse_lowlevel.h>
@@ -100,8 +101,8 @@ void exchange(asio::io_context& io, const std::string& socket_path, std::vector<
         }
       },
       [finish](const std::string& reason) { finish(make_error("the monitor closed the connection: " + reason)); });
-  connection->send(FrameType::Hello, json{{"version", proto::kVersion}, {"mode", "control"}}.dump());
-  for (auto& request : requests) connection->send(FrameType::Request, request.dump());
+  connection->send(FrameType::Hello, json_text(json{{"version", proto::kVersion}, {"mode", "control"}}));
+  for (auto& request : requests) connection->send(FrameType::Request, json_text(request));
 }
 
 json on_behalf_json(const proto::OnBehalf& caller) {
@@ -315,7 +316,7 @@ class ConsoleFs {
                {"busy", "watch"},
                {"replay", reads ? kReplay : 0},
                {"on_behalf", on_behalf_json(file.caller)}};
-    file.connection->send(FrameType::Hello, hello.dump());
+    file.connection->send(FrameType::Hello, json_text(hello));
   }
 
   void fetch_status(std::uint64_t id, const Console& console) {

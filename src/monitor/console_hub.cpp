@@ -1,4 +1,5 @@
 // ConsoleHub implementation.
+#include "base/json_text.hpp"
 #include "monitor/console_hub.hpp"
 
 #include "base/clock.hpp"
@@ -98,7 +99,7 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
                {"replay_from", from},
                {"replay_to", ring.end_offset()},
                {"clients", names_with_first(id)}};
-  connection->send(FrameType::Welcome, welcome.dump());
+  connection->send(FrameType::Welcome, json_text(welcome));
   for (std::uint64_t offset = from; offset < ring.end_offset();) {
     auto chunk = std::make_shared<std::string>();
     ring.read(offset, kReplayChunk, *chunk);
@@ -111,11 +112,10 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
   if (displaced) {
     port_.log_event(fmt::format("{} took write access from {}", describe(id), describe(*displaced)));
     clients_.at(*displaced).connection->send(
-        FrameType::Notice, json{{"type", "forced"}, {"by_user", peer.user}, {"by_pid", peer.pid}}.dump());
-    connection->send(FrameType::Notice, json{{"type", "took"},
-                                             {"from_user", clients_.at(*displaced).peer.user},
-                                             {"from_pid", clients_.at(*displaced).peer.pid}}
-                                            .dump());
+        FrameType::Notice, json_text(json{{"type", "forced"}, {"by_user", peer.user}, {"by_pid", peer.pid}}));
+    connection->send(FrameType::Notice, json_text(json{{"type", "took"},
+                                                       {"from_user", clients_.at(*displaced).peer.user},
+                                                       {"from_pid", clients_.at(*displaced).peer.pid}}));
   }
   json join{{"type", "join"}, {"user", peer.user}, {"pid", peer.pid}, {"clients", names_with_first(id)}};
   notice_all(join);
@@ -134,13 +134,13 @@ void ConsoleHub::on_frame(ClientId id, proto::Frame frame) {
       if (writer) {
         auto size = proto::parse_window_size(frame.payload);
         if (size) port_.resize(size->rows, size->cols);
-        else client.connection->send(FrameType::Notice, json{{"type", "info"}, {"text", size.error().message()}}.dump());
+        else client.connection->send(FrameType::Notice, json_text(json{{"type", "info"}, {"text", size.error().message()}}));
       }
       return;
     case FrameType::Break: {
       auto sent = writer ? port_.send_break(describe(id)) : Result<void>(make_error("only the writer may send a break"));
       client.connection->send(FrameType::Notice,
-                              json{{"type", "info"}, {"text", sent ? "break sent" : sent.error().message()}}.dump());
+                              json_text(json{{"type", "info"}, {"text", sent ? "break sent" : sent.error().message()}}));
       return;
     }
     default:
@@ -161,7 +161,7 @@ void ConsoleHub::detach(ClientId id) {
   if (auto back = lock_.release(id)) {
     lock_since_ = wall_clock_seconds();
     port_.log_event(describe(*back) + " has write access again");
-    clients_.at(*back).connection->send(FrameType::Notice, json{{"type", "write"}, {"granted", true}}.dump());
+    clients_.at(*back).connection->send(FrameType::Notice, json_text(json{{"type", "write"}, {"granted", true}}));
   }
   notice_all(leave);
   port_.clients_changed(clients_.size());
@@ -174,7 +174,7 @@ void ConsoleHub::broadcast(std::string_view bytes) {
 }
 
 void ConsoleHub::notice_all(const json& notice) {
-  std::string text = notice.dump();
+  std::string text = json_text(notice);
   for (auto& [id, client] : clients_) client.connection->send(FrameType::Notice, text);
 }
 

@@ -1,4 +1,5 @@
 // Control session: hello, then requests. Requests are JSON {"op": ...}.
+#include "base/json_text.hpp"
 #include "monitor/control_session.hpp"
 
 #include <fmt/core.h>
@@ -49,10 +50,10 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
     }
     switch (request->op) {
       case proto::Op::Status:
-        connection_->send(FrameType::Response, target_.status().dump());
+        connection_->send(FrameType::Response, json_text(target_.status()));
         return;
       case proto::Op::Who:
-        connection_->send(FrameType::Response, json{{"clients", target_.hub().who()}}.dump());
+        connection_->send(FrameType::Response, json_text(json{{"clients", target_.hub().who()}}));
         return;
       case proto::Op::Halt:
       case proto::Op::Reboot: {
@@ -64,7 +65,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
         auto connection = connection_;
         target_.stop(request->op == proto::Op::Halt ? StopKind::Halt : StopKind::Reboot,
                      std::chrono::seconds(request->grace), [connection](const Result<void>& result) {
-                       if (result) connection->send(FrameType::Response, json{{"ok", true}}.dump());
+                       if (result) connection->send(FrameType::Response, json_text(json{{"ok", true}}));
                        else connection->send(FrameType::Error, result.error().message());
                      });
         return;
@@ -93,7 +94,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
       connection_->send(FrameType::Error, "ctl: " + done.error().message());
       return;
     }
-    connection_->send(FrameType::Response, json{{"ok", true}}.dump());
+    connection_->send(FrameType::Response, json_text(json{{"ok", true}}));
   }
 
   // Root's file system server acts for its callers: it checked their access
@@ -127,7 +128,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
     }
     greeted_ = true;
     if (hello->mode == proto::Mode::Control) {
-      connection_->send(FrameType::Welcome, json{{"version", proto::kVersion}}.dump());
+      connection_->send(FrameType::Welcome, json_text(json{{"version", proto::kVersion}}));
       return;
     }
     Peer peer = peer_;
@@ -140,9 +141,9 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
     target_.hub().attach(connection_, peer, hello.value());
     if (demoted) {
       connection_->send(FrameType::Notice,
-                        json{{"type", "info"},
-                             {"text", fmt::format("{} has read-only access to this console: watching only", peer.user)}}
-                            .dump());
+                        json_text(json{{"type", "info"},
+                                       {"text", fmt::format("{} has read-only access to this console: watching only",
+                                                            peer.user)}}));
     }
   }
 

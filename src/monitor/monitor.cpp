@@ -1,6 +1,7 @@
 // The monitor's event loop. One thread, one asio::io_context: the console
 // master is drained whenever it is readable, whatever clients do, so the zone
 // never blocks on /dev/console.
+#include "base/json_text.hpp"
 #include "monitor/monitor.hpp"
 
 #include <fmt/chrono.h>
@@ -30,6 +31,7 @@
 #include "monitor/console_hub.hpp"
 #include "monitor/console_stream.hpp"
 #include "monitor/control_session.hpp"
+#include "zone/process_table.hpp"
 #include "zone/zone_config.hpp"
 #include "zone/zone_setup.hpp"
 
@@ -102,13 +104,20 @@ class Monitor final : public ControlTarget, public ConsolePort {
         // controlling process (getty's shell) and the foreground job. init
         // keeps running and starts a fresh getty. (TIOCSIG on the master
         // allows only SIGINT, SIGQUIT and SIGTSTP.)
+        // The numbers come from the zone's tty: only the zone's processes
+        // are signalled, whatever they name by now.
         pid_t session = 0, group = 0;
         if (!console_) return make_error("the zone is not running");
         ::ioctl(console_->native_handle(), TIOCGSID, &session);
         ::ioctl(console_->native_handle(), TIOCGPGRP, &group);
+        pid_t init = zone_->init_pid;
         bool sent = false;
-        if (session > 0 && session != zone_->init_pid) sent = ::kill(session, SIGHUP) == 0 || sent;
-        if (group > 0 && group != zone_->init_pid) sent = ::killpg(group, SIGHUP) == 0 || sent;
+        if (session > 0 && session != init) sent = signal_zone_process(init, session, SIGHUP) || sent;
+        if (group > 0 && group != init) {
+          for (pid_t member : zone_process_group(init, group)) {
+            if (member != init) sent = signal_zone_process(init, member, SIGHUP) || sent;
+          }
+        }
         if (!sent) return make_error("hangup: no process but init has the console as its terminal");
         log_.event(fmt::format("{}: hangup", who));
         return {};
@@ -200,7 +209,7 @@ class Monitor final : public ControlTarget, public ConsolePort {
   }
 
   void write_state() {
-    auto saved = write_file_atomic(paths_.zone_state(config_.name), status().dump() + "\n");
+    auto saved = write_file_atomic(paths_.zone_state(config_.name), json_text(status()) + "\n");
     if (!saved) report("cannot save state: " + saved.error().message());
   }
 

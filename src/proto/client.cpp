@@ -1,4 +1,5 @@
 // MonitorClient implementation (blocking I/O with poll timeouts).
+#include "base/json_text.hpp"
 #include "proto/client.hpp"
 
 #include <poll.h>
@@ -29,7 +30,7 @@ Result<MonitorClient> MonitorClient::connect_control(const std::string& socket_p
   auto fd = connect_unix(socket_path);
   if (!fd) return fd.error();
   MonitorClient client(std::move(fd.value()));
-  VCON_TRY(client.send(FrameType::Hello, nlohmann::json{{"version", kVersion}, {"mode", "control"}}.dump()));
+  VCON_TRY(client.send(FrameType::Hello, json_text(nlohmann::json{{"version", kVersion}, {"mode", "control"}})));
   auto welcome = client.receive(10);
   if (!welcome) return welcome.error();
   if (welcome->type == FrameType::Error) return make_error("monitor refused: " + welcome->payload);
@@ -38,7 +39,7 @@ Result<MonitorClient> MonitorClient::connect_control(const std::string& socket_p
 }
 
 Result<nlohmann::json> MonitorClient::request(const nlohmann::json& request, int timeout_seconds) {
-  VCON_TRY(send(FrameType::Request, request.dump()));
+  VCON_TRY(send(FrameType::Request, json_text(request)));
   auto frame = receive(timeout_seconds);
   if (!frame) return frame.error();
   if (frame->type == FrameType::Error) return make_error(frame->payload);

@@ -1,4 +1,5 @@
 // OutputQueue implementation.
+#include "base/json_text.hpp"
 #include "proto/output_queue.hpp"
 
 #include <nlohmann/json.hpp>
@@ -43,7 +44,7 @@ void OutputQueue::push_data(Chunk chunk) {
 const std::vector<OutgoingFrame>& OutputQueue::front_batch(std::size_t max) {
   if (!batch_.empty()) return batch_;  // still being written: it must not change
   if (pending_drop_ > 0) {
-    std::string text = nlohmann::json{{"type", "dropped"}, {"bytes", pending_drop_}}.dump();
+    std::string text = json_text(nlohmann::json{{"type", "dropped"}, {"bytes", pending_drop_}});
     control_bytes_ += text.size();
     batch_.push_back(make(FrameType::Notice, std::make_shared<const std::string>(std::move(text))));
     pending_drop_ = 0;

@@ -158,7 +158,7 @@ Result<int> run_serve(const Paths& paths, const ServeOptions& options) {
   hold_stop_signals(true);
   VCON_TRY(make_directories(paths.lines_run_dir(), 0755));
   std::string lock_path = paths.lines_run_dir() + "/serve.lock";
-  auto holder = read_file(lock_path);  // the PID the running one wrote
+  auto holder = read_regular_file(lock_path, 64);  // the PID the running one wrote
   auto lock = take_lock_file(lock_path, fmt::format("vcon serve already runs for {} (PID {}); stop it first",
                                                     paths.run_dir, holder ? *holder : std::string("?")));
   if (!lock) return lock.error();

@@ -44,7 +44,7 @@ std::optional<pid_t> parse_uucp_lock(std::string_view content) {
 }
 
 std::string describe_process(pid_t pid) {
-  auto comm = read_file(fmt::format("/proc/{}/comm", pid));
+  auto comm = read_file(fmt::format("/proc/{}/comm", pid), 64);
   std::string name = comm ? *comm : "";
   while (!name.empty() && name.back() == '\n') name.pop_back();
   return name.empty() ? fmt::format("PID {}", pid) : fmt::format("{} (PID {})", name, pid);
@@ -85,13 +85,14 @@ Result<UucpLock::Outcome> UucpLock::acquire(const std::string& lock_dir, const s
     if (!writable && errno != EACCES && errno != EPERM && errno != EROFS) {
       return errno_error("create lock file " + path);
     }
-    // Whether or not we may write here, a live holder is respected.
-    auto content = read_file(path);
-    if (!content) {
+    // Whether or not we may write here, a live holder is respected. Anyone
+    // may put anything here (a FIFO, a huge file): read it as data only.
+    auto content = read_regular_file(path, 4096);
+    if (!content && content.error().errno_value == ENOENT) {
       if (!writable) return Outcome::NotWritable;
       continue;  // gone meanwhile: try again
     }
-    auto pid = parse_uucp_lock(*content);
+    auto pid = content ? parse_uucp_lock(*content) : std::nullopt;  // not a lock file at all: garbage
     if (pid && alive(*pid)) {
       busy_ = Busy{*pid, describe_process(*pid)};
       return Outcome::Busy;

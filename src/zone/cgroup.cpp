@@ -125,14 +125,6 @@ bool CgroupHierarchy::has(const std::string& controller) const {
   return std::find(controllers.begin(), controllers.end(), controller) != controllers.end();
 }
 
-std::string CgroupHierarchy::zone_directory(bool pure_v2) const {
-  if (unified) return pure_v2 ? "" : "unified";
-  if (!name.empty()) return name;
-  std::string joined;
-  for (const auto& c : controllers) joined += (joined.empty() ? "" : ",") + c;
-  return joined;
-}
-
 std::vector<CgroupHierarchy> parse_cgroup_mounts(const std::string& mountinfo) {
   std::vector<CgroupHierarchy> layout;
   std::istringstream lines(mountinfo);
@@ -167,13 +159,14 @@ std::vector<CgroupHierarchy> parse_cgroup_mounts(const std::string& mountinfo) {
   return layout;
 }
 
-bool is_pure_v2(const std::vector<CgroupHierarchy>& layout) { return layout.size() == 1 && layout[0].unified; }
-
 Result<std::vector<CgroupHierarchy>> host_cgroup_layout() {
   auto text = read_file("/proc/self/mountinfo");
   if (!text) return text.error();
   auto layout = parse_cgroup_mounts(text.value());
-  if (layout.empty()) return make_error("no cgroup file system is mounted on this host (mount cgroup2 on /sys/fs/cgroup)");
+  if (std::none_of(layout.begin(), layout.end(), [](const CgroupHierarchy& h) { return h.unified; })) {
+    return make_error("this host has no cgroup v2 hierarchy, which zones need (mount cgroup2 on /sys/fs/cgroup, "
+                      "or beside cgroup v1 on /sys/fs/cgroup/unified)");
+  }
   return layout;
 }
 
@@ -234,12 +227,9 @@ Result<void> ZoneCgroup::create(const CgroupLimits& limits, std::optional<std::p
         VCON_TRY(write_at(dir.get(), path, "devices.allow", rule));
       }
     }
-    if (owner && h.delegated()) {
-      std::vector<const char*> files = h.unified
-          ? std::vector<const char*>{"cgroup.procs", "cgroup.threads", "cgroup.subtree_control"}
-          : std::vector<const char*>{"cgroup.procs", "tasks", "cgroup.clone_children", "notify_on_release"};
+    if (owner && h.unified) {
       if (::fchown(dir.get(), owner->first, owner->second) != 0) return errno_error("delegate cgroup " + path);
-      for (const char* file : files) {
+      for (const char* file : {"cgroup.procs", "cgroup.threads", "cgroup.subtree_control"}) {
         if (::fchownat(dir.get(), file, owner->first, owner->second, AT_SYMLINK_NOFOLLOW) != 0 && errno != ENOENT) {
           return errno_error(std::string("delegate cgroup ") + path + "/" + file);
         }

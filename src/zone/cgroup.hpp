@@ -2,10 +2,11 @@
 // hybrid hosts every v1 hierarchy too), at RELATIVE under each hierarchy's
 // root. It bounds the zone (memory, pids; devices on v1), tells whether any
 // process of the zone still lives (even after its monitor died), and is
-// what the zone sees as its cgroup root (cgroup namespace). The zone's root
-// gets the v2 directory and v1's name=systemd one delegated (chown, per
-// the kernel's cgroup v2 delegation rules); v1 controllers stay read-only
-// to it. Used by the monitor (boot, halt), `vcon exec` and `vcon destroy`.
+// what the zone sees as its cgroup root (cgroup namespace). Only the v2
+// directory is delegated to the zone's root (chown, per the kernel's cgroup
+// v2 delegation rules), bounded by cgroup.max.depth and .descendants; v1
+// has no such bounds, so nothing of v1 is the zone's to write. Used by the
+// monitor (boot, halt), `vcon exec` and `vcon destroy`.
 #pragma once
 
 #include <sys/types.h>
@@ -26,20 +27,13 @@ struct CgroupHierarchy {
   std::string name;                      // v1 named hierarchy ("systemd"), else empty
 
   bool has(const std::string& controller) const;
-  // Where the zone mounts it under its /sys/fs/cgroup: "unified", "systemd",
-  // "cpu,cpuacct"; empty for a pure v2 host's one hierarchy (mounted on
-  // /sys/fs/cgroup itself).
-  std::string zone_directory(bool pure_v2) const;
-  // Writable for the zone's root: v2, and the named (controller-less) v1 ones.
-  bool delegated() const { return unified || controllers.empty(); }
 };
 
 // Every cgroup and cgroup2 file system in a /proc/self/mountinfo text, each
 // hierarchy once (the first mount of it), in mount order.
 std::vector<CgroupHierarchy> parse_cgroup_mounts(const std::string& mountinfo);
-// Only one hierarchy and it is cgroup v2.
-bool is_pure_v2(const std::vector<CgroupHierarchy>& layout);
-// The host's layout, read from /proc/self/mountinfo.
+// The host's layout, read from /proc/self/mountinfo. It must have cgroup v2
+// (alone, or beside v1 hierarchies): that is what zones see.
 Result<std::vector<CgroupHierarchy>> host_cgroup_layout();
 
 // "512M", "2G", "1048576" -> bytes (K, M, G, T: powers of 1024).
@@ -57,7 +51,7 @@ class ZoneCgroup {
 
   // Makes the directories (an existing empty one is taken over: a zone that
   // died with its monitor), applies `limits`, restricts devices (v1) and
-  // delegates to `owner` (zone root's host uid/gid) when given.
+  // delegates the v2 directory to `owner` (zone root's host uid/gid).
   Result<void> create(const CgroupLimits& limits, std::optional<std::pair<uid_t, gid_t>> owner) const;
   // Moves `pid` into the zone's cgroup in every hierarchy.
   Result<void> add(pid_t pid) const;

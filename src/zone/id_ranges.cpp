@@ -117,8 +117,11 @@ Result<void> IdRegistry::update(Change change) {
   }
   auto entries = parse_id_registry(text, path_);
   if (!entries) return entries.error();
+  std::string before = serialize_id_registry(entries.value());
   VCON_TRY(change(entries.value()));
-  return write_file_atomic(path_, serialize_id_registry(entries.value()));
+  std::string after = serialize_id_registry(entries.value());
+  if (after == before) return {};  // a boot's claim, mostly: no write, no fsync
+  return write_file_atomic(path_, after);
 }
 
 Result<IdRange> IdRegistry::allocate(const std::string& owner) {

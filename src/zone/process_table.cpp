@@ -3,11 +3,14 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <sstream>
 
 #include "base/files.hpp"
+#include "base/unique_fd.hpp"
 
 namespace vcon {
 
@@ -52,10 +55,14 @@ std::optional<ino_t> pid_namespace(pid_t pid) {
   return st.st_ino;
 }
 
+// A zone's process sets its own command line, as long as it likes
+// (PR_SET_MM can point it at gigabytes): only its start is read.
+constexpr std::size_t kCommandLineLimit = 4096;
+
 std::string command_line(pid_t pid) {
-  auto text = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+  auto text = read_file("/proc/" + std::to_string(pid) + "/cmdline", kCommandLineLimit);
   if (!text || text->empty()) {
-    auto comm = read_file("/proc/" + std::to_string(pid) + "/comm");
+    auto comm = read_file("/proc/" + std::to_string(pid) + "/comm", 64);
     if (!comm) return "?";
     std::string name = comm.value();
     if (!name.empty() && name.back() == '\n') name.pop_back();
@@ -79,7 +86,7 @@ std::vector<ZoneProcess> processes_in_pid_namespace_of(pid_t init_pid) {
     long pid = std::strtol(entry->d_name, &end, 10);
     if (*end != '\0' || pid <= 0) continue;
     if (pid_namespace(static_cast<pid_t>(pid)) != zone_ns) continue;
-    auto text = read_file("/proc/" + std::to_string(pid) + "/status");
+    auto text = read_file("/proc/" + std::to_string(pid) + "/status", 1 << 16);
     if (!text) continue;  // it exited meanwhile
     auto status = parse_proc_status(text.value());
     if (!status) continue;
@@ -89,6 +96,35 @@ std::vector<ZoneProcess> processes_in_pid_namespace_of(pid_t init_pid) {
   ::closedir(proc);
   std::sort(processes.begin(), processes.end(), [](auto& a, auto& b) { return a.zone_pid < b.zone_pid; });
   return processes;
+}
+
+std::optional<pid_t> parse_stat_process_group(const std::string& stat) {
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat.substr(close + 1));
+  std::string state;
+  pid_t parent, group;
+  if (!(fields >> state >> parent >> group)) return std::nullopt;
+  return group;
+}
+
+bool signal_zone_process(pid_t init_pid, pid_t pid, int sig) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd) return false;
+  auto zone_ns = pid_namespace(init_pid);
+  if (!zone_ns || pid_namespace(pid) != zone_ns) return false;
+  // If `pid` was reused since pidfd_open, the pidfd's process is dead and
+  // this fails; if not, the process we checked is the one signalled.
+  return ::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) == 0;
+}
+
+std::vector<pid_t> zone_process_group(pid_t init_pid, pid_t group) {
+  std::vector<pid_t> members;
+  for (const auto& process : processes_in_pid_namespace_of(init_pid)) {
+    auto stat = read_file("/proc/" + std::to_string(process.host_pid) + "/stat", 4096);
+    if (stat && parse_stat_process_group(stat.value()) == group) members.push_back(process.host_pid);
+  }
+  return members;
 }
 
 }  // namespace vcon

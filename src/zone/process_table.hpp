@@ -32,4 +32,15 @@ struct ZoneProcess {
 // Every process in the same PID namespace as `init_pid`, sorted by zone PID.
 std::vector<ZoneProcess> processes_in_pid_namespace_of(pid_t init_pid);
 
+// The process group of `pid`, from the text of /proc/PID/stat (whose comm
+// field may hold spaces and parentheses).
+std::optional<pid_t> parse_stat_process_group(const std::string& stat);
+// Sends `sig` to `pid` only if it is a process of the zone whose init is
+// `init_pid`: a number a zone hands the host (TIOCGPGRP keeps returning a
+// group that is gone) may name a host process by then. The pidfd is taken
+// before the check, so the process checked is the one signalled.
+bool signal_zone_process(pid_t init_pid, pid_t pid, int sig);
+// The zone's processes in process group `group`.
+std::vector<pid_t> zone_process_group(pid_t init_pid, pid_t group);
+
 }  // namespace vcon

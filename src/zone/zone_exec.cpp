@@ -28,6 +28,7 @@
 #include "base/files.hpp"
 #include "base/terminal.hpp"
 #include "base/unique_fd.hpp"
+#include "zone/exec_relay.hpp"
 #include "zone/seccomp_filter.hpp"
 #include "zone/zone_setup.hpp"
 
@@ -91,19 +92,19 @@ Result<std::pair<UniqueFd, UniqueFd>> open_zone_pty() {
 }
 
 struct Stdio {
-  bool terminal;                     // stdin is a terminal: a zone pty
-  std::array<UniqueFd, 3> pipe_write;  // for stdout/stderr terminals without one
+  bool terminal;                 // stdin is a terminal: a zone pty for all three
+  std::array<UniqueFd, 3> pipes;  // otherwise the command's ends of three pipes
 };
 
 [[noreturn]] void run_command(const std::vector<std::string>& argv, const Stdio& stdio, int slave, int error_pipe) {
+  // A session of its own in any case: the caller's session has the
+  // caller's terminal as its controlling tty (/dev/tty would reach it).
+  ::setsid();
   if (stdio.terminal) {
-    ::setsid();
     ::ioctl(slave, TIOCSCTTY, 0);
     for (int fd = 0; fd <= 2; ++fd) ::dup2(slave, fd);
   } else {
-    for (int fd = 1; fd <= 2; ++fd) {
-      if (stdio.pipe_write[fd]) ::dup2(stdio.pipe_write[fd].get(), fd);
-    }
+    for (int fd = 0; fd <= 2; ++fd) ::dup2(stdio.pipes[fd].get(), fd);
   }
   // Only 0-2 reach the command (the error pipe closes on exec).
   ::syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -173,21 +174,6 @@ struct Stdio {
   ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
-struct Relay {
-  int from;
-  int to;
-  bool open = true;
-};
-
-// Copies whatever is readable; false at end of input.
-bool pump(Relay& relay) {
-  char buf[16384];
-  ssize_t n = ::read(relay.from, buf, sizeof buf);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-  if (n <= 0) return false;  // EOF, or EIO from a pty master whose slave is gone
-  return write_all(relay.to, std::string_view(buf, static_cast<std::size_t>(n))).ok();
-}
-
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
 // What the helper says: "pid N" (with the pty master, with a terminal), or
@@ -210,17 +196,16 @@ Result<int> exec_in_zone(const ExecTarget& target, const std::vector<std::string
   if (argv.empty()) return make_error("vcon exec: no command given");
   const std::string& zone = target.config.name;
   Stdio stdio{static_cast<bool>(::isatty(0)), {}};
-  // Without a terminal on stdin, stdout and stderr pass straight through,
-  // unless they are terminals: those go through pipes so zone code never
-  // holds one of the caller's ttys.
-  std::array<UniqueFd, 3> pipe_read;
+  // Without a terminal, the command's stdin, stdout and stderr are pipes we
+  // relay: it never holds one of the caller's fds (a file it could reopen
+  // through /proc/self/fd, or keep writing to after we return).
+  std::array<UniqueFd, 3> ours;
   if (!stdio.terminal) {
-    for (int fd = 1; fd <= 2; ++fd) {
-      if (!::isatty(fd)) continue;
+    for (int fd = 0; fd <= 2; ++fd) {
       int p[2];
       if (::pipe2(p, O_CLOEXEC) != 0) return errno_error("pipe");
-      pipe_read[fd].reset(p[0]);
-      stdio.pipe_write[fd].reset(p[1]);
+      ours[fd].reset(p[fd == 0 ? 1 : 0]);
+      stdio.pipes[fd].reset(p[fd == 0 ? 0 : 1]);
     }
   }
   int sockets[2], error_pipe[2];
@@ -242,11 +227,12 @@ Result<int> exec_in_zone(const ExecTarget& target, const std::vector<std::string
     socket.reset();
     error_read.reset();
     signals.reset();
+    for (auto& fd : ours) fd.reset();
     run_helper(target, argv, stdio, helper_socket.get(), error_write.get());
   }
   helper_socket.reset();
   error_write.reset();
-  for (auto& fd : stdio.pipe_write) fd.reset();
+  for (auto& fd : stdio.pipes) fd.reset();
   auto reap_helper = [&] {
     int status;
     while (::waitpid(helper, &status, 0) < 0 && errno == EINTR) {
@@ -275,48 +261,40 @@ Result<int> exec_in_zone(const ExecTarget& target, const std::vector<std::string
   }
 
   std::optional<RawTerminal> raw;
-  std::vector<Relay> relays;
+  ExecRelay relay;
   if (stdio.terminal) {
     auto entered = RawTerminal::enter(0);
     if (entered) raw.emplace(std::move(entered.value()));
-    relays.push_back({0, master.get()});
-    relays.push_back({master.get(), 1});
+    int master_fd = master.get();
+    relay.add(0, master_fd, UniqueFd(::dup(master_fd)));
+    relay.add(master_fd, 1);
   } else {
-    for (int fd = 1; fd <= 2; ++fd) {
-      if (pipe_read[fd]) relays.push_back({pipe_read[fd].get(), fd});
-    }
+    int stdin_pipe = ours[0].get();
+    relay.add(0, stdin_pipe, std::move(ours[0]));
+    relay.add(ours[1].get(), 1);
+    relay.add(ours[2].get(), 2);
   }
 
   std::optional<int> status;
   while (!status) {
-    std::vector<pollfd> fds{{signals.get(), POLLIN, 0}};
-    for (auto& relay : relays) fds.push_back({relay.open ? relay.from : -1, POLLIN, 0});
-    if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) return errno_error("poll");
-    for (std::size_t i = 0; i < relays.size(); ++i) {
-      if (fds[i + 1].revents && !pump(relays[i])) relays[i].open = false;
-    }
-    if (!(fds[0].revents & POLLIN)) continue;
-    signalfd_siginfo info;
-    while (::read(signals.get(), &info, sizeof info) == sizeof info) {
-      int sig = static_cast<int>(info.ssi_signo);
-      if (sig == SIGWINCH && master) {
-        winsize size;
-        if (::ioctl(0, TIOCGWINSZ, &size) == 0) ::ioctl(master.get(), TIOCSWINSZ, &size);
-      } else if (sig != SIGCHLD && sig != SIGWINCH) {
-        ::kill(command, sig);
+    auto signalled = relay.step(signals.get());
+    if (!signalled) return signalled.error();
+    if (signalled.value()) {
+      signalfd_siginfo info;
+      while (::read(signals.get(), &info, sizeof info) == sizeof info) {
+        int sig = static_cast<int>(info.ssi_signo);
+        if (sig == SIGWINCH && master) {
+          winsize size;
+          if (::ioctl(0, TIOCGWINSZ, &size) == 0) ::ioctl(master.get(), TIOCSWINSZ, &size);
+        } else if (sig != SIGCHLD && sig != SIGWINCH) {
+          ::kill(command, sig);
+        }
       }
     }
     int wait_status;
     if (::waitpid(helper, &wait_status, WNOHANG) == helper) status = wait_status;
   }
-  // The command is gone: pass on what it wrote last, then stop.
-  for (auto& relay : relays) {
-    if (relay.from == 0 || !relay.open) continue;
-    ::fcntl(relay.from, F_SETFL, ::fcntl(relay.from, F_GETFL) | O_NONBLOCK);
-    pollfd p{relay.from, POLLIN, 0};
-    while (::poll(&p, 1, 0) > 0 && (p.revents & POLLIN) && pump(relay)) {
-    }
-  }
+  relay.drain();  // the command is gone: pass on what it wrote last, then stop
   return exit_code(*status);
 }
 

@@ -1,11 +1,15 @@
 // openat2-based access to a zone's tree.
 #include "zone/zone_root.hpp"
 
+#include "base/files.hpp"
+
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 namespace vcon {
 
@@ -27,23 +31,23 @@ Result<UniqueFd> open_in_root(int root, const std::string& path, int flags, std:
 Result<std::string> read_zone_file(int root, const std::string& path, std::size_t limit) {
   auto fd = open_in_root(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, RESOLVE_NO_XDEV);
   if (!fd) return fd.error();
-  struct stat st;
-  if (::fstat(fd->get(), &st) != 0) return errno_error("stat " + path + " in the zone's root");
-  if (!S_ISREG(st.st_mode)) return make_error(path + " in the zone's root is not a regular file");
-  if (static_cast<std::size_t>(st.st_size) > limit) {
-    return make_error(path + " in the zone's root is larger than " + std::to_string(limit) + " bytes");
+  return read_regular_fd(fd->get(), path + " in the zone's root", limit);
+}
+
+Result<void> require_private_rootfs(const std::string& rootfs) {
+  std::string dir = rootfs;
+  while (dir.size() > 1) {
+    dir = dir.substr(0, dir.rfind('/'));
+    if (dir.empty()) dir = "/";
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0) return errno_error("stat " + dir);
+    if ((st.st_mode & 0011) == 0 && st.st_uid == 0) return {};
   }
-  std::string content(limit, '\0');
-  std::size_t filled = 0;
-  while (filled < limit) {
-    ssize_t n = ::read(fd->get(), content.data() + filled, limit - filled);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error("read " + path + " in the zone's root");
-    if (n == 0) break;
-    filled += static_cast<std::size_t>(n);
-  }
-  content.resize(filled);
-  return content;
+  return make_error("rootfs " + rootfs +
+                    " is reachable by other users of this host: files the zone's root makes setuid or gives "
+                    "capabilities would work for them there. Close a directory above it to them (chmod 700 " +
+                    rootfs.substr(0, std::max<std::size_t>(rootfs.rfind('/'), 1)) +
+                    ", as vcon's own zones directory is), or create the zone --privileged");
 }
 
 }  // namespace vcon

@@ -23,4 +23,12 @@ Result<UniqueFd> open_in_root(int root, const std::string& path, int flags, std:
 // there) or a bigger file is an error, not a hang or a huge read.
 Result<std::string> read_zone_file(int root, const std::string& path, std::size_t limit);
 
+// A user-namespaced zone's root writes files as uid 0 on disk (the idmapped
+// mount): a setuid-root binary or a file capability it makes is one on the
+// host too. So other host users must not reach the tree: some directory
+// above `rootfs` must be closed to them (no search permission for group
+// and others), as /var/lib/vcon/zones (0700) is for template root file
+// systems. Fails with what to do.
+Result<void> require_private_rootfs(const std::string& rootfs);
+
 }  // namespace vcon

@@ -83,6 +83,7 @@ struct SetupContext {
   int socket;              // to the monitor: the root comes in, the console goes out
   UniqueFd attach_point;   // config.rootfs, where the zone's root is attached
   UniqueFd root;           // the zone's root mount (from the monitor)
+  UniqueFd host_sys;       // --net host in a user namespace: the host's /sys, alone (from the monitor)
   UniqueFd dev;            // the zone's /dev tmpfs
   UniqueFd devpts;         // the zone's devpts instance
   UniqueFd master;
@@ -206,12 +207,15 @@ Result<void> open_attach_point(SetupContext& ctx) {
   return {};
 }
 
+bool needs_host_sys(const ZoneConfig& config) { return !config.privileged && config.net == NetMode::Host; }
+
 Result<void> receive_root(SetupContext& ctx) {
   // The monitor writes our id maps, puts us in the zone's cgroup and
   // sends the root; a monitor that gave up closes the socket instead.
-  auto fds = receive_fds(ctx.socket, 1);
+  auto fds = receive_fds(ctx.socket, needs_host_sys(ctx.config) ? 2 : 1);
   if (!fds) return fds.error();
   ctx.root = std::move(fds.value()[0]);
+  if (fds->size() > 1) ctx.host_sys = std::move(fds.value()[1]);
   return {};
 }
 
@@ -253,11 +257,8 @@ Result<void> mount_sys(SetupContext& ctx) {
     return attach(sys->get(), target->get(), "read-only sysfs");
   }
   // A user namespace may mount sysfs only for a network namespace of its
-  // own: with --net host, the host's /sys is bound read-only instead.
-  auto sys = clone_mount(AT_FDCWD, "/sys", true, "the host's /sys");
-  if (!sys) return sys.error();
-  VCON_TRY(set_attributes(sys->get(), kReadOnly, true, "/sys"));
-  return attach(sys->get(), target->get(), "the host's /sys, read-only");
+  // own: with --net host, the monitor's read-only bind of the host's /sys.
+  return attach(ctx.host_sys.get(), target->get(), "the host's /sys, read-only");
 }
 
 Result<void> mask_kernel_paths(SetupContext& ctx) {
@@ -266,59 +267,16 @@ Result<void> mask_kernel_paths(SetupContext& ctx) {
   return {};
 }
 
-Result<UniqueFd> cgroup_mount(const CgroupHierarchy& h) {
-  unsigned attributes = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | (h.delegated() ? 0 : MOUNT_ATTR_RDONLY);
-  if (h.unified) return new_mount("cgroup2", {}, attributes);
-  UniqueFd context(::fsopen("cgroup", FSOPEN_CLOEXEC));
-  if (!context) return errno_error("open a cgroup file system");
-  ::fsconfig(context.get(), FSCONFIG_SET_STRING, "source", "cgroup", 0);
-  for (const auto& controller : h.controllers) {
-    if (::fsconfig(context.get(), FSCONFIG_SET_FLAG, controller.c_str(), nullptr, 0) != 0) {
-      return errno_error("cgroup controller " + controller);
-    }
-  }
-  if (!h.name.empty() && ::fsconfig(context.get(), FSCONFIG_SET_STRING, "name", h.name.c_str(), 0) != 0) {
-    return errno_error("cgroup hierarchy name=" + h.name);
-  }
-  if (h.controllers.empty() && ::fsconfig(context.get(), FSCONFIG_SET_FLAG, "none", nullptr, 0) != 0) {
-    return errno_error("cgroup hierarchy without controllers");
-  }
-  if (::fsconfig(context.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
-    return errno_error("cgroup hierarchy " + h.zone_directory(false));
-  }
-  UniqueFd mount(::fsmount(context.get(), FSMOUNT_CLOEXEC, attributes));
-  if (!mount) return errno_error("mount cgroup hierarchy " + h.zone_directory(false));
-  return mount;
-}
-
-Result<void> mount_cgroups(SetupContext& ctx) {
-  // As systemd-nspawn does: the host's layout, showing only the zone's own
-  // subtree (cgroup namespace); the zone's root owns what was delegated.
-  const auto& layout = ctx.cgroup.layout();
+Result<void> mount_cgroup(SetupContext& ctx) {
+  // cgroup v2 alone, also on a hybrid host, showing only the zone's own
+  // subtree (cgroup namespace), which its root owns: what systemd-nspawn
+  // gives a guest in unified mode. The v1 hierarchies the zone is in stay
+  // out of sight; none of them is the zone's to change.
   auto target = open_in_root(ctx.root.get(), "sys/fs/cgroup", O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
   if (!target) return target.error();
-  if (is_pure_v2(layout)) {
-    auto mount = cgroup_mount(layout[0]);
-    if (!mount) return mount.error();
-    return attach(mount->get(), target->get(), "cgroup2 on /sys/fs/cgroup");
-  }
-  auto top = new_mount("tmpfs", {{"mode", "0755"}, {"size", "64k"}},
-                       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
-  if (!top) return top.error();
-  VCON_TRY(attach(top->get(), target->get(), "tmpfs on /sys/fs/cgroup"));
-  for (const auto& h : layout) {
-    std::string name = h.zone_directory(false);
-    VCON_TRY(check(::mkdirat(top->get(), name.c_str(), 0755), "create /sys/fs/cgroup/" + name));
-    UniqueFd where(::openat(top->get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    auto mount = cgroup_mount(h);
-    if (!mount) return mount.error();
-    VCON_TRY(attach(mount->get(), where.get(), "cgroup hierarchy /sys/fs/cgroup/" + name));
-    if (h.controllers.size() > 1) {  // cpu -> cpu,cpuacct, as hosts have it
-      for (const auto& controller : h.controllers) (void)::symlinkat(name.c_str(), top->get(), controller.c_str());
-    }
-  }
-  return set_attributes(top->get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-                        false, "/sys/fs/cgroup");
+  auto cgroup = new_mount("cgroup2", {}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+  if (!cgroup) return cgroup.error();
+  return attach(cgroup->get(), target->get(), "cgroup2 on /sys/fs/cgroup");
 }
 
 Result<void> mount_dev(SetupContext& ctx) {
@@ -468,7 +426,7 @@ const SetupStep kSteps[] = {
     {"proc", mount_proc},
     {"sys", mount_sys},
     {"masked paths", mask_kernel_paths},
-    {"cgroup file system", mount_cgroups},
+    {"cgroup file system", mount_cgroup},
     {"dev", mount_dev},
     {"devpts", mount_devpts},
     {"console", create_console},
@@ -483,7 +441,7 @@ const SetupStep kSteps[] = {
 };
 
 [[noreturn]] void run_child(const ZoneConfig& config, const ZoneCgroup& cgroup, int socket, int error_pipe) {
-  SetupContext ctx{config, cgroup, socket, {}, {}, {}, {}, {}, {}};
+  SetupContext ctx{config, cgroup, socket, {}, {}, {}, {}, {}, {}, {}};
   for (const SetupStep& step : kSteps) {
     auto result = step.run(ctx);
     if (!result) {
@@ -525,6 +483,17 @@ Result<UniqueFd> prepare_root(pid_t child, const ZoneConfig& config) {
   return tree;
 }
 
+// --net host in a user namespace: the host's /sys without what is mounted
+// below it (the host's cgroup trees, debugfs...). Only the monitor can take
+// it alone: in the zone's mount namespace those mounts are locked to it.
+Result<UniqueFd> host_sys() {
+  auto sys = clone_mount(AT_FDCWD, "/sys", false, "the host's /sys");
+  if (!sys) return sys;
+  VCON_TRY(set_attributes(sys->get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                          false, "the host's /sys"));
+  return sys;
+}
+
 Result<void> prepare_child(pid_t child, const ZoneConfig& config, const ZoneCgroup& cgroup, int socket) {
   auto step = [](const char* name, Result<void> result) -> Result<void> {
     if (!result) return make_error(std::string(name) + ": " + result.error().message());
@@ -534,7 +503,15 @@ Result<void> prepare_child(pid_t child, const ZoneConfig& config, const ZoneCgro
   VCON_TRY(step("cgroup", cgroup.add(child)));
   auto root = prepare_root(child, config);
   if (!root) return step("root file system", root.error());
-  return step("root file system", send_fds(socket, {root->get()}));
+  std::vector<int> fds{root->get()};
+  UniqueFd sys;
+  if (needs_host_sys(config)) {
+    auto cloned = host_sys();
+    if (!cloned) return step("sys", cloned.error());
+    sys = std::move(cloned.value());
+    fds.push_back(sys.get());
+  }
+  return step("root file system", send_fds(socket, fds));
 }
 
 Result<pid_t> clone_zone(std::uint64_t flags, int& pidfd) {

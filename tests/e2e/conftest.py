@@ -106,6 +106,15 @@ class Vcon:
             return ""
         return self.run("log", name, *(["--raw"] if raw else [])).stdout
 
+    def private_dir(self, name):
+        """A directory for a user-supplied root file system: below one other host users cannot enter
+        (vcon refuses a rootfs they could reach)."""
+        closed = os.path.join(self.top, "private")
+        os.makedirs(closed, mode=0o700, exist_ok=True)
+        path = os.path.join(closed, name)
+        os.makedirs(path, exist_ok=True)
+        return path
+
     def zone_dir(self, name):
         return os.path.join(self.top, "state", "zones", name)
 

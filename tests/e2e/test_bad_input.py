@@ -40,8 +40,7 @@ def test_duplicate_name(vcon):
 def test_missing_rootfs_and_init_at_create(vcon):
     assert_refused(vcon.run("create", "m", "--rootfs", "/nonexistent/rootfs", check=False),
                    "rootfs /nonexistent/rootfs does not exist")
-    empty = os.path.join(vcon.top, "empty")
-    os.mkdir(empty)
+    empty = vcon.private_dir("empty")
     assert_refused(vcon.run("create", "m", "--rootfs", empty, check=False), f"rootfs {empty} has no /sbin/init")
     assert_refused(vcon.run("create", "m", "--", "sbin/init", check=False), "must be an absolute path")
     assert_refused(vcon.run("create", "m", "--template", "alpine", check=False), "unknown template 'alpine'")

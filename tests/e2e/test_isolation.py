@@ -179,21 +179,26 @@ def test_cgroups_a_zone_sees_only_its_own_and_limits_hold(vcon):
     for point in hierarchies:
         assert os.path.isdir(os.path.join(point, name)), point
     assert all(line.endswith(":/") for line in vcon.exec("z1", "cat", "/proc/self/cgroup").stdout.split())
+    # The zone sees a cgroup v2 tree of its own, also on this hybrid host; v1 stays out of sight.
+    mounts = vcon.exec("z1", "cat", "/proc/mounts").stdout
+    assert re.search(r"^cgroup2 /sys/fs/cgroup cgroup2 rw,", mounts, re.M), mounts
+    assert not re.search(r" cgroup (?!2)", mounts), mounts
     # What systemd does at boot lands in the zone's own subtree, never at the host's top.
-    vcon.exec("z1", "sh", "-c", "mkdir /sys/fs/cgroup/unified/init.scope /sys/fs/cgroup/systemd/system.slice")
-    top = {p for p in hierarchies if p.endswith("/unified") or p.endswith("/systemd")}
-    for point in top:
-        assert not os.path.exists(os.path.join(point, "init.scope"))
-        assert not os.path.exists(os.path.join(point, "system.slice"))
-    assert os.path.isdir(os.path.join([p for p in top if p.endswith("unified")][0], name, "init.scope"))
-    # Controllers are the host's to set: read-only in the zone.
-    assert vcon.exec("z1", "mkdir", "/sys/fs/cgroup/memory/x", check=False).returncode != 0
-    assert vcon.exec("z1", "sh", "-c", "echo max > /sys/fs/cgroup/pids/pids.max", check=False).returncode != 0
+    vcon.exec("z1", "mkdir", "/sys/fs/cgroup/init.scope")
+    unified = next(p for p in hierarchies if read_fstype(p) == "cgroup2")
+    assert not os.path.exists(os.path.join(unified, "init.scope"))
+    assert os.path.isdir(os.path.join(unified, name, "init.scope"))
+    # Nesting is bounded (the kernel refuses past cgroup.max.depth), and nothing of v1 is the zone's.
+    deep = vcon.exec("z1", "sh", "-c", "cd /sys/fs/cgroup && for i in $(seq 40); do mkdir d && cd d || exit 1; done",
+                     check=False)
+    assert deep.returncode != 0
+    for point in hierarchies:
+        if read_fstype(point) == "cgroup":
+            assert os.stat(os.path.join(point, name)).st_uid == 0
+    # The limits bite: 60 background sleeps cannot all start; the host's files say so.
     memory = [p for p in hierarchies if p.endswith("/memory")]
     if memory:
         assert read(os.path.join(memory[0], name, "memory.limit_in_bytes")).strip() == str(64 << 20)
-    assert vcon.exec("z1", "cat", "/sys/fs/cgroup/pids/pids.max").stdout.strip() == "40"
-    # The limit bites: 60 background sleeps cannot all start.
     crowd = vcon.exec("z1", "sh", "-c", "for i in $(seq 60); do sleep 30 & done 2>&1; echo started", check=False)
     assert "can't fork" in crowd.stdout + crowd.stderr or "Resource temporarily" in crowd.stdout + crowd.stderr, crowd
     # exec joins the zone's cgroup.
@@ -201,6 +206,23 @@ def test_cgroups_a_zone_sees_only_its_own_and_limits_hold(vcon):
     vcon.run("halt", "z1", "--force")
     for point in hierarchies:
         assert not os.path.exists(os.path.join(point, name)), point
+
+
+def read_fstype(point):
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            before, after = line.split(" - ")
+            if before.split()[4] == point:
+                return after.split()[0]
+    return None
+
+
+def test_with_host_network_the_hosts_cgroups_stay_hidden(vcon):
+    vcon.zone_up("h1", "--net", "host")
+    # Taking the zone's own cgroup2 mount away shows the empty directory of a
+    # /sys bound alone, not the host's cgroup trees below it.
+    listing = vcon.exec("h1", "sh", "-c", "umount -l /sys/fs/cgroup && ls -A /sys/fs/cgroup; ls /sys/kernel/debug | wc -l")
+    assert listing.stdout.split() == ["0"], listing.stdout
 
 
 def test_a_pure_cgroup_v2_host(vcon):
@@ -306,8 +328,49 @@ def test_ps_reads_the_zones_passwd_as_data(vcon):
 
 def test_exec_passes_only_stdin_stdout_and_stderr(vcon):
     vcon.zone_up("z1")
-    # As the issue tried it: vcon exec Z -- cmd 7</etc/shadow
-    result = subprocess.run(["sh", "-c", f"exec 7</etc/shadow 8>>{vcon.top}/stray; exec {VCON} exec z1 -- sh -c 'ls /proc/$$/fd; true'"],
-                            env=vcon.env, capture_output=True, text=True, timeout=30)
+    private = vcon.private_dir("out")
+    # As the issue tried it: vcon exec Z -- cmd 7</etc/shadow; and stdout a file in a directory closed to others.
+    script = (f"exec 7</etc/shadow 8>>{vcon.top}/stray; exec {VCON} exec z1 -- "
+              "sh -c 'ls /proc/$$/fd; readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2; true'")
+    result = subprocess.run(["sh", "-c", script + f" >{private}/out"], env=vcon.env, capture_output=True, text=True,
+                            timeout=30)
     assert result.returncode == 0, result.stderr
-    assert sorted(result.stdout.split()) == ["0", "1", "2"], result.stdout
+    lines = read(os.path.join(private, "out")).split()
+    assert lines[:3] == ["0", "1", "2"], lines
+    # Never the caller's own fds: pipes vcon relays (no file to reopen through /proc/self/fd).
+    assert all(link.startswith("pipe:") for link in lines[3:6]), lines
+
+
+def test_exec_never_hands_the_zone_the_callers_terminal(vcon):
+    vcon.zone_up("z1")
+    # stdin not a terminal, but the caller has one: the command must not reach it through /dev/tty.
+    command = f"{VCON} exec z1 -- sh -c 'echo INJECTED > /dev/tty; echo tty=$?' </dev/null"
+    result = subprocess.run(["script", "-qec", command, "/dev/null"], env=vcon.env, capture_output=True, text=True,
+                            timeout=30)
+    assert "tty=1" in result.stdout or "tty=2" in result.stdout, result.stdout
+    assert "INJECTED" not in result.stdout.replace("echo INJECTED", "")
+
+
+def test_a_rootfs_other_users_can_reach_is_refused(vcon):
+    vcon.zone_up("z1")
+    rootfs = os.path.join(vcon.zone_dir("z1"), "rootfs")
+    vcon.run("halt", "z1")
+    # What the zone's root writes is uid 0 on disk: a setuid-root file for anyone who can reach it.
+    open_dir = os.path.join(vcon.top, "open")
+    os.mkdir(open_dir, 0o755)
+    mine = os.path.join(open_dir, "rootfs")
+    subprocess.run(["cp", "-a", rootfs, mine], check=True)
+    refused = vcon.run("create", "z2", "--rootfs", mine, check=False)
+    assert refused.returncode != 0 and "reachable by other users" in refused.stderr, refused.stderr
+    assert "chmod 700" in refused.stderr and "z2" not in vcon.ls()
+    os.chmod(open_dir, 0o700)
+    vcon.create("z2", "--rootfs", mine)
+    vcon.boot("z2")
+    vcon.exec("z2", "sh", "-c", "cp /bin/busybox /root/suid && chmod 4755 /root/suid")
+    st = os.stat(os.path.join(mine, "root", "suid"))
+    assert st.st_uid == 0 and st.st_mode & stat.S_ISUID, "why the check exists"
+    vcon.run("halt", "z2")
+    os.chmod(open_dir, 0o755)
+    refused = vcon.run("boot", "z2", check=False)
+    assert refused.returncode != 0 and "reachable by other users" in refused.stderr, refused.stderr
+    os.chmod(open_dir, 0o700)

@@ -189,7 +189,7 @@ def test_destroy(vcon, zone):
 
 def test_destroy_keeps_a_user_supplied_rootfs(vcon, zone):
     rootfs = vcon.zone_dir(zone) + "/rootfs"
-    mine = os.path.join(vcon.top, "mine")
+    mine = os.path.join(vcon.private_dir("user"), "mine")
     subprocess.run(["cp", "-a", rootfs, mine], check=True)
     vcon.create("user", "--rootfs", mine)
     vcon.run("destroy", "user")

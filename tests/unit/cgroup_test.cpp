@@ -19,23 +19,18 @@ TEST(CgroupLayout, HybridHostEachHierarchyOnce) {
   ASSERT_EQ(layout.size(), 4u);
   EXPECT_TRUE(layout[0].unified);
   EXPECT_EQ(layout[0].mountpoint, "/sys/fs/cgroup/unified");
-  EXPECT_EQ(layout[0].zone_directory(false), "unified");
   EXPECT_EQ(layout[1].name, "systemd");
   EXPECT_TRUE(layout[1].controllers.empty());
-  EXPECT_TRUE(layout[1].delegated());
   EXPECT_EQ(layout[2].controllers, (std::vector<std::string>{"cpu", "cpuacct"}));
-  EXPECT_EQ(layout[2].zone_directory(false), "cpu,cpuacct");
-  EXPECT_FALSE(layout[2].delegated());
   EXPECT_TRUE(layout[3].has("memory"));
-  EXPECT_FALSE(is_pure_v2(layout));
 }
 
 TEST(CgroupLayout, PureV2) {
   auto layout = parse_cgroup_mounts(
       "30 24 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n");
   ASSERT_EQ(layout.size(), 1u);
-  EXPECT_TRUE(is_pure_v2(layout));
-  EXPECT_EQ(layout[0].zone_directory(true), "");
+  EXPECT_TRUE(layout[0].unified);
+  EXPECT_EQ(layout[0].mountpoint, "/sys/fs/cgroup");
 }
 
 TEST(CgroupLayout, EscapedMountpoints) {

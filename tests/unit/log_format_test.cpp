@@ -66,7 +66,11 @@ TEST(LogFormat, ZoneOutputCannotForgeAnEvent) {
 
 TEST(LogFormat, MakeVisibleDefusesControlCharacters) {
   EXPECT_EQ(make_visible("a\x1b[6n\r\n\tb\x7f"), "a^[[6n^M\n\tb^?");
-  EXPECT_EQ(make_visible("plain \xc3\xa9"), "plain \xc3\xa9") << "UTF-8 passes";
+  EXPECT_EQ(make_visible("plain \xc3\xa9 \xe2\x82\xac"), "plain \xc3\xa9 \xe2\x82\xac") << "UTF-8 passes";
+  // C1 controls drive terminals too: raw (CSI 0x9b) and UTF-8 encoded (U+009D, OSC).
+  EXPECT_EQ(make_visible("a\x9b" "31mb"), "aM-^[31mb");
+  EXPECT_EQ(make_visible("\xc2\x9d" "0;t\xc2\x9c"), "M-^]0;tM-^\\");
+  EXPECT_EQ(make_visible("\xc2\xa0\xff\xc3"), "\xc2\xa0\xff\xc3") << "not controls: unchanged";
 }
 
 TEST(LogFormat, ParseRejectsForeignLines) {

@@ -24,4 +24,11 @@ TEST(Passwd, MapsUidsToNames) {
   EXPECT_EQ(users.size(), 2u);
 }
 
+TEST(ProcessTable, ProcessGroupFromStatWithAHostileCommandName) {
+  EXPECT_EQ(parse_stat_process_group("42 (sh) S 1 42 42 34816 42 4194560"), 42);
+  // A zone names its processes: ") R 1 666" in comm must not fool the parser.
+  EXPECT_EQ(parse_stat_process_group("43 (x) R 1 666 (y) S 7 43 43 0 -1"), 43);
+  EXPECT_FALSE(parse_stat_process_group("garbage").has_value());
+}
+
 }  // namespace vcon

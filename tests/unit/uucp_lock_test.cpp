@@ -2,6 +2,7 @@
 #include "serial/uucp_lock.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -63,6 +64,31 @@ TEST(UucpLock, StaleAndGarbageLocksAreTakenOver) {
     ASSERT_TRUE(write_file_atomic(path, content).ok());
     UucpLock lock;
     EXPECT_EQ(lock.acquire(dir.path, "/dev/ttyS1").value(), UucpLock::Outcome::Locked) << content;
+    EXPECT_EQ(read_file(path).value(), uucp_lock_content(::getpid()));
+  }
+}
+
+}  // namespace vcon
+
+namespace vcon {
+
+// The lock directory is world-writable: anyone may plant a FIFO, a symlink
+// to a device or a huge file under a lock file's name. None may hang or
+// bloat the monitor; each is garbage, taken over.
+TEST(UucpLock, PlantedFifosLinksAndHugeFilesAreGarbageNotHangs) {
+  TempDir dir;
+  std::string path = dir.path + "/LCK..ttyS2";
+  auto plant = [&](int kind) {
+    if (kind == 0) return ::mkfifo(path.c_str(), 0644) == 0;
+    if (kind == 1) return ::symlink("/dev/zero", path.c_str()) == 0;
+    return write_file_atomic(path, std::string(1 << 20, '1')).ok();
+  };
+  for (int kind = 0; kind < 3; ++kind) {
+    ASSERT_TRUE(plant(kind)) << kind;
+    UucpLock lock;
+    auto outcome = lock.acquire(dir.path, "/dev/ttyS2");
+    ASSERT_TRUE(outcome.ok()) << outcome.error().message();
+    EXPECT_EQ(*outcome, UucpLock::Outcome::Locked) << kind;
     EXPECT_EQ(read_file(path).value(), uucp_lock_content(::getpid()));
   }
 }

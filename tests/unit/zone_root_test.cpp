@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/openat2.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,16 +67,24 @@ TEST_F(ZoneTree, RemovingATreeNeverFollowsItsSymlinks) {
   ASSERT_TRUE(make_directories(root + "/a/b/c").ok());
   ASSERT_EQ(::symlink(outside.c_str(), (root + "/a/b/out").c_str()), 0);
   ASSERT_EQ(::symlink("/", (root + "/a/slash").c_str()), 0);
-  // Deeper than any path could name (1,500 x 5 bytes > PATH_MAX).
+  // Deeper than any path could name (3,000 x 5 bytes > PATH_MAX), and than
+  // the fd limit (256, set below) if each level held one.
   ASSERT_EQ(::mkdir((root + "/deep").c_str(), 0755), 0);
   {
     UniqueFd level(::open((root + "/deep").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    for (int i = 0; i < 1500; ++i) {
+    for (int i = 0; i < 3000; ++i) {
       ASSERT_EQ(::mkdirat(level.get(), "dddd", 0755), 0);
       level.reset(::openat(level.get(), "dddd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     }
   }
-  ASSERT_TRUE(remove_tree(root).ok());
+  rlimit saved;
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit few = saved;
+  few.rlim_cur = 256;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &few), 0);
+  auto removed = remove_tree(root);
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  ASSERT_TRUE(removed.ok()) << removed.error().message();
   EXPECT_FALSE(path_exists(root));
   EXPECT_TRUE(path_exists(outside + "/passwd"));
 }
