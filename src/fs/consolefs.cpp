@@ -493,7 +493,11 @@ class ConsoleFs {
       fuse_reply_err(req, EBUSY);
       return;
     }
-    file->connection->send(FrameType::Data, std::string(data, size));
+    // In frames a monitor takes (kMaxClientFrame), however big the write.
+    constexpr std::size_t kPiece = proto::kMaxClientFrame - 1;
+    for (std::size_t at = 0; at < size; at += kPiece) {
+      file->connection->send(FrameType::Data, std::string(data + at, std::min(kPiece, size - at)));
+    }
     fuse_reply_write(req, size);
   }
 

@@ -21,7 +21,9 @@ std::string clock_time(double seconds) {
   return fmt::format("{:%H:%M:%S} UTC", fmt::gmtime(static_cast<std::time_t>(seconds)));
 }
 
-constexpr std::size_t kReplayChunk = 64 * 1024;
+// A client catching up holds at most one slice of the ring at a time,
+// copied when it has written the previous one.
+constexpr std::size_t kReplaySlice = 64 * 1024;
 }  // namespace
 
 Peer peer_of(int socket) {
@@ -62,7 +64,7 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
                         const proto::Hello& hello) {
   bool wants_write = hello.mode == proto::Mode::ReadWrite;
   ClientId id = next_id_++;
-  clients_[id] = Client{connection, peer, wants_write, wall_clock_seconds()};
+  clients_[id] = Client{connection, peer, wants_write, wall_clock_seconds(), std::nullopt};
 
   std::optional<ClientId> displaced;
   if (wants_write) {
@@ -87,12 +89,12 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
   }
   port_.log_event(fmt::format("{} attached {}", describe(id), wants_write ? "read-write" : "read-only"));
 
-  // Replay, then live: all in this handler, so no console output can come
-  // in between (the loop is single-threaded).
+  // Replay, then live: the client reads the ring from `from` as fast as it
+  // takes it, and only then gets output as it comes (nothing lost or
+  // repeated in between: a single-threaded loop).
   const RingBuffer& ring = port_.ring();
   std::uint64_t replay = std::min<std::uint64_t>(hello.replay, ring.size());
   std::uint64_t from = ring.end_offset() - replay;
-  if (replay > 0) connection->set_data_limit(static_cast<std::size_t>(replay) + proto::FrameConnection::kDefaultDataLimit);
   json welcome{{"version", proto::kVersion},
                {"console", port_.console_name()},
                {"mode", wants_write ? "rw" : "ro"},
@@ -100,14 +102,13 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
                {"replay_to", ring.end_offset()},
                {"clients", names_with_first(id)}};
   connection->send(FrameType::Welcome, json_text(welcome));
-  for (std::uint64_t offset = from; offset < ring.end_offset();) {
-    auto chunk = std::make_shared<std::string>();
-    ring.read(offset, kReplayChunk, *chunk);
-    offset += chunk->size();
-    connection->send_data(std::move(chunk));
-  }
   connection->set_handlers([this, id](proto::Frame frame) { on_frame(id, std::move(frame)); },
                            [this, id](const std::string&) { detach(id); });
+  if (replay > 0) {
+    clients_[id].cursor = from;
+    connection->set_drained_handler([this, id] { feed(id); });
+    feed(id);
+  }
 
   if (displaced) {
     port_.log_event(fmt::format("{} took write access from {}", describe(id), describe(*displaced)));
@@ -150,6 +151,28 @@ void ConsoleHub::on_frame(ClientId id, proto::Frame frame) {
   }
 }
 
+void ConsoleHub::feed(ClientId id) {
+  auto found = clients_.find(id);
+  if (found == clients_.end() || !found->second.cursor) return;
+  Client& client = found->second;
+  const RingBuffer& ring = port_.ring();
+  if (*client.cursor < ring.begin_offset()) {  // the zone wrote faster than it read
+    std::uint64_t lost = ring.begin_offset() - *client.cursor;
+    client.connection->send(FrameType::Notice, json_text(json{{"type", "dropped"}, {"bytes", lost}}));
+    client.cursor = ring.begin_offset();
+  }
+  if (*client.cursor < ring.end_offset()) {
+    auto slice = std::make_shared<std::string>();
+    ring.read(*client.cursor, kReplaySlice, *slice);
+    *client.cursor += slice->size();
+    client.connection->send_data(std::move(slice));
+  }
+  if (*client.cursor == ring.end_offset()) {  // caught up: live from here on
+    client.cursor.reset();
+    client.connection->set_drained_handler(nullptr);
+  }
+}
+
 void ConsoleHub::detach(ClientId id) {
   auto found = clients_.find(id);
   if (found == clients_.end()) return;
@@ -170,7 +193,9 @@ void ConsoleHub::detach(ClientId id) {
 void ConsoleHub::broadcast(std::string_view bytes) {
   if (clients_.empty()) return;
   auto chunk = std::make_shared<const std::string>(bytes);
-  for (auto& [id, client] : clients_) client.connection->send_data(chunk);
+  for (auto& [id, client] : clients_) {
+    if (!client.cursor) client.connection->send_data(chunk);  // one catching up reads it from the ring
+  }
 }
 
 void ConsoleHub::notice_all(const json& notice) {

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -77,9 +78,15 @@ class ConsoleHub {
     Peer peer;
     bool wants_write;
     double since;
+    // Set while the client catches up from the ring (its replay): the next
+    // offset it gets. Live output reaches it only once it has caught up.
+    std::optional<std::uint64_t> cursor;
   };
 
   void on_frame(ClientId id, proto::Frame frame);
+  // The next slice of the ring for a client catching up; it goes live once
+  // it reaches the end.
+  void feed(ClientId id);
   void detach(ClientId id);
   nlohmann::json names_with_first(ClientId first) const;
   std::string describe(ClientId id) const;

@@ -4,8 +4,13 @@
 
 #include <fmt/core.h>
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <map>
 
 #include <cctype>
 #include <memory>
@@ -25,12 +30,22 @@ using proto::FrameType;
 class ControlSession : public std::enable_shared_from_this<ControlSession> {
  public:
   ControlSession(asio::local::stream_protocol::socket socket, ControlTarget& target)
-      : connection_(std::make_shared<proto::FrameConnection>(std::move(socket))), target_(target) {}
+      : connection_(std::make_shared<proto::FrameConnection>(std::move(socket), proto::FrameConnection::kDefaultDataLimit,
+                                                             proto::kMaxHelloFrame)),
+        target_(target),
+        hello_timer_(connection_->executor()) {}
 
-  void start() {
+  void start(std::shared_ptr<void> slot, std::chrono::milliseconds hello_deadline) {
     auto self = shared_from_this();
+    connection_->hold(std::move(slot));
     connection_->start([self](proto::Frame frame) { self->on_frame(std::move(frame)); },
-                       [self](const std::string&) {});  // holds the session until the connection closes
+                       [self](const std::string&) { self->hello_timer_.cancel(); });  // holds the session until then
+    hello_timer_.expires_after(hello_deadline);
+    hello_timer_.async_wait([weak = std::weak_ptr<ControlSession>(self)](std::error_code ec) {
+      auto session = weak.lock();
+      if (ec || !session || session->greeted_) return;
+      session->fail("no hello in time: closed");
+    });
   }
 
  private:
@@ -118,6 +133,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
       fail(hello.error().message());
       return;
     }
+    hello_timer_.cancel();
     peer_ = peer_of(connection_->native_handle());
     access_ = target_.access(peer_);
     if (access_ == Access::None) {
@@ -127,6 +143,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
       return;
     }
     greeted_ = true;
+    connection_->set_max_frame(proto::kMaxClientFrame);
     if (hello->mode == proto::Mode::Control) {
       connection_->send(FrameType::Welcome, json_text(json{{"version", proto::kVersion}}));
       return;
@@ -154,6 +171,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
 
   std::shared_ptr<proto::FrameConnection> connection_;
   ControlTarget& target_;
+  asio::steady_timer hello_timer_;
   bool greeted_ = false;
   Peer peer_;
   Access access_ = Access::None;
@@ -161,28 +179,140 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
 
 }  // namespace
 
-void start_control_session(asio::local::stream_protocol::socket socket, ControlTarget& target) {
-  std::make_shared<ControlSession>(std::move(socket), target)->start();
+struct ClientListener::Counts {
+  std::map<uid_t, std::size_t> per_user;
+  std::size_t total = 0;
+  struct Refusals {
+    std::chrono::steady_clock::time_point logged;
+    std::size_t since_logged = 0;
+  };
+  std::map<uid_t, Refusals> refusals;
+};
+
+ClientListener::ClientListener(asio::io_context& io, ControlTarget& target, ClientLimits limits)
+    : io_(io), target_(target), limits_(limits), acceptor_(io), retry_(io), counts_(std::make_shared<Counts>()) {
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-Result<void> listen_for_clients(asio::local::stream_protocol::acceptor& acceptor, const std::string& path) {
+ClientListener::~ClientListener() {
+  if (spare_fd_ >= 0) ::close(spare_fd_);
+}
+
+ClientLimits ClientListener::fitted_to_fd_limit(ClientLimits limits) {
+  rlimit fds{};
+  if (::getrlimit(RLIMIT_NOFILE, &fds) == 0) {
+    if (fds.rlim_cur < fds.rlim_max) {
+      fds.rlim_cur = fds.rlim_max;
+      ::setrlimit(RLIMIT_NOFILE, &fds);
+      ::getrlimit(RLIMIT_NOFILE, &fds);
+    }
+    // Room for the console, the log, the zone's fds and the spare.
+    constexpr rlim_t kReserved = 64;
+    std::size_t fit = fds.rlim_cur > 2 * kReserved ? static_cast<std::size_t>(fds.rlim_cur - kReserved) : 64;
+    limits.total = std::min(limits.total, fit);
+  }
+  return limits;
+}
+
+Result<void> ClientListener::listen(const std::string& path) {
   ::unlink(path.c_str());
   asio::local::stream_protocol::endpoint endpoint(path);
   std::error_code ec;
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(64, ec);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(256, ec);
   if (ec) return make_error("listen on " + path + ": " + ec.message());
   ::chmod(path.c_str(), 0666);
+  accept();
   return {};
 }
 
-void accept_clients(asio::local::stream_protocol::acceptor& acceptor, ControlTarget& target) {
-  acceptor.async_accept([&acceptor, &target](std::error_code ec, asio::local::stream_protocol::socket socket) {
-    if (ec) return;
-    start_control_session(std::move(socket), target);
-    accept_clients(acceptor, target);
+void ClientListener::close() {
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  retry_.cancel();
+}
+
+void ClientListener::accept() {
+  acceptor_.async_accept([this](std::error_code ec, asio::local::stream_protocol::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space ||
+        ec == asio::error::no_memory) {
+      out_of_fds();
+      return;
+    }
+    if (!ec) admit(std::move(socket));
+    accept();  // a client that gave up while queued (ECONNABORTED...) changes nothing
   });
+}
+
+// Out of fds: the waiting connection would wake us again and again. Take it
+// with the spare fd, close it at once, and go on; if even that fails, wait
+// a little (clients leaving give fds back).
+void ClientListener::out_of_fds() {
+  if (spare_fd_ >= 0) {
+    ::close(spare_fd_);
+    spare_fd_ = -1;
+    int taken = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (taken >= 0) {
+      constexpr char kBusy[] = "the monitor is out of file descriptors; try again";
+      std::string frame = proto::encode(FrameType::Error, kBusy);
+      [[maybe_unused]] auto n = ::send(taken, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(taken);
+    }
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  if (spare_fd_ >= 0) {
+    accept();
+    return;
+  }
+  retry_.expires_after(std::chrono::milliseconds(100));
+  retry_.async_wait([this](std::error_code ec) {
+    if (ec) return;
+    if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    accept();
+  });
+}
+
+void ClientListener::admit(asio::local::stream_protocol::socket socket) {
+  Peer peer = peer_of(socket.native_handle());
+  Counts& counts = *counts_;
+  if (counts.total >= limits_.total) {
+    refuse(socket, peer.uid, fmt::format("too many connections to this console ({}); try again later", limits_.total));
+    return;
+  }
+  if (peer.uid != 0 && counts.per_user[peer.uid] >= limits_.per_user) {
+    refuse(socket, peer.uid,
+           fmt::format("too many connections for user {} (at most {} per user)", peer.user, limits_.per_user));
+    return;
+  }
+  ++counts.total;
+  ++counts.per_user[peer.uid];
+  // Released when the connection is gone, however it ends.
+  std::shared_ptr<void> slot(nullptr, [counts = counts_, uid = peer.uid](void*) {
+    --counts->total;
+    if (--counts->per_user[uid] == 0) counts->per_user.erase(uid);
+  });
+  std::make_shared<ControlSession>(std::move(socket), target_)->start(std::move(slot), limits_.hello_deadline);
+}
+
+void ClientListener::refuse(asio::local::stream_protocol::socket& socket, uid_t uid, const std::string& why) {
+  std::string frame = proto::encode(FrameType::Error, why);
+  [[maybe_unused]] auto n = ::send(socket.native_handle(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  std::error_code ignored;
+  socket.close(ignored);
+  // A hostile user must not fill the log: a line a minute at most, counting.
+  auto& refused = counts_->refusals[uid];
+  auto now = std::chrono::steady_clock::now();
+  ++refused.since_logged;
+  if (refused.since_logged == 1 || now - refused.logged > std::chrono::minutes(1)) {
+    target_.log_event(fmt::format("connection refused: {}{}", why,
+                                  refused.since_logged > 1
+                                      ? fmt::format(" ({} refused since the last such line)", refused.since_logged)
+                                      : ""));
+    refused.logged = now;
+    refused.since_logged = 0;
+  }
 }
 
 }  // namespace vcon

@@ -38,13 +38,46 @@ class ControlTarget {
   virtual void log_event(const std::string& text) = 0;
 };
 
-void start_control_session(asio::local::stream_protocol::socket socket, ControlTarget& target);
+// What one monitor takes from its clients, whoever they are (documented in
+// docs/protocol.md). Users other than root share `total`, each at most
+// `per_user` connections; every connection must say hello within
+// `hello_deadline`.
+struct ClientLimits {
+  std::size_t per_user = 32;
+  std::size_t total = 1024;  // lowered to fit the monitor's fd limit
+  std::chrono::milliseconds hello_deadline{10000};
+};
 
-// A monitor's socket: listens on `path` (a stale socket there is replaced:
-// the caller holds the console's lock), mode 0666, since each hello is
-// checked against the consoledb.
-Result<void> listen_for_clients(asio::local::stream_protocol::acceptor& acceptor, const std::string& path);
-// Accepts clients until the acceptor is closed; each gets a control session.
-void accept_clients(asio::local::stream_protocol::acceptor& acceptor, ControlTarget& target);
+// A monitor's socket and the connections it accepts. Listens on `path` (a
+// stale socket there is replaced: the caller holds the console's lock),
+// mode 0666, since each hello is checked against the consoledb. Never stops
+// accepting on its own: out of fds, it takes a connection with a spare one
+// and closes it at once; a client past a limit is told why and closed, and
+// the console's log says so (once a minute per user, with a count).
+class ClientListener {
+ public:
+  ClientListener(asio::io_context& io, ControlTarget& target, ClientLimits limits = {});
+  ~ClientListener();
+  Result<void> listen(const std::string& path);
+  void close();
+  // The limits, with `total` fitted to RLIMIT_NOFILE (raised to its hard
+  // limit first).
+  static ClientLimits fitted_to_fd_limit(ClientLimits limits);
+
+ private:
+  struct Counts;
+  void accept();
+  void admit(asio::local::stream_protocol::socket socket);
+  void out_of_fds();
+  void refuse(asio::local::stream_protocol::socket& socket, uid_t uid, const std::string& why);
+
+  asio::io_context& io_;
+  ControlTarget& target_;
+  ClientLimits limits_;
+  asio::local::stream_protocol::acceptor acceptor_;
+  asio::steady_timer retry_;
+  int spare_fd_ = -1;
+  std::shared_ptr<Counts> counts_;  // shared with each connection's slot
+};
 
 }  // namespace vcon

@@ -54,17 +54,16 @@ class Monitor final : public ControlTarget, public ConsolePort {
         log_(std::move(log)),
         consoledb_(paths_.consoledb, report),
         signals_(io, SIGCHLD, SIGTERM, SIGINT),
-        acceptor_(io),
+        listener_(io, *this, ClientListener::fitted_to_fd_limit({})),
         kill_timer_(io),
         hub_(*this) {}
 
   Result<void> start() {
     signals_.add(SIGHUP);
     apply_consoledb();
-    VCON_TRY(listen_for_clients(acceptor_, paths_.zone_socket(config_.name)));
+    VCON_TRY(listener_.listen(paths_.zone_socket(config_.name)));
     VCON_TRY(boot());
     watch_signals();
-    accept_clients(acceptor_, *this);
     return {};
   }
 
@@ -306,7 +305,7 @@ class Monitor final : public ControlTarget, public ConsolePort {
   void finish() {
     finished_ = true;
     std::error_code ignored;
-    acceptor_.close(ignored);
+    listener_.close();
     signals_.cancel(ignored);
     hub_.close_all();
     io_.stop();  // run_monitor() flushes what is queued, for a bounded time
@@ -320,7 +319,7 @@ class Monitor final : public ControlTarget, public ConsolePort {
   ConsoleLog log_;
   ConsoleDbFile consoledb_;
   asio::signal_set signals_;
-  asio::local::stream_protocol::acceptor acceptor_;
+  ClientListener listener_;
   asio::steady_timer kill_timer_;
   std::uint64_t input_total_ = 0;  // of earlier boots
   std::optional<LaunchedZone> zone_;

@@ -3,8 +3,9 @@
 
 namespace vcon::proto {
 
-FrameConnection::FrameConnection(asio::local::stream_protocol::socket socket, std::size_t data_limit)
-    : socket_(std::move(socket)), queue_(data_limit) {}
+FrameConnection::FrameConnection(asio::local::stream_protocol::socket socket, std::size_t data_limit,
+                                 std::size_t max_frame)
+    : socket_(std::move(socket)), decoder_(max_frame), queue_(data_limit) {}
 
 void FrameConnection::start(FrameHandler on_frame, CloseHandler on_close) {
   on_frame_ = std::move(on_frame);
@@ -63,13 +64,16 @@ void FrameConnection::write_more() {
   if (queue_.empty()) {
     writing_ = false;
     if (closing_) close("closed");
+    else if (on_drained_) asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (!self->closed_ && self->on_drained_ && self->idle()) self->on_drained_();
+    });
     return;
   }
   writing_ = true;
   // Everything queued (up to a bound) in one gathered write: a client that
   // fell behind catches up with few syscalls.
   buffers_.clear();
-  for (const OutgoingFrame& frame : queue_.front_batch(kBatchFrames)) {
+  for (const OutgoingFrame& frame : queue_.front_batch(kBatchFrames, kBatchBytes)) {
     buffers_.push_back(asio::buffer(frame.header));
     buffers_.push_back(asio::buffer(*frame.payload));
   }
@@ -90,11 +94,14 @@ void FrameConnection::close(const std::string& reason) {
   std::error_code ignored;
   socket_.shutdown(asio::socket_base::shutdown_both, ignored);
   socket_.close(ignored);
-  if (on_close_) {
-    auto handler = std::move(on_close_);
-    handler(reason);
-  }
   on_frame_ = nullptr;  // break reference cycles through captured sessions
+  on_drained_ = nullptr;
+  if (on_close_) {
+    // Later, from the loop: whoever made us close (a send in a loop over
+    // clients) is not re-entered.
+    asio::post(socket_.get_executor(), [handler = std::move(on_close_), reason] { handler(reason); });
+    on_close_ = nullptr;
+  }
 }
 
 }  // namespace vcon::proto

@@ -2,6 +2,15 @@
 // Asio loop. Reads frames and hands them to a handler; writes queued frames in
 // order from an OutputQueue, console data as shared chunks (header and chunk
 // go out with one gathered write, no copy). Used by every monitor session.
+//
+// What a client can make it hold is bounded: the frame being read (the
+// decoder's limit), control frames queued (kControlLimit: past it the client
+// is dropped), console data queued (the data limit: past it the oldest is
+// dropped) and one write batch (kBatchBytes).
+//
+// The close handler is never called from inside send(), set_handlers() or
+// any other call of the owner's: it is posted to the loop. So an owner may
+// iterate its clients and send to each, and none disappears under it.
 #pragma once
 
 #include <asio.hpp>
@@ -23,21 +32,30 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   // Console data queued beyond this many bytes is dropped, oldest first.
   static constexpr std::size_t kDefaultDataLimit = 256 * 1024;
   // A client that lets this much control traffic pile up is disconnected.
-  static constexpr std::size_t kControlLimit = 1024 * 1024;
+  static constexpr std::size_t kControlLimit = 64 * 1024;
 
-  explicit FrameConnection(asio::local::stream_protocol::socket socket, std::size_t data_limit = kDefaultDataLimit);
+  explicit FrameConnection(asio::local::stream_protocol::socket socket, std::size_t data_limit = kDefaultDataLimit,
+                           std::size_t max_frame = kMaxFrame);
 
   // Starts reading; `on_frame` gets each frame, `on_close` is called once.
   void start(FrameHandler on_frame, CloseHandler on_close);
   // Hands the connection to another owner (a session after its hello).
   void set_handlers(FrameHandler on_frame, CloseHandler on_close);
   void set_data_limit(std::size_t limit) { queue_.set_data_limit(limit); }
+  void set_max_frame(std::size_t max_frame) { decoder_.set_max_frame(max_frame); }
+  // Called (on the loop) each time everything queued has been written.
+  void set_drained_handler(std::function<void()> on_drained) { on_drained_ = std::move(on_drained); }
+  bool idle() const { return !writing_ && queue_.empty(); }
+  bool is_closed() const { return closed_ || closing_; }
   void send(FrameType type, std::string payload);
   void send_data(Chunk chunk);
   // Closes after everything queued has been written.
   void close_after_send();
   void close(const std::string& reason);
   int native_handle() { return socket_.native_handle(); }
+  asio::any_io_executor executor() { return socket_.get_executor(); }
+  // Keeps `slot` for as long as this connection lives (a connection count).
+  void hold(std::shared_ptr<void> slot) { slot_ = std::move(slot); }
   std::uint64_t dropped_bytes() const { return queue_.dropped_bytes(); }
 
  private:
@@ -49,12 +67,15 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   std::array<char, 16384> read_buffer_;
   OutputQueue queue_;
   static constexpr std::size_t kBatchFrames = 32;  // 64 iovecs, well under IOV_MAX
+  static constexpr std::size_t kBatchBytes = 64 * 1024;  // what a stuck client pins of old output
   std::vector<asio::const_buffer> buffers_;
   bool writing_ = false;
   bool closing_ = false;
   bool closed_ = false;
   FrameHandler on_frame_;
   CloseHandler on_close_;
+  std::function<void()> on_drained_;
+  std::shared_ptr<void> slot_;
 };
 
 }  // namespace vcon::proto

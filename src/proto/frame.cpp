@@ -43,8 +43,9 @@ std::optional<Result<Frame>> FrameDecoder::next() {
   if (pending.size() < 4) return std::nullopt;
   auto byte = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(pending[i])); };
   std::uint32_t length = byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3);
-  if (length == 0 || length > kMaxFrame) {
-    return Result<Frame>(make_error("protocol error: frame length " + std::to_string(length) + " is out of range"));
+  if (length == 0 || length > max_frame_) {
+    return Result<Frame>(make_error("protocol error: frame length " + std::to_string(length) + " is out of range (at most " +
+                                    std::to_string(max_frame_) + " here)"));
   }
   if (pending.size() < 4 + length) return std::nullopt;
   auto type = static_cast<std::uint8_t>(pending[4]);

@@ -16,6 +16,12 @@ namespace vcon::proto {
 
 constexpr std::uint32_t kVersion = 1;
 constexpr std::size_t kMaxFrame = 1 << 20;  // type byte + payload
+// What a monitor takes from a client: a hello is small; after it, keystrokes,
+// requests and window sizes (a writer's paste comes in several frames).
+// A frame announcing more is a protocol error at once: its bytes are never
+// kept.
+constexpr std::size_t kMaxHelloFrame = 4096;
+constexpr std::size_t kMaxClientFrame = 64 * 1024;
 
 enum class FrameType : std::uint8_t {
   Hello = 1,     // client -> monitor, first frame: JSON {"version", "mode", ...}
@@ -41,15 +47,19 @@ struct Frame {
 void encode(FrameType type, std::string_view payload, std::string& out);
 std::string encode(FrameType type, std::string_view payload);
 
-// Accumulates bytes from a stream and yields whole frames.
+// Accumulates bytes from a stream and yields whole frames of at most
+// `max_frame` bytes (type byte + payload).
 class FrameDecoder {
  public:
+  explicit FrameDecoder(std::size_t max_frame = kMaxFrame) : max_frame_(max_frame) {}
+  void set_max_frame(std::size_t max_frame) { max_frame_ = max_frame; }
   void feed(std::string_view bytes) { buffer_.append(bytes); }
   // The next whole frame, nothing if more bytes are needed, or an error for a
   // malformed stream (after which the connection should be dropped).
   std::optional<Result<Frame>> next();
 
  private:
+  std::size_t max_frame_;
   std::string buffer_;
   std::size_t consumed_ = 0;
 };

@@ -41,7 +41,7 @@ void OutputQueue::push_data(Chunk chunk) {
   }
 }
 
-const std::vector<OutgoingFrame>& OutputQueue::front_batch(std::size_t max) {
+const std::vector<OutgoingFrame>& OutputQueue::front_batch(std::size_t max_frames, std::size_t max_bytes) {
   if (!batch_.empty()) return batch_;  // still being written: it must not change
   if (pending_drop_ > 0) {
     std::string text = json_text(nlohmann::json{{"type", "dropped"}, {"bytes", pending_drop_}});
@@ -49,7 +49,12 @@ const std::vector<OutgoingFrame>& OutputQueue::front_batch(std::size_t max) {
     batch_.push_back(make(FrameType::Notice, std::make_shared<const std::string>(std::move(text))));
     pending_drop_ = 0;
   }
-  while (batch_.size() < max && !frames_.empty()) {
+  std::size_t bytes = 0;
+  for (const auto& frame : batch_) bytes += frame.payload->size();
+  // At least one frame; then as many as fit.
+  while (batch_.size() < max_frames && !frames_.empty() &&
+         (batch_.empty() || bytes + frames_.front().payload->size() <= max_bytes)) {
+    bytes += frames_.front().payload->size();
     batch_.push_back(std::move(frames_.front()));
     frames_.pop_front();
     if (batch_.back().is_data) data_bytes_ -= batch_.back().payload->size();

@@ -41,7 +41,7 @@ class OutputQueue {
   // pop_batch(), however the queue changes meanwhile (the writer's buffers
   // point into them); asking again before then gives the same batch. A
   // pending drop count becomes a notice at its head.
-  const std::vector<OutgoingFrame>& front_batch(std::size_t max);
+  const std::vector<OutgoingFrame>& front_batch(std::size_t max_frames, std::size_t max_bytes = SIZE_MAX);
   void pop_batch();
 
   std::size_t queued_data_bytes() const { return data_bytes_; }

@@ -50,16 +50,15 @@ class LineMonitor final : public ControlTarget, public ConsolePort {
         log_(std::move(log)),
         consoledb_(paths_.consoledb, report),
         signals_(io, SIGTERM, SIGINT, SIGHUP),
-        acceptor_(io),
+        listener_(io, *this, ClientListener::fitted_to_fd_limit({})),
         retry_timer_(io),
         dtr_timer_(io),
         hub_(*this) {}
 
   Result<void> start() {
     if (!reload(false)) return make_error("console " + name_ + " is not a serial line in " + paths_.consoledb);
-    VCON_TRY(listen_for_clients(acceptor_, paths_.line_socket(name_)));
+    VCON_TRY(listener_.listen(paths_.line_socket(name_)));
     watch_signals();
-    accept_clients(acceptor_, *this);
     log_.event(fmt::format("serving {} on {} at {} 8N1{}{}", name_, entry_.device, speed_,
                            entry_.cronly ? ", cronly" : "", entry_.open_on_demand ? ", open on demand" : ""));
     if (!entry_.open_on_demand) open_now();
@@ -274,7 +273,7 @@ class LineMonitor final : public ControlTarget, public ConsolePort {
   void finish(const std::string& why) {
     close_line(why, "stopped");
     std::error_code ignored;
-    acceptor_.close(ignored);
+    listener_.close();
     signals_.cancel(ignored);
     retry_timer_.cancel();
     dtr_timer_.cancel();
@@ -291,7 +290,7 @@ class LineMonitor final : public ControlTarget, public ConsolePort {
   ConsoleEntry entry_;
   unsigned speed_ = 9600;
   asio::signal_set signals_;
-  asio::local::stream_protocol::acceptor acceptor_;
+  ClientListener listener_;
   asio::steady_timer retry_timer_, dtr_timer_;
   std::chrono::milliseconds delay_ = kFirstRetry;
   UucpLock lock_;

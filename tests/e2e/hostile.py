@@ -1,0 +1,73 @@
+"""Hostile monitor clients, run as a given user by test_monitor_abuse.py.
+
+    hostile.py MODE COUNT SOCKET [ARG]
+
+MODE:
+  hold      COUNT clients say hello in mode ARG ("ro", "rw", "control") with
+            a full replay, and then never read
+  half      COUNT clients send half of a 1 MiB frame (ARG bytes of it), no hello
+  silent    COUNT clients connect and say nothing
+
+Prints "ready CONNECTED REFUSED" once all are made (REFUSED: connect failed
+outright), then waits for a line on stdin: "closed" prints how many of the
+connections the monitor has closed by now (read EOF or reset); "quit" ends.
+"""
+import json
+import select
+import socket
+import sys
+
+
+def frame(kind, payload):
+    return (len(payload) + 1).to_bytes(4, "big") + bytes([kind]) + payload
+
+
+def main():
+    mode, count, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    arg = sys.argv[4] if len(sys.argv) > 4 else ""
+    sockets, refused = [], 0
+    for _ in range(count):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # read nothing, hold little
+        try:
+            s.connect(path)
+        except OSError:
+            refused += 1
+            s.close()
+            continue
+        s.setblocking(False)
+        try:
+            if mode == "hold":
+                hello = {"version": 1, "mode": arg, "replay": 1 << 30}
+                s.send(frame(1, json.dumps(hello).encode()))
+            elif mode == "half":
+                s.send((1 << 20).to_bytes(4, "big") + bytes([1]) + b"x" * (int(arg) - 5))
+        except OSError:
+            pass
+        sockets.append(s)
+    print("ready", len(sockets), refused, flush=True)
+    for line in sys.stdin:
+        if line.strip() == "closed":
+            closed = 0
+            for s in sockets:
+                readable, _, _ = select.select([s], [], [], 0)
+                if not readable:
+                    continue
+                try:
+                    # Drain whatever the monitor sent; EOF or a reset means it closed us.
+                    while True:
+                        data = s.recv(1 << 16)
+                        if not data:
+                            closed += 1
+                            break
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    closed += 1
+            print("closed", closed, flush=True)
+        elif line.strip() == "quit":
+            break
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Hostile clients against a monitor: each attack of the monitor issue, as the
+kind of user who made it (a read-only user, a user with no access at all).
+None may crash, wedge or bloat the monitor; a client past a limit is
+dropped and the log says so."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+from conftest import VCON, process_alive, wait_for
+
+HOSTILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hostile.py")
+
+
+class Hostile:
+    """hostile.py run as `user`, holding its connections until finished."""
+
+    def __init__(self, vcon, user, mode, count, socket_path, arg=""):
+        command = [sys.executable, HOSTILE, mode, str(count), socket_path, arg]
+        if user:
+            command = user.command(*command)
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                        env=vcon.env)
+        words = self.process.stdout.readline().split()
+        assert words and words[0] == "ready", words
+        self.connected, self.refused = int(words[1]), int(words[2])
+
+    def closed(self):
+        self.process.stdin.write("closed\n")
+        self.process.stdin.flush()
+        return int(self.process.stdout.readline().split()[1])
+
+    def finish(self):
+        if self.process.poll() is None:
+            self.process.stdin.write("quit\n")
+            self.process.stdin.close()
+            self.process.wait(timeout=30)
+
+
+def monitor_pid(vcon, zone):
+    with open(os.path.join(vcon.run_dir(zone), "state.json")) as f:
+        return json.load(f)["monitor_pid"]
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def fill_ring(vcon, zone):
+    """More than the ring's 1 MiB of output, so every replay is a full one."""
+    vcon.exec(zone, "sh", "-c", "dd if=/dev/zero bs=65536 count=24 2>/dev/null | tr '\\0' 'r' > /dev/console")
+
+
+def still_serving(vcon, zone, monitor):
+    assert process_alive(monitor), "the monitor died"
+    assert monitor_pid(vcon, zone) == monitor
+    vcon.run("who", zone, timeout=20)
+    vcon.exec(zone, "sh", "-c", "echo still-here > /dev/console")
+    wait_for(lambda: "still-here" in vcon.log_text(zone), what="console output after the attack")
+
+
+def test_read_only_clients_that_never_read_cannot_crash_the_monitor(vcon, zone, make_user):
+    viewer = make_user("ro")
+    vcon.write_consoledb(f"console={zone} zone={zone} ro={viewer.name}\n")
+    fill_ring(vcon, zone)
+    monitor = monitor_pid(vcon, zone)
+    hostile = Hostile(vcon, viewer, "hold", 600, os.path.join(vcon.run_dir(zone), "console.sock"), "ro")
+    try:
+        assert hostile.connected == 600
+        # Every join is a notice to all: queues of clients that never read fill up.
+        still_serving(vcon, zone, monitor)
+    finally:
+        hostile.finish()
+    still_serving(vcon, zone, monitor)
+
+
+def test_connections_past_the_fd_limit_never_stop_accepting(vcon, make_user):
+    stranger = make_user("none")
+    vcon.create("z1")
+    # The monitor at 1,024 fds, as in the issue's attack.
+    subprocess.run(["prlimit", "--nofile=1024:1024", VCON, "boot", "z1"], env=vcon.env, check=True,
+                   capture_output=True)
+    vcon.booted.add("z1")
+    wait_for(lambda: ":/# " in vcon.log_text("z1", raw=True), what="prompt")
+    monitor = monitor_pid(vcon, "z1")
+    hostile = Hostile(vcon, stranger, "silent", 1100, os.path.join(vcon.run_dir("z1"), "console.sock"))
+    try:
+        still_serving(vcon, "z1", monitor)
+    finally:
+        hostile.finish()
+    still_serving(vcon, "z1", monitor)
+    vcon.run("halt", "z1", timeout=30)
+
+
+def test_half_frames_without_a_hello_are_dropped_and_hold_no_memory(vcon, zone, make_user):
+    stranger = make_user("none")
+    monitor = monitor_pid(vcon, zone)
+    before = rss_kib(monitor)
+    hostile = Hostile(vcon, stranger, "half", 400, os.path.join(vcon.run_dir(zone), "console.sock"), str(512 * 1024))
+    try:
+        # A frame that cannot be a hello is refused at once: its bytes are not kept.
+        wait_for(lambda: hostile.closed() >= hostile.connected, what="every half frame refused")
+        assert rss_kib(monitor) - before < 32 * 1024, (before, rss_kib(monitor))
+        still_serving(vcon, zone, monitor)
+    finally:
+        hostile.finish()
+
+
+def test_a_client_that_never_says_hello_is_dropped(vcon, zone, make_user):
+    stranger = make_user("none")
+    hostile = Hostile(vcon, stranger, "silent", 3, os.path.join(vcon.run_dir(zone), "console.sock"))
+    try:
+        wait_for(lambda: hostile.closed() == 3, timeout=20, what="silent clients dropped after the hello deadline")
+    finally:
+        hostile.finish()
+
+
+def test_one_user_cannot_take_every_connection(vcon, zone, make_user):
+    viewer, other = make_user("ro"), make_user("ro2")
+    vcon.write_consoledb(f"console={zone} zone={zone} ro={viewer.name} ro={other.name}\n")
+    socket_path = os.path.join(vcon.run_dir(zone), "console.sock")
+    hostile = Hostile(vcon, viewer, "hold", 100, socket_path, "ro")
+    try:
+        wait_for(lambda: hostile.closed() >= 100 - 32, what="connections past the user's limit dropped")
+        assert "too many connections" in vcon.log_text(zone)
+        # Another user, and root, still get in.
+        result = subprocess.run(other.command(VCON, "who", zone), env=vcon.env, capture_output=True, text=True,
+                                timeout=20)
+        assert result.returncode == 0, result.stderr
+        vcon.run("who", zone)
+    finally:
+        hostile.finish()
+
+
+def test_memory_of_clients_that_never_read_is_bounded_and_given_back(vcon, zone, make_user):
+    viewer = make_user("ro")
+    vcon.write_consoledb(f"console={zone} zone={zone} ro={viewer.name}\n")
+    fill_ring(vcon, zone)
+    monitor = monitor_pid(vcon, zone)
+    before = rss_kib(monitor)
+    socket_path = os.path.join(vcon.run_dir(zone), "console.sock")
+    # Three users' worth (the per-user limit), each with full replays, reading nothing.
+    crowd = [Hostile(vcon, viewer, "hold", 30, socket_path, "ro") for _ in range(1)]
+    try:
+        fill_ring(vcon, zone)
+        held = rss_kib(monitor) - before
+        assert held < 64 * 1024, f"{held} KiB held for 30 clients"
+    finally:
+        for hostile in crowd:
+            hostile.finish()
+    wait_for(lambda: vcon.run("who", zone, "--json").stdout.strip() == "[]", what="clients gone")
+    assert rss_kib(monitor) - before < 8 * 1024, "memory given back after they left"
