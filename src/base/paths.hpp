@@ -30,6 +30,7 @@ struct Paths {
   std::string zone_socket(const std::string& zone) const { return zone_run_dir(zone) + "/console.sock"; }
   std::string zone_state(const std::string& zone) const { return zone_run_dir(zone) + "/state.json"; }
   std::string zone_log(const std::string& zone) const { return log_dir + "/" + zone + ".log"; }
+  std::string zone_audit_log(const std::string& zone) const { return log_dir + "/" + zone + ".audit.log"; }
   std::string monitor_log(const std::string& zone) const { return log_dir + "/" + zone + ".monitor.log"; }
   // Serial lines (consoledb dev= entries): apart from zones, since a line
   // and a zone may share a name. Zone names cannot start with a dot.
@@ -38,6 +39,7 @@ struct Paths {
   std::string line_socket(const std::string& console) const { return line_run_dir(console) + "/console.sock"; }
   std::string line_lock(const std::string& console) const { return line_run_dir(console) + "/monitor.lock"; }
   std::string line_log(const std::string& console) const { return log_dir + "/lines/" + console + ".log"; }
+  std::string line_audit_log(const std::string& console) const { return log_dir + "/lines/" + console + ".audit.log"; }
   std::string line_monitor_log(const std::string& console) const { return log_dir + "/lines/" + console + ".monitor.log"; }
   std::string serve_log() const { return log_dir + "/serve.log"; }
   std::string fs_log() const { return log_dir + "/consolefs.log"; }

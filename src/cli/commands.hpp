@@ -46,6 +46,9 @@ Result<int> create_zone(const Paths& paths, const CreateOptions& options);
 Result<int> boot_zone(const Paths& paths, const std::string& name);
 Result<int> halt_zone(const Paths& paths, const std::string& name, int timeout, bool force);
 Result<int> reboot_zone(const Paths& paths, const std::string& name, int timeout);
+// Running zones' monitors handed over to new ones running `binary`
+// (default: this process's own binary).
+Result<int> upgrade_command(const Paths& paths, const std::string& name, bool all, const std::string& binary);
 Result<int> destroy_zone(const Paths& paths, const std::string& name, bool force);
 Result<int> list_zones_command(const Paths& paths, bool json);
 Result<int> ps_command(const Paths& paths, const std::string& name, bool json);

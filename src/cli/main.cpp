@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "fs/consolefs.hpp"
+#include "monitor/keeper.hpp"
 #include "serial/serve.hpp"
 
 namespace {
@@ -129,6 +130,19 @@ int main(int argc, char** argv) {
   auto* monitor_line_cmd = app.add_subcommand("monitor-line", "one serial line's monitor (started by vcon serve)");
   monitor_line_cmd->group("");  // internal: not in --help
   monitor_line_cmd->add_option("name", line_name, "console")->required();
+  std::string handoff, reason;
+  auto* monitor_cmd = app.add_subcommand("monitor", "a zone's monitor, started by its keeper from a new binary");
+  monitor_cmd->group("");  // internal: not in --help
+  monitor_cmd->add_option("name", name, "zone")->required();
+  monitor_cmd->add_option("--handoff", handoff, "what the keeper hands over")->required();
+  monitor_cmd->add_option("--reason", reason, "why");
+  std::string binary;
+  bool all_zones = false;
+  auto* upgrade_cmd = app.add_subcommand(
+      "upgrade", "hand a running zone's console over to a new monitor (this vcon binary, or --binary): no restart");
+  upgrade_cmd->add_option("name", name, "zone");
+  upgrade_cmd->add_flag("--all", all_zones, "every running zone");
+  upgrade_cmd->add_option("--binary", binary, "the vcon to run the new monitor (default: this one)");
 
   try {
     app.parse(argc, argv);
@@ -176,5 +190,7 @@ int main(int argc, char** argv) {
   if (chosen == fs_cmd) return report(vcon::run_consolefs(paths, fs));
   if (chosen == serve_cmd) return report(vcon::run_serve(paths, serve));
   if (chosen == monitor_line_cmd) return report(vcon::run_monitor_line(paths, line_name));
+  if (chosen == monitor_cmd) return report(vcon::run_handed_over_monitor(paths, name, handoff, reason));
+  if (chosen == upgrade_cmd) return report(upgrade_command(paths, name, all_zones, binary));
   return 1;
 }

@@ -19,8 +19,9 @@
 #include "base/names.hpp"
 #include "base/process_title.hpp"
 #include "cli/commands.hpp"
-#include "monitor/monitor.hpp"
+#include "monitor/keeper.hpp"
 #include "proto/client.hpp"
+#include "console/console_log.hpp"
 #include "console/log_format.hpp"
 #include "zone/busybox_template.hpp"
 #include "zone/cgroup.hpp"
@@ -163,6 +164,10 @@ Result<int> boot_zone(const Paths& paths, const std::string& name) {
   if (!layout) return make_error("cannot boot zone " + name + ": " + layout.error().message());
   auto lock = lock_zone(paths, name);
   if (!lock) return lock.error();
+  if (zone_orphaned(config.value())) {  // never a second copy on the same root file system
+    return make_error("zone " + name + " is orphaned: its processes still run, with neither keeper nor monitor "
+                      "(vcon halt " + name + " ends them; then boot it)");
+  }
   VCON_TRY(assign_id_range(paths, config.value()));
 
   int notify[2];
@@ -172,12 +177,12 @@ Result<int> boot_zone(const Paths& paths, const std::string& name) {
   UniqueFd log(::open(monitor_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
   if (!log) return errno_error("open " + monitor_log);
 
-  // The monitor is a fork of this process, not a new exec: on small VMs an
-  // exec costs as much as all of zone setup (bench/boot). We are
-  // single-threaded, so the copy is sound.
+  // The keeper (and its first monitor) are forks of this process, not new
+  // execs: on small VMs an exec costs as much as all of zone setup
+  // (bench/boot). We are single-threaded, so the copy is sound.
   std::fflush(nullptr);
   pid_t pid = ::fork();
-  if (pid < 0) return errno_error("fork monitor");
+  if (pid < 0) return errno_error("fork the zone's keeper");
   if (pid == 0) {
     ::setsid();
     int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -185,8 +190,8 @@ Result<int> boot_zone(const Paths& paths, const std::string& name) {
     ::dup2(null, 1);
     ::dup2(log.get(), 2);
     notify_read.reset();
-    set_process_title("vcon-monitor", {"vcon", "monitor", name});
-    ::_exit(run_monitor(
+    set_process_title("vcon-keeper", {"vcon", "keeper", name});
+    ::_exit(run_keeper(
         {paths, std::move(config.value()), std::move(layout.value()), std::move(lock.value()), std::move(notify_write)}));
   }
   notify_write.reset();
@@ -198,9 +203,9 @@ Result<int> boot_zone(const Paths& paths, const std::string& name) {
     return 0;
   }
   int status;
-  ::waitpid(pid, &status, 0);  // the monitor gave up: it has cleaned up and exits
+  ::waitpid(pid, &status, 0);  // the keeper's monitor gave up: the keeper has cleaned up and exits
   if (answer.rfind("error ", 0) == 0) return make_error("cannot boot zone " + name + ": " + answer.substr(6));
-  return make_error("cannot boot zone " + name + ": the monitor died while booting; see " + monitor_log);
+  return make_error("cannot boot zone " + name + ": its monitor died while booting; see " + monitor_log);
 }
 
 namespace {
@@ -214,7 +219,37 @@ Result<void> stop_zone(const Paths& paths, const std::string& name, const char* 
 }
 }  // namespace
 
+namespace {
+// A zone with neither keeper nor monitor: nobody to ask init nicely; its
+// cgroup holds all its processes, and they are killed together.
+Result<int> halt_orphan(const Paths& paths, const std::string& name) {
+  auto config = load_zone(paths, name);
+  if (!config) return config.error();
+  auto layout = host_cgroup_layout();
+  if (!layout) return layout.error();
+  ZoneCgroup cgroup(std::move(layout.value()), config->cgroup_name());
+  cgroup.kill_all();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (cgroup.populated()) {
+    if (std::chrono::steady_clock::now() > deadline) return make_error("zone " + name + "'s processes did not end");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  (void)cgroup.remove();
+  for (const auto& path : {paths.zone_log(name), paths.zone_audit_log(name)}) {
+    auto log = ConsoleLog::open(path);
+    if (log) log->event("zone halted: it ran with neither keeper nor monitor; its processes were killed");
+  }
+  (void)remove_tree(paths.zone_run_dir(name));
+  fmt::print("zone {} halted (it had no monitor: its processes were killed)\n", name);
+  return 0;
+}
+}  // namespace
+
 Result<int> halt_zone(const Paths& paths, const std::string& name, int timeout, bool force) {
+  if (!zone_running(paths, name)) {
+    auto config = load_zone(paths, name);
+    if (config && zone_orphaned(config.value())) return halt_orphan(paths, name);
+  }
   VCON_TRY(stop_zone(paths, name, "halt", force ? 0 : timeout));
   VCON_TRY(wait_for_monitor_exit(paths, name, 10));
   fmt::print("zone {} halted\n", name);
@@ -225,6 +260,57 @@ Result<int> reboot_zone(const Paths& paths, const std::string& name, int timeout
   VCON_TRY(stop_zone(paths, name, "reboot", timeout));
   fmt::print("zone {} rebooted\n", name);
   return 0;
+}
+
+Result<int> upgrade_command(const Paths& paths, const std::string& name, bool all, const std::string& binary) {
+  if (all == !name.empty()) return make_error("vcon upgrade: name one zone, or give --all");
+  std::string path = binary;
+  char resolved[PATH_MAX];
+  if (path.empty()) {
+    ssize_t n = ::readlink("/proc/self/exe", resolved, sizeof resolved - 1);
+    if (n <= 0) return errno_error("find this vcon binary");
+    path.assign(resolved, static_cast<std::size_t>(n));
+  } else if (::realpath(path.c_str(), resolved)) {
+    path = resolved;
+  }
+  if (::access(path.c_str(), X_OK) != 0) return errno_error("vcon upgrade: " + path + " cannot run");
+  std::vector<std::string> names;
+  if (all) {
+    for (const auto& zone : list_zones(paths)) {
+      if (zone_running(paths, zone)) names.push_back(zone);
+    }
+  } else {
+    VCON_TRY(require_running(paths, name));
+    names.push_back(name);
+  }
+  int failures = 0;
+  for (const auto& zone : names) {
+    auto before = zone_state(paths, zone);
+    int old_pid = before ? before->value("monitor_pid", -1) : -1;
+    auto client = proto::MonitorClient::connect_control(paths.zone_socket(zone));
+    auto answer = client ? client->request({{"op", "upgrade"}, {"binary", path}}, 30)
+                         : Result<nlohmann::json>(client.error());
+    if (!answer) {
+      fmt::print(stderr, "vcon: cannot upgrade zone {}: {}\n", zone, answer.error().message());
+      ++failures;
+      continue;
+    }
+    // The new monitor is up once the state names it.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    int new_pid = old_pid;
+    while (new_pid == old_pid && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      auto after = zone_state(paths, zone);
+      if (after) new_pid = after->value("monitor_pid", -1);
+    }
+    if (new_pid == old_pid) {
+      fmt::print(stderr, "vcon: zone {}: no new monitor within 10 s; see {}\n", zone, paths.monitor_log(zone));
+      ++failures;
+      continue;
+    }
+    fmt::print("zone {}: monitor PID {} handed over to PID {} ({})\n", zone, old_pid, new_pid, path);
+  }
+  return failures ? 1 : 0;
 }
 
 Result<int> destroy_zone(const Paths& paths, const std::string& name, bool force) {
@@ -268,11 +354,13 @@ Result<int> list_zones_command(const Paths& paths, bool as_json) {
   for (const auto& name : list_zones(paths)) {
     auto config = load_zone(paths, name);
     bool privileged = config && config->privileged;
+    bool orphaned = !zone_running(paths, name) && config && zone_orphaned(config.value());
     json zone{{"name", name},
               {"state", "halted"},
               {"init_pid", nullptr},
               {"uptime_seconds", nullptr},
               {"isolation", privileged ? "privileged" : "userns"}};
+    if (orphaned) zone["state"] = "orphaned";
     if (zone_running(paths, name)) {
       zone["state"] = "running";
       if (auto state = zone_state(paths, name)) {
@@ -298,6 +386,12 @@ Result<int> list_zones_command(const Paths& paths, bool as_json) {
                privileged ? "privileged (no boundary)" : "userns");
   }
   if (any_privileged) fmt::print("A privileged zone's root is the host's root: it is not a security boundary.\n");
+  for (auto& zone : zones) {
+    if (zone["state"] == "orphaned") {
+      fmt::print("Zone {} is orphaned: it runs with neither keeper nor monitor, its console lost; vcon halt {} ends it.\n",
+                 zone["name"].get<std::string>(), zone["name"].get<std::string>());
+    }
+  }
   return 0;
 }
 

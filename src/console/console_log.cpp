@@ -17,11 +17,18 @@ namespace vcon {
 
 namespace {
 Result<std::pair<UniqueFd, std::uint64_t>> open_append(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
   if (!fd) return errno_error("open console log " + path);
   struct stat info {};
   ::fstat(fd.get(), &info);
   return std::pair{std::move(fd), static_cast<std::uint64_t>(info.st_size)};
+}
+
+// Whether the log ends inside a line: the last writer (a monitor that
+// died, or was replaced) stopped in the middle of a console line.
+bool ends_mid_line(int fd, std::uint64_t size) {
+  char last = '\n';
+  return size > 0 && ::pread(fd, &last, 1, static_cast<off_t>(size - 1)) == 1 && last != '\n';
 }
 }  // namespace
 
@@ -32,10 +39,20 @@ LogRotation log_rotation(const ConsoleEntry* entry) {
   return rotation;
 }
 
+LogRotation audit_rotation(const ConsoleEntry* entry) {
+  LogRotation rotation{4u << 20, 8};
+  if (entry && entry->audit_size) rotation.max_bytes = entry->audit_size;
+  if (entry && entry->audit_keep) rotation.keep = entry->audit_keep;
+  return rotation;
+}
+
 Result<ConsoleLog> ConsoleLog::open(const std::string& path, LogRotation rotation) {
   auto opened = open_append(path);
   if (!opened) return opened.error();
-  return ConsoleLog(path, std::move(opened->first), opened->second, rotation);
+  bool mid_line = ends_mid_line(opened->first.get(), opened->second);
+  ConsoleLog log(path, std::move(opened->first), opened->second, rotation);
+  if (mid_line) log.writer_.resume_mid_line();
+  return log;
 }
 
 Result<void> ConsoleLog::reopen() {

@@ -32,6 +32,8 @@ struct LogRotation {
 // A console's rotation: its consoledb entry's logsize= and logkeep=, else
 // the defaults above (entry may be null).
 LogRotation log_rotation(const ConsoleEntry* entry);
+// Its audit log's: auditsize= and auditkeep=, else 4 MiB and 8 files.
+LogRotation audit_rotation(const ConsoleEntry* entry);
 
 class ConsoleLog {
  public:

@@ -77,23 +77,25 @@ Result<ConsoleEntry> parse_console(const NdbEntry& entry) {
         return entry_error(line, fmt::format("speed={} is not a standard line speed (e.g. 9600, 115200)", *speed));
       }
       console.speed = *speed;
-    } else if (attr == "cronly" || attr == "openondemand") {
+    } else if (attr == "cronly" || attr == "openondemand" || attr == "auditinput") {
       auto flag = parse_flag(value, attr.c_str(), line);
       if (!flag) return flag.error();
-      (attr == "cronly" ? console.cronly : console.open_on_demand) = *flag;
-    } else if (attr == "logsize") {
+      (attr == "cronly" ? console.cronly : attr == "openondemand" ? console.open_on_demand : console.audit_input) = *flag;
+    } else if (attr == "logsize" || attr == "auditsize") {
       auto size = parse_size(value);
-      if (!size || *size < 4096) return entry_error(line, fmt::format("logsize=\"{}\": use a size of at least 4K, e.g. 16M", value));
-      console.log_size = *size;
-    } else if (attr == "logkeep") {
-      auto keep = parse_number(value, "logkeep", line);
+      if (!size || *size < 4096) {
+        return entry_error(line, fmt::format("{}=\"{}\": use a size of at least 4K, e.g. 16M", attr, value));
+      }
+      (attr == "logsize" ? console.log_size : console.audit_size) = *size;
+    } else if (attr == "logkeep" || attr == "auditkeep") {
+      auto keep = parse_number(value, attr.c_str(), line);
       if (!keep) return keep.error();
-      if (*keep < 1 || *keep > 1000) return entry_error(line, "logkeep= must be 1 to 1000");
-      console.log_keep = *keep;
+      if (*keep < 1 || *keep > 1000) return entry_error(line, attr + "= must be 1 to 1000");
+      (attr == "logkeep" ? console.log_keep : console.audit_keep) = *keep;
     } else {
       return entry_error(line,
                          fmt::format("unknown attribute {}= in console {} (known: zone dev uid gid ro rogid speed cronly "
-                                     "openondemand logsize logkeep)",
+                                     "openondemand logsize logkeep auditsize auditkeep auditinput)",
                                      attr, console.name));
     }
   }

@@ -2,6 +2,7 @@
 // them. Plan 9's consoledb, in ndb syntax (ndb.hpp):
 //
 //   console=web zone=web uid=alice gid=ops ro=bob rogid=audit logsize=16M logkeep=4
+//           auditsize=4M auditkeep=8 auditinput=
 //   console=ttyS0 dev=/dev/ttyS0 speed=115200 cronly= openondemand=
 //   group=ops uid=carol uid=dave
 //
@@ -41,6 +42,10 @@ struct ConsoleEntry {
   bool open_on_demand = false;
   std::uint64_t log_size = 0;  // rotate the log past this many bytes; 0: the default
   unsigned log_keep = 0;       // rotated logs kept; 0: the default
+  // The audit log (events only, so console output cannot rotate them away):
+  std::uint64_t audit_size = 0;
+  unsigned audit_keep = 0;
+  bool audit_input = false;  // also record what the writer types
 };
 
 struct ConsoleDb {

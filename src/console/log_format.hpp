@@ -45,6 +45,9 @@ class LogLineWriter {
   std::string event(std::string_view text, SystemTime now);
   // An event line alone, for a place known to be a line start.
   static std::string event_line(std::string_view text, SystemTime now);
+  // The log this writer appends to ends inside a console line (a monitor
+  // died there): the next event ends it first, as it would its own.
+  void resume_mid_line() { at_line_start_ = false; }
 
  private:
   bool at_line_start_ = true;

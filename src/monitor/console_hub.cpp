@@ -95,6 +95,10 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
   const RingBuffer& ring = port_.ring();
   std::uint64_t replay = std::min<std::uint64_t>(hello.replay, ring.size());
   std::uint64_t from = ring.end_offset() - replay;
+  if (hello.from) {  // back after a monitor restart: what it has not seen (feed() says if some is gone)
+    from = std::min(*hello.from, ring.end_offset());
+    replay = ring.end_offset() - from;
+  }
   json welcome{{"version", proto::kVersion},
                {"console", port_.console_name()},
                {"mode", wants_write ? "rw" : "ro"},
@@ -129,7 +133,7 @@ void ConsoleHub::on_frame(ClientId id, proto::Frame frame) {
   bool writer = lock_.holder() == id;
   switch (frame.type) {
     case FrameType::Data:
-      if (writer) port_.write_input(std::move(frame.payload));
+      if (writer) port_.write_input(std::move(frame.payload), client.peer);
       return;  // viewers' keystrokes go nowhere
     case FrameType::Resize:
       if (writer) {

@@ -20,11 +20,14 @@
 
 namespace vcon {
 
+struct Peer;
+
 // What the hub needs of the console behind it.
 class ConsolePort {
  public:
   virtual ~ConsolePort() = default;
-  virtual void write_input(std::string bytes) = 0;
+  // The writer's keystrokes (`from` for the audit log, when it records input).
+  virtual void write_input(std::string bytes, const Peer& from) = 0;
   virtual void resize(unsigned rows, unsigned cols) = 0;
   virtual const RingBuffer& ring() const = 0;
   virtual const std::string& console_name() const = 0;

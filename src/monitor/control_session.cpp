@@ -88,6 +88,16 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
       case proto::Op::Ctl:
         ctl(request.value());
         return;
+      case proto::Op::Upgrade: {
+        if (peer_.uid != 0) {
+          connection_->send(FrameType::Error, "upgrade: only root may replace a monitor");
+          return;
+        }
+        auto done = target_.upgrade(request->command);
+        if (done) connection_->send(FrameType::Response, json_text(json{{"ok", true}}));
+        else connection_->send(FrameType::Error, "upgrade: " + done.error().message());
+        return;
+      }
     }
   }
 

@@ -36,6 +36,8 @@ class ControlTarget {
   // A NAMEctl command, from `who`; the error says why it cannot be done.
   virtual Result<void> ctl(const CtlCommand& command, const std::string& who) = 0;
   virtual void log_event(const std::string& text) = 0;
+  // Hands the console over to a new monitor running `binary` (root only).
+  virtual Result<void> upgrade(const std::string& binary) = 0;
 };
 
 // What one monitor takes from its clients, whoever they are (documented in

@@ -1,7 +1,15 @@
-// The per-zone monitor (`vcon monitor NAME`, started by `vcon boot`): parent
-// and reaper of the zone's init, sole owner of its console master, ring buffer
-// and log, and server of RUNDIR/NAME/console.sock.
+// A zone's monitor: the console core (console_server.hpp) with the zone's
+// pty behind it. It boots the zone (init becomes its keeper's child), drains
+// the console, serves clients, halts and reboots, and tells its keeper what
+// to hold (keeper.hpp). A monitor started after a crash or for an upgrade
+// adopts the running zone from what the keeper held.
 #pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "base/paths.hpp"
 #include "base/unique_fd.hpp"
@@ -10,12 +18,25 @@
 
 namespace vcon {
 
+// A zone that runs already: what the next monitor takes over.
+struct RunningZone {
+  pid_t init_pid = -1;
+  UniqueFd master, slave;  // its console
+  double booted_at = 0;
+  int boots = 0;
+};
+
 struct MonitorOptions {
   Paths paths;
-  ZoneConfig config;    // as `vcon boot` loaded and checked it (with its id range)
+  ZoneConfig config;                     // as `vcon boot` loaded and checked it (with its id range)
   std::vector<CgroupHierarchy> cgroups;  // the host's cgroup layout
-  UniqueFd lock;       // RUNDIR/NAME/monitor.lock, flock'ed: held for our whole life
-  UniqueFd notify_fd;  // `vcon boot` waits on this for "ok" or the boot error
+  UniqueFd lock;                         // RUNDIR/NAME/monitor.lock, flock'ed (shared with the keeper)
+  UniqueFd keeper;                       // the channel to the keeper
+  UniqueFd ring;                         // the ring's memfd (the keeper holds it too)
+  UniqueFd notify_fd;                    // first monitor: `vcon boot` waits on this for "ok" or the error
+  std::optional<RunningZone> running;    // adopting: the zone runs, with this console
+  std::optional<int> exited;             // adopting: init ended (waitpid status) while no monitor ran
+  std::string taking_over;               // adopting: why ("the monitor PID 812 was killed by SIGKILL")
 };
 
 // Runs until the zone halts. Returns the process exit code.

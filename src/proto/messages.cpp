@@ -94,6 +94,11 @@ Result<Hello> parse_hello(std::string_view payload) {
   auto replay = unsigned_field(hello, "replay", 0, UINT64_MAX);
   if (!replay) return replay.error();
   parsed.replay = replay.value();
+  if (hello.contains("from")) {
+    auto from = unsigned_field(hello, "from", 0, UINT64_MAX);
+    if (!from) return from.error();
+    parsed.from = from.value();
+  }
   auto window = window_fields(hello);
   if (!window) return window.error();
   parsed.window = window.value();
@@ -113,7 +118,16 @@ Result<Request> parse_request(std::string_view payload) {
   else if (name == "halt") parsed.op = Op::Halt;
   else if (name == "reboot") parsed.op = Op::Reboot;
   else if (name == "ctl") parsed.op = Op::Ctl;
+  else if (name == "upgrade") parsed.op = Op::Upgrade;
   else return make_error("unknown request '" + name + "'");
+  if (parsed.op == Op::Upgrade) {
+    auto binary = request.find("binary");
+    if (binary == request.end() || !binary->is_string() || binary->get<std::string>().empty() ||
+        binary->get<std::string>()[0] != '/') {
+      return make_error("upgrade needs \"binary\": an absolute path");
+    }
+    parsed.command = binary->get<std::string>();
+  }
   if (parsed.op == Op::Ctl) {
     auto command = request.find("command");
     if (command == request.end() || !command->is_string()) return make_error("ctl needs \"command\": a string");

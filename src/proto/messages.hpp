@@ -34,16 +34,19 @@ struct Hello {
   bool force = false;
   bool watch_if_busy = false;  // rw: attach as a viewer, not refused, when another client writes
   std::uint64_t replay = 0;    // bytes of recent output wanted first
+  // Or: from this offset of the console on (a client back after its
+  // monitor was restarted, asking for what it has not seen).
+  std::optional<std::uint64_t> from;
   std::optional<WindowSize> window;
   std::optional<OnBehalf> on_behalf;
 };
 
-enum class Op { Status, Who, Halt, Reboot, Ctl };
+enum class Op { Status, Who, Halt, Reboot, Ctl, Upgrade };
 
 struct Request {
   Op op = Op::Status;
   unsigned grace = 10;  // halt and reboot: seconds before the zone is killed
-  std::string command;  // ctl: one NAMEctl command line
+  std::string command;  // ctl: one NAMEctl command line; upgrade: the new monitor's binary
   std::optional<OnBehalf> on_behalf;
 };
 

@@ -20,12 +20,8 @@
 #include "base/daemon.hpp"
 #include "base/files.hpp"
 #include "base/report.hpp"
-#include "console/console_log.hpp"
-#include "console/consoledb_file.hpp"
-#include "console/ring_buffer.hpp"
-#include "monitor/console_hub.hpp"
+#include "monitor/console_server.hpp"
 #include "monitor/console_stream.hpp"
-#include "monitor/control_session.hpp"
 #include "serial/serial_line.hpp"
 #include "serial/uucp_lock.hpp"
 
@@ -40,68 +36,49 @@ constexpr std::size_t kRingSize = 1 << 20;
 constexpr auto kFirstRetry = 200ms;
 constexpr auto kLastRetry = 5s;
 
-class LineMonitor final : public ControlTarget, public ConsolePort {
+class LineDevice final : public ConsoleDevice {
  public:
-  LineMonitor(asio::io_context& io, Paths paths, std::string console, ConsoleLog log)
-      : io_(io),
-        paths_(std::move(paths)),
+  LineDevice(ConsoleServer& server, const Paths& paths, std::string console)
+      : server_(server),
+        io_(server.io()),
+        paths_(paths),
         name_(std::move(console)),
-        ring_(kRingSize),
-        log_(std::move(log)),
-        consoledb_(paths_.consoledb, report),
-        signals_(io, SIGTERM, SIGINT, SIGHUP),
-        listener_(io, *this, ClientListener::fitted_to_fd_limit({})),
-        retry_timer_(io),
-        dtr_timer_(io),
-        hub_(*this) {}
+        retry_timer_(io_),
+        dtr_timer_(io_) {}
 
   Result<void> start() {
-    if (!reload(false)) return make_error("console " + name_ + " is not a serial line in " + paths_.consoledb);
-    VCON_TRY(listener_.listen(paths_.line_socket(name_)));
-    watch_signals();
-    log_.event(fmt::format("serving {} on {} at {} 8N1{}{}", name_, entry_.device, speed_,
-                           entry_.cronly ? ", cronly" : "", entry_.open_on_demand ? ", open on demand" : ""));
+    if (!reload_entry(false)) return make_error("console " + name_ + " is not a serial line in " + paths_.consoledb);
+    server_.log_event(fmt::format("serving {} on {} at {} 8N1{}{}", name_, entry_.device, speed_,
+                                  entry_.cronly ? ", cronly" : "", entry_.open_on_demand ? ", open on demand" : ""));
     if (!entry_.open_on_demand) open_now();
     return {};
   }
 
-  // ControlTarget
+  // ConsoleDevice
+  const ConsoleEntry* entry(const ConsoleDb& db) const override { return db.find(name_); }
+
   json status() const override {
     return {{"console", name_},
             {"device", entry_.device},
             {"state", state_},
             {"detail", detail_},
             {"speed", fmt::format("{} 8N1", speed_)},
-            {"monitor_pid", ::getpid()},
             {"lock_file", lock_.held() ? lock_.path() : ""},
-            {"console_bytes", ring_.end_offset()},
-            {"input_bytes", input_total_ + (line_ ? line_->input_total() : 0)},
-            {"dropped_bytes", hub_.dropped_bytes()},
-            {"log_write_failures", log_.failed_writes()},
-            {"log_lost_bytes", log_.lost_bytes()}};
+            {"input_bytes", input_total_ + (line_ ? line_->input_total() : 0)}};
   }
 
-  void stop(StopKind, std::chrono::seconds, Reply reply) override {
+  void stop(StopKind, std::chrono::seconds, ControlTarget::Reply reply) override {
     if (reply) reply(make_error(name_ + " is a serial line: there is no zone to halt or reboot"));
   }
-
-  ConsoleHub& hub() override { return hub_; }
-
-  Access access(const Peer& peer) override {
-    const ConsoleDb& db = consoledb_.current();
-    return access_for(db, db.find(name_), caller_for(peer.uid));
-  }
-
-  std::string consoledb_path() const override { return consoledb_.path(); }
 
   Result<void> ctl(const CtlCommand& command, const std::string& who) override {
     switch (command.kind) {
       case CtlCommand::Kind::Break:
-        return send_break(who);
+        return server_.send_break(who);
       case CtlCommand::Kind::Speed: {
         if (line_) VCON_TRY(set_line_speed(line_->native_handle(), command.speed));
         speed_ = command.speed;  // until the consoledb says otherwise
-        log_.event(fmt::format("{}: line speed {}", who, speed_));
+        server_.log_event(fmt::format("{}: line speed {}", who, speed_));
         return {};
       }
       case CtlCommand::Kind::Hangup: {
@@ -114,7 +91,7 @@ class LineMonitor final : public ControlTarget, public ConsolePort {
           int dtr = TIOCM_DTR;
           if (!ec && line_) ::ioctl(line_->native_handle(), TIOCMBIS, &dtr);
         });
-        log_.event(fmt::format("{}: hangup (DTR dropped)", who));
+        server_.log_event(fmt::format("{}: hangup (DTR dropped)", who));
         return {};
       }
       case CtlCommand::Kind::Resize:
@@ -122,12 +99,6 @@ class LineMonitor final : public ControlTarget, public ConsolePort {
     }
     return make_error("unknown command");
   }
-
-  void log_event(const std::string& text) override { log_.event(text); }
-
-  // ConsolePort
-  const RingBuffer& ring() const override { return ring_; }
-  const std::string& console_name() const override { return name_; }
 
   void write_input(std::string bytes) override {
     if (!line_) return;
@@ -137,10 +108,9 @@ class LineMonitor final : public ControlTarget, public ConsolePort {
 
   void resize(unsigned, unsigned) override {}  // a line has no window
 
-  Result<void> send_break(const std::string& who) override {
+  Result<void> send_break(const std::string&) override {
     if (!line_) return make_error("break: the line is not open");
     if (::tcsendbreak(line_->native_handle(), 0) != 0) return errno_error("break");
-    log_.event(fmt::format("{}: break sent", who));
     return {};
   }
 
@@ -150,26 +120,30 @@ class LineMonitor final : public ControlTarget, public ConsolePort {
     else close_line("open on demand: no client attached, line closed", "closed");
   }
 
+  void reload() override {  // the consoledb changed (vcon serve says so), or logrotate
+    if (!reload_entry()) finish("the consoledb no longer has this line");
+  }
+
+  void terminate(int sig) override { finish(fmt::format("stopped by signal {}", sig)); }
+
  private:
   // Re-reads this console's entry; applies settings that changed (and with
   // `apply`, opens or closes the line as they want). False if the entry is
   // gone (or is no serial line).
-  bool reload(bool apply = true) {
-    const ConsoleDb& db = consoledb_.current();
-    const ConsoleEntry* entry = db.find(name_);
+  bool reload_entry(bool apply = true) {
+    const ConsoleEntry* entry = this->entry(server_.consoledb());
     if (!entry || entry->device.empty()) return false;
     bool device_changed = entry->device != entry_.device;
     bool speed_changed = entry->speed != entry_.speed;
     entry_ = *entry;
-    log_.set_rotation(log_rotation(&entry_));
     if (speed_changed || device_changed) speed_ = entry_.speed;
     if (!apply) return true;
     if (device_changed && line_) close_line("the consoledb names another device: reopening", "closed");
     if (speed_changed && line_) {
       auto set = set_line_speed(line_->native_handle(), speed_);
-      log_.event(set ? fmt::format("line speed {} (consoledb)", speed_) : set.error().message());
+      server_.log_event(set ? fmt::format("line speed {} (consoledb)", speed_) : set.error().message());
     }
-    bool wanted = !entry_.open_on_demand || hub_.size() > 0;
+    bool wanted = !entry_.open_on_demand || server_.hub().size() > 0;
     if (wanted && !line_) open_now();
     if (!wanted && line_) close_line("open on demand: no client attached, line closed", "closed");
     return true;
@@ -180,9 +154,7 @@ class LineMonitor final : public ControlTarget, public ConsolePort {
     if (state == state_ && text == detail_) return;
     state_ = state;
     detail_ = text;
-    log_.event(text);
-    report(name_ + ": " + text);
-    hub_.notice_all({{"type", "info"}, {"text", fmt::format("line {}: {}", name_, text)}});
+    server_.announce({{"type", "info"}, {"text", fmt::format("line {}: {}", name_, text)}}, text);
   }
 
   void open_now() {
@@ -208,7 +180,7 @@ class LineMonitor final : public ControlTarget, public ConsolePort {
                  "busy");
       return;
     }
-    line_.emplace(io_, opened->fd.release(), [this](std::string_view bytes) { take_output(bytes); },
+    line_.emplace(io_, opened->fd.release(), [this](std::string_view bytes) { server_.output(bytes); },
                   [this](std::error_code ec) { lost(ec); });
     line_->start();
     delay_ = kFirstRetry;
@@ -223,14 +195,8 @@ class LineMonitor final : public ControlTarget, public ConsolePort {
     retry_timer_.expires_after(delay_);
     delay_ = std::min<std::chrono::milliseconds>(delay_ * 2, kLastRetry);
     retry_timer_.async_wait([this](std::error_code ec) {
-      if (!ec && (!entry_.open_on_demand || hub_.size() > 0)) open_now();
+      if (!ec && (!entry_.open_on_demand || server_.hub().size() > 0)) open_now();
     });
-  }
-
-  void take_output(std::string_view bytes) {
-    ring_.append(bytes);
-    log_.console(bytes);
-    hub_.broadcast(bytes);
   }
 
   void close_line(const std::string& why, const std::string& state) {
@@ -253,51 +219,25 @@ class LineMonitor final : public ControlTarget, public ConsolePort {
     });
   }
 
-  void watch_signals() {
-    signals_.async_wait([this](std::error_code ec, int sig) {
-      if (ec) return;
-      if (sig == SIGHUP) {  // the consoledb changed (vcon serve says so), or logrotate
-        auto reopened = log_.reopen();
-        if (!reopened) report(reopened.error().message());
-        if (!reload()) {
-          finish("the consoledb no longer has this line");
-          return;
-        }
-        watch_signals();
-        return;
-      }
-      finish(fmt::format("stopped by signal {}", sig));
-    });
-  }
-
   void finish(const std::string& why) {
     close_line(why, "stopped");
-    std::error_code ignored;
-    listener_.close();
-    signals_.cancel(ignored);
     retry_timer_.cancel();
     dtr_timer_.cancel();
-    hub_.close_all();
-    io_.stop();
+    server_.finish();
   }
 
+  ConsoleServer& server_;
   asio::io_context& io_;
-  Paths paths_;
+  const Paths& paths_;
   std::string name_;
-  RingBuffer ring_;
-  ConsoleLog log_;
-  ConsoleDbFile consoledb_;
   ConsoleEntry entry_;
   unsigned speed_ = 9600;
-  asio::signal_set signals_;
-  ClientListener listener_;
   asio::steady_timer retry_timer_, dtr_timer_;
   std::chrono::milliseconds delay_ = kFirstRetry;
   UucpLock lock_;
   std::optional<ConsoleStream> line_;
   std::uint64_t input_total_ = 0;
   std::string state_ = "closed", detail_;
-  ConsoleHub hub_;  // last: its clients may call back into the members above
 };
 
 }  // namespace
@@ -309,24 +249,23 @@ int run_line_monitor(LineMonitorOptions options) {
   const Paths& paths = options.paths;
   RemoveOnExit cleanup({paths.line_socket(options.console), paths.line_lock(options.console)},
                        paths.line_run_dir(options.console));
-  std::string log_path = options.paths.line_log(options.console);
-  auto made = make_directories(log_path.substr(0, log_path.rfind('/')), 0755);
-  auto log = made ? ConsoleLog::open(log_path) : Result<ConsoleLog>(made.error());
-  if (!log) {
-    report(log.error().message());
+  auto logs = open_console_logs(paths.line_log(options.console), paths.line_audit_log(options.console));
+  if (!logs) {
+    report(logs.error().message());
     return 1;
   }
   asio::io_context io;
-  LineMonitor monitor(io, options.paths, options.console, std::move(log.value()));
-  auto started = monitor.start();
+  ConsoleServer server(io, options.console, paths.consoledb, std::move(logs->log), std::move(logs->audit),
+                       RingBuffer(kRingSize));
+  LineDevice device(server, paths, options.console);
+  auto started = server.start(device, paths.line_socket(options.console));
+  if (started) started = device.start();
   if (!started) {
     report(started.error().message());
     return 1;
   }
   hold_stop_signals(false);
-  io.run();
-  io.restart();
-  io.run_for(std::chrono::seconds(2));  // what is queued for clients
+  run_server(io);
   return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <seccomp.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/mount.h>
 
 #include <cerrno>
@@ -74,6 +75,16 @@ Result<void> load_zone_seccomp_filter() {
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
                           SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, request));
     if (rc < 0) return seccomp_error(rc, "deny terminal input injection");
+  }
+  // Console output is the console's record: a zone cannot discard what it
+  // wrote before the monitor read it. On a pty, tcflush(TCOFLUSH) on the
+  // slave drops what the master has not read yet (getty does it at every
+  // start: boot messages vanished under load). Output flushes succeed and
+  // do nothing; input flushes still work.
+  for (unsigned long queue : {static_cast<unsigned long>(TCOFLUSH), static_cast<unsigned long>(TCIOFLUSH)}) {
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), SCMP_SYS(ioctl), 2, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, TCFLSH),
+                          SCMP_A2(SCMP_CMP_EQ, queue));
+    if (rc < 0) return seccomp_error(rc, "keep console output from being flushed");
   }
   rc = seccomp_load(ctx);
   if (rc < 0) return seccomp_error(rc, "load the filter");

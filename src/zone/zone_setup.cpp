@@ -518,12 +518,14 @@ Result<pid_t> clone_zone(std::uint64_t flags, int& pidfd) {
   clone_args args{};
   args.flags = flags | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
-  args.exit_signal = SIGCHLD;
+  // With CLONE_PARENT clone3 takes no exit signal: the caller's own (SIGCHLD) goes to its parent.
+  args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0) return errno_error("clone3 with new namespaces");
   return static_cast<pid_t>(pid);
 }
 
+// With CLONE_PARENT the child is not ours: its parent reaps it (ECHILD here).
 void reap(pid_t pid) {
   int status;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -541,7 +543,7 @@ KernelPaths kernel_paths() {
   return {kMaskedPaths, std::size(kMaskedPaths), kReadOnlyPaths, std::size(kReadOnlyPaths)};
 }
 
-Result<LaunchedZone> launch_zone(const ZoneConfig& config, const ZoneCgroup& cgroup) {
+Result<LaunchedZone> launch_zone(const ZoneConfig& config, const ZoneCgroup& cgroup, InitParent parent) {
   if (!config.privileged && config.ids.count == 0) return make_error("zone " + config.name + " has no id range");
   int sockets[2], pipe_fds[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0) return errno_error("socketpair");
@@ -552,6 +554,7 @@ Result<LaunchedZone> launch_zone(const ZoneConfig& config, const ZoneCgroup& cgr
   std::uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
   if (!config.privileged) flags |= CLONE_NEWUSER;
   if (config.net == NetMode::None) flags |= CLONE_NEWNET;
+  if (parent == InitParent::CallersParent) flags |= CLONE_PARENT;
   int pidfd = -1;
   auto pid = clone_zone(flags, pidfd);
   if (!pid) return pid.error();

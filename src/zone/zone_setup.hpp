@@ -22,11 +22,17 @@ struct LaunchedZone {
   UniqueFd console_slave;  // held so the master never sees EIO between opens
 };
 
+enum class InitParent {
+  Caller,         // init is the caller's child; the caller reaps it
+  CallersParent,  // CLONE_PARENT: the caller's parent (a zone's keeper) reaps it
+};
+
 // Returns once init has been exec'd in the zone, or with the failing setup
 // step and its reason ("proc: mount proc: Permission denied"). `cgroup` must
 // have been created. The caller must be single-threaded (the child starts as
-// a copy of it) and reaps init.
-Result<LaunchedZone> launch_zone(const ZoneConfig& config, const ZoneCgroup& cgroup);
+// a copy of it).
+Result<LaunchedZone> launch_zone(const ZoneConfig& config, const ZoneCgroup& cgroup,
+                                 InitParent parent = InitParent::Caller);
 
 // The capabilities removed from the zone's bounding set (documented in
 // docs/zones.md); `vcon exec` drops the same.

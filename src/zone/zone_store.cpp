@@ -10,6 +10,7 @@
 
 #include "base/files.hpp"
 #include "base/names.hpp"
+#include "zone/cgroup.hpp"
 #include "zone/id_ranges.hpp"
 
 namespace vcon {
@@ -73,13 +74,23 @@ Result<UniqueFd> lock_zone(const Paths& paths, const std::string& name) {
 
 bool zone_running(const Paths& paths, const std::string& name) { return lock_file_held(paths.zone_lock(name)); }
 
+bool zone_orphaned(const ZoneConfig& config) {
+  auto layout = host_cgroup_layout();
+  return layout && ZoneCgroup(std::move(layout.value()), config.cgroup_name()).populated();
+}
+
 Result<void> require_running(const Paths& paths, const std::string& name) {
   if (zone_running(paths, name)) return {};
   VCON_TRY(validate_zone_name(name));
   if (::access(paths.state_dir.c_str(), R_OK | X_OK) != 0 && errno == EACCES) {  // not root: zone definitions are private
     return make_error("zone " + name + " is not running, or does not exist");
   }
-  VCON_TRY(load_zone(paths, name));
+  auto config = load_zone(paths, name);
+  if (!config) return config.error();
+  if (zone_orphaned(config.value())) {
+    return make_error("zone " + name + " is orphaned: its processes run on with neither keeper nor monitor, so its "
+                      "console is lost (vcon halt " + name + " ends them)");
+  }
   return make_error("zone " + name + " is not running (vcon boot " + name + ")");
 }
 

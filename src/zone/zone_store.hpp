@@ -28,7 +28,11 @@ Result<void> assign_id_range(const Paths& paths, ZoneConfig& config);
 // already running". The lock passes to the monitor, which holds it for life.
 Result<UniqueFd> lock_zone(const Paths& paths, const std::string& name);
 bool zone_running(const Paths& paths, const std::string& name);
-// Fails with "zone X does not exist" or "zone X is not running" as the case may be.
+// A zone whose processes run on with neither keeper nor monitor (both were
+// killed): its console is lost; only a halt (through its cgroup) ends it.
+bool zone_orphaned(const ZoneConfig& config);
+// Fails with "zone X does not exist", "zone X is not running" or "zone X is
+// orphaned" as the case may be.
 Result<void> require_running(const Paths& paths, const std::string& name);
 // The monitor's state file (init PID, boot time); only meaningful while running.
 std::optional<nlohmann::json> zone_state(const Paths& paths, const std::string& name);

@@ -121,14 +121,14 @@ class Vcon:
     def run_dir(self, name):
         return os.path.join(self.top, "run", name)
 
-    def monitor_pids(self):
-        """PIDs of the monitors (comm vcon-monitor) started with this test's run directory."""
+    def monitor_pids(self, comm="vcon-monitor"):
+        """PIDs of the monitors (comm vcon-monitor; or keepers: vcon-keeper) started with this test's run directory."""
         mine = f"VCON_RUN_DIR={self.top}/run".encode()
         pids = []
         for pid in filter(str.isdigit, os.listdir("/proc")):
             try:
                 with open(f"/proc/{pid}/comm") as f:
-                    if f.read().strip() != "vcon-monitor":
+                    if f.read().strip() != comm:
                         continue
                 with open(f"/proc/{pid}/environ", "rb") as f:
                     environ = f.read().split(b"\0")
@@ -147,7 +147,7 @@ class Vcon:
     def cleanup(self):
         """Halts what the test left running; returns monitors that outlived a halt."""
         self.cleanup_zones()
-        strays = self.monitor_pids()
+        strays = self.monitor_pids() + self.monitor_pids("vcon-keeper")
         for pid in strays:
             os.kill(pid, 9)
         shutil.rmtree(self.top, ignore_errors=True)
@@ -161,7 +161,7 @@ def vcon():
     helper = Vcon(top)
     yield helper
     strays = helper.cleanup()
-    assert not strays, f"monitors survived halt --force: {strays}"
+    assert not strays, f"monitors or keepers survived halt --force: {strays}"
 
 
 @pytest.fixture

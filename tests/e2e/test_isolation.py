@@ -279,7 +279,7 @@ def test_boot_never_follows_a_dev_the_zone_made_a_symlink(vcon):
     assert refused.returncode != 0 and "proc" in refused.stderr and "symlink" in refused.stderr, refused.stderr
 
 
-def test_destroy_refuses_while_a_zone_lives_without_its_monitor(vcon):
+def test_destroy_refuses_while_a_zone_lives_without_keeper_or_monitor(vcon):
     vcon.zone_up("z1")
     outside = os.path.join(vcon.top, "outside")
     os.mkdir(outside)
@@ -288,10 +288,14 @@ def test_destroy_refuses_while_a_zone_lives_without_its_monitor(vcon):
     # Links to host paths in the zone's tree: destroy must remove the links, not follow them.
     vcon.exec("z1", "sh", "-c", f"mkdir -p {outside} && ln -s {outside} /root/out && ln -s / /root/slash")
     init = vcon.ls()["z1"]["init_pid"]
-    monitor = vcon.monitor_pids()[0]
+    keeper, monitor = vcon.monitor_pids("vcon-keeper")[0], vcon.monitor_pids()[0]
+    os.kill(keeper, signal.SIGKILL)
     os.kill(monitor, signal.SIGKILL)
-    wait_for(lambda: not process_alive(monitor), what="monitor gone")
+    wait_for(lambda: not process_alive(monitor) and not process_alive(keeper), what="keeper and monitor gone")
     assert process_alive(init)
+    assert vcon.ls()["z1"]["state"] == "orphaned"
+    refused = vcon.run("boot", "z1", check=False)
+    assert refused.returncode != 0 and "orphaned" in refused.stderr, refused.stderr
     refused = vcon.run("destroy", "z1", check=False)
     assert refused.returncode != 0 and "still has processes" in refused.stderr, refused.stderr
     assert os.path.exists(os.path.join(vcon.zone_dir("z1"), "rootfs", "bin", "busybox"))

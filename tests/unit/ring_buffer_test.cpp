@@ -2,6 +2,8 @@
 #include "console/ring_buffer.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 namespace vcon {
 
@@ -62,6 +64,32 @@ TEST(RingBuffer, ReadAtEndGivesNothing) {
   EXPECT_EQ(ring.read(2, 10, out), 2u);
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(ring.read(99, 10, out), 2u) << "an offset past the end is clamped";
+}
+
+TEST(RingBuffer, AMemfdRingOutlivesItsMapping) {
+  auto memfd = RingBuffer::create_memfd(8, "test");
+  ASSERT_TRUE(memfd.ok()) << memfd.error().message();
+  {
+    auto ring = RingBuffer::map(memfd->get());  // a monitor
+    ASSERT_TRUE(ring.ok()) << ring.error().message();
+    ring->append("0123456789ab");
+  }
+  auto again = RingBuffer::map(memfd->get());  // the next monitor, after a crash
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->end_offset(), 12u);
+  std::string out;
+  EXPECT_EQ(again->read(0, 100, out), 4u);
+  EXPECT_EQ(out, "456789ab");
+  again->append("cd");
+  out.clear();
+  again->read(10, 100, out);
+  EXPECT_EQ(out, "abcd");
+}
+
+TEST(RingBuffer, AForeignMemfdIsRefused) {
+  UniqueFd other(::memfd_create("not-a-ring", MFD_CLOEXEC));
+  ASSERT_EQ(::ftruncate(other.get(), 8192), 0);
+  EXPECT_FALSE(RingBuffer::map(other.get()).ok());
 }
 
 }  // namespace vcon

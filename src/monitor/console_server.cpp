@@ -1,0 +1,137 @@
+// The console core's loop parts: output, events, signals, status, access.
+#include "monitor/console_server.hpp"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include "base/files.hpp"
+#include "base/report.hpp"
+#include "console/log_format.hpp"
+
+namespace vcon {
+
+using json = nlohmann::json;
+
+ConsoleServer::ConsoleServer(asio::io_context& io, std::string name, const std::string& consoledb, ConsoleLog log,
+                             ConsoleLog audit, RingBuffer ring)
+    : io_(io),
+      name_(std::move(name)),
+      ring_(std::move(ring)),
+      log_(std::move(log)),
+      audit_(std::move(audit)),
+      consoledb_(consoledb, report),
+      signals_(io, SIGTERM, SIGINT, SIGHUP),
+      listener_(io, *this, ClientListener::fitted_to_fd_limit({})),
+      hub_(*this) {}
+
+Result<void> ConsoleServer::start(ConsoleDevice& device, const std::string& socket_path) {
+  device_ = &device;
+  consoledb();
+  VCON_TRY(listener_.listen(socket_path));
+  watch_signals();
+  return {};
+}
+
+const ConsoleDb& ConsoleServer::consoledb() {
+  const ConsoleDb& db = consoledb_.current();
+  const ConsoleEntry* entry = device_ ? device_->entry(db) : nullptr;
+  log_.set_rotation(log_rotation(entry));
+  audit_.set_rotation(audit_rotation(entry));
+  audit_input_ = entry && entry->audit_input;
+  return db;
+}
+
+void ConsoleServer::output(std::string_view bytes) {
+  ring_.append(bytes);
+  log_.console(bytes);
+  hub_.broadcast(bytes);
+}
+
+void ConsoleServer::announce(const json& notice, const std::string& text) {
+  log_event(text);
+  report(name_ + ": " + text);
+  hub_.notice_all(notice);
+}
+
+void ConsoleServer::log_event(const std::string& text) {
+  log_.event(text);
+  audit_.event(text);
+}
+
+void ConsoleServer::write_input(std::string bytes, const Peer& from) {
+  if (audit_input_) audit_.event(describe(from) + " typed: " + make_visible(bytes));
+  device_->write_input(std::move(bytes));
+}
+
+Result<void> ConsoleServer::send_break(const std::string& who) {
+  auto sent = device_->send_break(who);
+  if (sent) log_event(who + ": break sent");
+  return sent;
+}
+
+Result<void> ConsoleServer::ctl(const CtlCommand& command, const std::string& who) {
+  return device_->ctl(command, who);
+}
+
+Access ConsoleServer::access(const Peer& peer) {
+  const ConsoleDb& db = consoledb();
+  return access_for(db, device_->entry(db), caller_for(peer.uid));
+}
+
+json ConsoleServer::status() const {
+  json status = device_->status();
+  status["monitor_pid"] = ::getpid();
+  status["console_bytes"] = ring_.end_offset();
+  status["dropped_bytes"] = hub_.dropped_bytes();
+  status["log_write_failures"] = log_.failed_writes();
+  status["log_lost_bytes"] = log_.lost_bytes();
+  return status;
+}
+
+void ConsoleServer::watch_signals() {
+  signals_.async_wait([this](std::error_code ec, int sig) {
+    if (ec || finished_) return;
+    if (sig == SIGHUP) {  // logrotate moved the logs away, or the consoledb changed
+      consoledb();
+      for (ConsoleLog* log : {&log_, &audit_}) {
+        auto reopened = log->reopen();
+        if (!reopened) report(reopened.error().message());
+      }
+      log_event("log reopened (SIGHUP)");
+      device_->reload();
+    } else {
+      device_->terminate(sig);
+    }
+    if (!finished_) watch_signals();
+  });
+}
+
+void ConsoleServer::finish() {
+  finished_ = true;
+  listener_.close();
+  std::error_code ignored;
+  signals_.cancel(ignored);
+  hub_.close_all();
+  io_.stop();
+}
+
+Result<ConsoleLogs> open_console_logs(const std::string& log_path, const std::string& audit_path) {
+  VCON_TRY(make_directories(log_path.substr(0, log_path.rfind('/')), 0755));
+  auto log = ConsoleLog::open(log_path);
+  if (!log) return log.error();
+  auto audit = ConsoleLog::open(audit_path, {4u << 20, 8});
+  if (!audit) return audit.error();
+  return ConsoleLogs{std::move(log.value()), std::move(audit.value())};
+}
+
+void run_server(asio::io_context& io) {
+  io.run();
+  // The console is done. Replies and notices already queued get written; a
+  // client that stopped reading must not keep the monitor alive.
+  io.restart();
+  io.run_for(std::chrono::seconds(2));
+}
+
+}  // namespace vcon
