@@ -30,6 +30,7 @@ struct LogOptions {
   bool follow = false;
   long lines = -1;  // -1: all
   bool raw = false;
+  bool audit = false;  // the audit log: who attached, took over, typed...
 };
 
 struct ConsoleOptions {
@@ -63,7 +64,7 @@ Result<int> ctl_command(const Paths& paths, const std::string& name, const std::
 // The socket of the monitor serving console NAME: a running zone's, else a
 // served serial line's; the error says why there is none.
 Result<std::string> console_socket(const Paths& paths, const std::string& name);
-// A zone's console log, else a serial line's.
-std::string console_log_path(const Paths& paths, const std::string& name);
+// A zone's console log (or its audit log), else a serial line's.
+std::string console_log_path(const Paths& paths, const std::string& name, bool audit = false);
 
 }  // namespace vcon::cli

@@ -122,11 +122,15 @@ class ConsoleClient {
   }
 
  private:
-  void say_hello(bool force, long long replay) {
+  void say_hello(bool force, long long replay, std::optional<std::uint64_t> from = std::nullopt) {
     json hello{{"version", proto::kVersion},
                {"mode", options_.read_only ? "ro" : "rw"},
                {"force", force},
                {"replay", replay}};
+    if (from) {  // back after the monitor was replaced: from where we were, writing again if nobody else does
+      hello["from"] = *from;
+      hello["busy"] = "watch";
+    }
     if (auto size = window_size()) {
       hello["rows"] = size->ws_row;
       hello["cols"] = size->ws_col;
@@ -193,12 +197,16 @@ class ConsoleClient {
       case FrameType::Welcome: {
         json welcome = json::parse(frame.payload, nullptr, false);
         can_write_ = proto::field_or<std::string>(welcome, "mode", "ro") == "rw";
-        show(fmt::format("[attached to {}, {}; {}]", proto::field_or<std::string>(welcome, "console", options_.name),
+        position_ = proto::field_or<std::uint64_t>(welcome, "replay_from", 0);
+        show(fmt::format("[{} {}, {}; {}]", reconnecting_ ? "back on" : "attached to",
+                         proto::field_or<std::string>(welcome, "console", options_.name),
                          can_write_ ? "read-write" : "read-only",
                          options_.escape ? fmt::format("{}? for help", *options_.escape) : "escapes off"));
+        reconnecting_ = false;
         return true;
       }
       case FrameType::Data:
+        position_ += frame.payload.size();
         (void)write_all(1, frame.payload);
         return true;
       case FrameType::Notice: {
@@ -207,6 +215,7 @@ class ConsoleClient {
         if (type == "forced") can_write_ = false;
         if (type == "write") can_write_ = true;
         if (type == "state" && proto::field_or<std::string>(notice, "state", "") == "halted") halted_ = true;
+        if (type == "dropped") position_ += proto::field_or<std::uint64_t>(notice, "bytes", 0);
         show(notice_text(notice));
         return true;
       }
@@ -220,7 +229,7 @@ class ConsoleClient {
 
   void on_disconnect() {
     if (!halted_) {
-      fail("the connection to the monitor of " + options_.name + " was lost");
+      reconnect();
       return;
     }
     if (options_.detach_on_halt || ssh_ > 0) {
@@ -236,6 +245,38 @@ class ConsoleClient {
     show(fmt::format("[waiting for zone {} to boot; {}]", options_.name,
                      options_.escape ? fmt::format("{}. to leave", *options_.escape) : "interrupt to leave"));
     retry_connect();
+  }
+
+  // The monitor went away without the zone halting: a crash or an upgrade.
+  // Its keeper starts another within a second; come back to it from the
+  // offset we had, so nothing is missed or shown twice.
+  void reconnect() {
+    if (ssh_ > 0 || (reconnecting_ && std::chrono::steady_clock::now() > give_up_)) {
+      fail("the connection to the monitor of " + options_.name + " was lost");
+      return;
+    }
+    if (!reconnecting_) {
+      reconnecting_ = true;
+      give_up_ = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+      show(fmt::format("[the monitor of {} went away; reconnecting]", options_.name));
+    }
+    std::error_code ignored;
+    socket_.close(ignored);
+    outgoing_.clear();
+    decoder_ = proto::FrameDecoder();
+    can_write_ = false;
+    retry_timer_.expires_after(std::chrono::milliseconds(100));
+    retry_timer_.async_wait([this](std::error_code ec) {
+      if (ec) return;
+      auto fd = proto::connect_unix(socket_path_);
+      if (!fd) {
+        reconnect();
+        return;
+      }
+      socket_.assign(fd->release());
+      say_hello(false, 0, position_);
+      read_socket();
+    });
   }
 
   void retry_connect() {
@@ -322,6 +363,9 @@ class ConsoleClient {
   bool can_write_ = false;
   bool told_read_only_ = false;
   bool halted_ = false;
+  bool reconnecting_ = false;
+  std::chrono::steady_clock::time_point give_up_;
+  std::uint64_t position_ = 0;  // the console offset of the next byte we expect
   int exit_code_ = 0;
   std::string error_;
   std::string farewell_;

@@ -26,9 +26,10 @@ Result<std::string> console_socket(const Paths& paths, const std::string& name) 
   return paths.zone_socket(name);
 }
 
-std::string console_log_path(const Paths& paths, const std::string& name) {
-  std::string zone_log = paths.zone_log(name);
-  if (!path_exists(zone_log) && path_exists(paths.line_log(name))) return paths.line_log(name);
+std::string console_log_path(const Paths& paths, const std::string& name, bool audit) {
+  std::string zone_log = audit ? paths.zone_audit_log(name) : paths.zone_log(name);
+  std::string line_log = audit ? paths.line_audit_log(name) : paths.line_log(name);
+  if (!path_exists(zone_log) && path_exists(line_log)) return line_log;
   return zone_log;
 }
 

@@ -49,7 +49,7 @@ Result<int> log_command(const Paths& paths, const LogOptions& options) {
   if (options.name.empty() || options.name.find('/') != std::string::npos || options.name[0] == '.') {
     return make_error("'" + options.name + "' is not a console name");
   }
-  std::string path = console_log_path(paths, options.name);
+  std::string path = console_log_path(paths, options.name, options.audit);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     if (errno == ENOENT) {

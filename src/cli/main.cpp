@@ -86,6 +86,9 @@ int main(int argc, char** argv) {
   log_cmd->add_option("name", log.name, "zone or serial line")->required();
   log_cmd->add_flag("-f,--follow", log.follow, "keep printing what arrives, like tail -f");
   log_cmd->add_option("-n,--lines", log.lines, "only the last N lines");
+  log_cmd->add_flag("--audit", log.audit,
+                    "the audit log instead: attach, detach, takeover, ctl commands, refusals, monitor restarts "
+                    "(and typed input where the consoledb says auditinput=); console output cannot rotate it away");
   log_cmd->add_flag("--raw", log.raw,
                     "console bytes exactly: no timestamps, no vcon events (otherwise, on a terminal, control characters are shown as ^X)");
 

@@ -61,6 +61,10 @@ struct OpenFile {
   fuse_file_info open_info{};
   std::uint64_t replay_left = 0;
   bool closed = false, can_write = false;
+  bool writes = false;   // opened for writing: asks read-write again after a reconnect
+  bool halted = false;   // the zone halted: the end of this file
+  std::uint64_t position = 0;  // the console offset of the next byte (for a reconnect)
+  std::optional<std::chrono::steady_clock::time_point> give_up;  // reconnecting until then
   std::uint64_t next_offset = 0;  // where the last read ended: what poll looks at
   std::vector<PendingRead> reads;
   fuse_pollhandle* poll = nullptr;
@@ -299,15 +303,18 @@ class ConsoleFs {
     else fs.finish_open(*file, id);
   }
 
-  // NAME: a client of the monitor, answered once the replay is in.
-  void attach(std::uint64_t id, OpenFile& file, bool reads, bool writes) {
+  // NAME: a client of the monitor, answered once the replay is in. After
+  // the monitor went away (a crash, an upgrade), again, from `position`.
+  void attach(std::uint64_t id, OpenFile& file, bool reads, bool writes, bool again = false) {
     asio::local::stream_protocol::socket socket(io_);
     std::error_code ec;
     socket.connect(asio::local::stream_protocol::endpoint(file.socket), ec);
     if (ec) {
-      fail_open(id, ENXIO);
+      if (again) reconnect(id);
+      else fail_open(id, ENXIO);
       return;
     }
+    file.writes = writes;
     file.connection = std::make_shared<proto::FrameConnection>(std::move(socket));
     file.connection->start([this, id](proto::Frame frame) { on_frame(id, std::move(frame)); },
                            [this, id](const std::string&) { on_close(id); });
@@ -316,7 +323,33 @@ class ConsoleFs {
                {"busy", "watch"},
                {"replay", reads ? kReplay : 0},
                {"on_behalf", on_behalf_json(file.caller)}};
+    if (again) hello["from"] = file.position;
     file.connection->send(FrameType::Hello, json_text(hello));
+  }
+
+  // The monitor went away without the zone halting: its keeper starts
+  // another within a second. Readers wait meanwhile; after 15 s, the end.
+  void reconnect(std::uint64_t id) {
+    auto found = files_.find(id);
+    if (found == files_.end()) return;
+    OpenFile& file = *found->second;
+    auto now = std::chrono::steady_clock::now();
+    if (!file.give_up) {
+      file.give_up = now + std::chrono::seconds(15);
+      in_band(file, fmt::format("[the monitor of {} went away; reconnecting]", file.console));
+      wake(file);
+    } else if (now > *file.give_up) {
+      in_band(file, fmt::format("[the monitor of {} did not come back]", file.console));
+      file.closed = true;
+      wake(file);
+      return;
+    }
+    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+    timer->async_wait([this, id, timer](std::error_code ec) {
+      auto again = files_.find(id);
+      if (ec || again == files_.end()) return;
+      attach(id, *again->second, true, again->second->writes, true);
+    });
   }
 
   void fetch_status(std::uint64_t id, const Console& console) {
@@ -360,6 +393,8 @@ class ConsoleFs {
       case FrameType::Welcome: {
         auto welcome = json::parse(frame.payload, nullptr, false);
         file.can_write = proto::field_or<std::string>(welcome, "mode", "ro") == "rw";
+        file.position = proto::field_or<std::uint64_t>(welcome, "replay_from", 0);
+        file.give_up.reset();
         file.replay_left = proto::field_or<std::uint64_t>(welcome, "replay_to", 0) -
                            proto::field_or<std::uint64_t>(welcome, "replay_from", 0);
         if (file.replay_left == 0) finish_open(file, id);
@@ -367,6 +402,7 @@ class ConsoleFs {
       }
       case FrameType::Data:
         last_output_[file.console] = wall_clock_seconds();
+        file.position += frame.payload.size();
         file.buffer.append(frame.payload);
         if (file.replay_left > 0) {
           file.replay_left -= std::min<std::uint64_t>(file.replay_left, frame.payload.size());
@@ -378,6 +414,8 @@ class ConsoleFs {
         std::string type = proto::field_or<std::string>(notice, "type", "");
         if (type == "forced") file.can_write = false;
         if (type == "write") file.can_write = true;
+        if (type == "dropped") file.position += proto::field_or<std::uint64_t>(notice, "bytes", 0);
+        if (type == "state" && proto::field_or<std::string>(notice, "state", "") == "halted") file.halted = true;
         in_band(file, notice_text(notice));
         break;
       }
@@ -406,11 +444,16 @@ class ConsoleFs {
     auto found = files_.find(id);
     if (found == files_.end()) return;
     OpenFile& file = *found->second;
-    file.closed = true;
     if (file.open_req) {
       fail_open(id, EIO);
       return;
     }
+    if (!file.halted) {
+      file.can_write = false;
+      reconnect(id);
+      return;
+    }
+    file.closed = true;
     wake(file);
   }
 

@@ -60,6 +60,21 @@ void ConsoleServer::log_event(const std::string& text) {
   audit_.event(text);
 }
 
+void ConsoleServer::log_refusal(uid_t uid, const std::string& text) {
+  auto now = std::chrono::steady_clock::now();
+  Refusals& refusals = refusals_[uid];
+  bool first = refusals.logged == std::chrono::steady_clock::time_point{};
+  if (!first && now - refusals.logged < std::chrono::minutes(1)) {
+    ++refusals.unlogged;
+    return;
+  }
+  log_event(refusals.unlogged ? fmt::format("{} (and {} more refusals of this user since the last line)", text,
+                                            refusals.unlogged)
+                              : text);
+  refusals.logged = now;
+  refusals.unlogged = 0;
+}
+
 void ConsoleServer::write_input(std::string bytes, const Peer& from) {
   if (audit_input_) audit_.event(describe(from) + " typed: " + make_visible(bytes));
   device_->write_input(std::move(bytes));

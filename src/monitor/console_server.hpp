@@ -11,6 +11,7 @@
 
 #include <asio.hpp>
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -80,6 +81,7 @@ class ConsoleServer final : public ControlTarget, public ConsolePort {
   std::string consoledb_path() const override { return consoledb_.path(); }
   Result<void> ctl(const CtlCommand& command, const std::string& who) override;
   Result<void> upgrade(const std::string& binary) override { return device_->upgrade(binary); }
+  void log_refusal(uid_t uid, const std::string& text) override;
 
   // ConsolePort
   void write_input(std::string bytes, const Peer& from) override;
@@ -100,6 +102,11 @@ class ConsoleServer final : public ControlTarget, public ConsolePort {
   ConsoleLog audit_;
   ConsoleDbFile consoledb_;
   bool audit_input_ = false;
+  struct Refusals {
+    std::chrono::steady_clock::time_point logged;
+    std::size_t unlogged = 0;
+  };
+  std::map<uid_t, Refusals> refusals_;
   asio::signal_set signals_;
   bool finished_ = false;
   ClientListener listener_;

@@ -147,6 +147,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
     peer_ = peer_of(connection_->native_handle());
     access_ = target_.access(peer_);
     if (access_ == Access::None) {
+      target_.log_refusal(peer_.uid, fmt::format("{} refused: no access to the console", describe(peer_)));
       fail(fmt::format("permission denied: {} may not use the console of {} (the consoledb {} grants no access; "
                        "root can add uid={} or ro={} to its entry)",
                        peer_.user, target_.hub().console_name(), target_.consoledb_path(), peer_.user, peer_.user));
@@ -192,11 +193,6 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
 struct ClientListener::Counts {
   std::map<uid_t, std::size_t> per_user;
   std::size_t total = 0;
-  struct Refusals {
-    std::chrono::steady_clock::time_point logged;
-    std::size_t since_logged = 0;
-  };
-  std::map<uid_t, Refusals> refusals;
 };
 
 ClientListener::ClientListener(asio::io_context& io, ControlTarget& target, ClientLimits limits)
@@ -311,18 +307,7 @@ void ClientListener::refuse(asio::local::stream_protocol::socket& socket, uid_t 
   [[maybe_unused]] auto n = ::send(socket.native_handle(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   std::error_code ignored;
   socket.close(ignored);
-  // A hostile user must not fill the log: a line a minute at most, counting.
-  auto& refused = counts_->refusals[uid];
-  auto now = std::chrono::steady_clock::now();
-  ++refused.since_logged;
-  if (refused.since_logged == 1 || now - refused.logged > std::chrono::minutes(1)) {
-    target_.log_event(fmt::format("connection refused: {}{}", why,
-                                  refused.since_logged > 1
-                                      ? fmt::format(" ({} refused since the last such line)", refused.since_logged)
-                                      : ""));
-    refused.logged = now;
-    refused.since_logged = 0;
-  }
+  target_.log_refusal(uid, "connection refused: " + why);
 }
 
 }  // namespace vcon

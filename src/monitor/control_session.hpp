@@ -36,6 +36,9 @@ class ControlTarget {
   // A NAMEctl command, from `who`; the error says why it cannot be done.
   virtual Result<void> ctl(const CtlCommand& command, const std::string& who) = 0;
   virtual void log_event(const std::string& text) = 0;
+  // A refusal (no access, too many connections...): logged at most once a
+  // minute per user, with a count, so a hostile user cannot flood the logs.
+  virtual void log_refusal(uid_t uid, const std::string& text) = 0;
   // Hands the console over to a new monitor running `binary` (root only).
   virtual Result<void> upgrade(const std::string& binary) = 0;
 };
@@ -72,6 +75,7 @@ class ClientListener {
   void admit(asio::local::stream_protocol::socket socket);
   void out_of_fds();
   void refuse(asio::local::stream_protocol::socket& socket, uid_t uid, const std::string& why);
+
 
   asio::io_context& io_;
   ControlTarget& target_;

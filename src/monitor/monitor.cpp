@@ -87,9 +87,11 @@ class ZoneDevice final : public ConsoleDevice {
 
   // A zone that runs already (this monitor replaces one that died or was
   // upgraded): its console, as the keeper held it.
-  Result<void> adopt(RunningZone running, const std::string& why) {
+  // `ended`: init ended already (the keeper reaped it): there is only the
+  // console to drain and the halt or reboot to see to.
+  Result<void> adopt(RunningZone running, const std::string& why, bool ended) {
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, running.init_pid, 0)));
-    if (!pidfd) return errno_error(fmt::format("take over init (PID {})", running.init_pid));
+    if (!pidfd && !ended) return errno_error(fmt::format("take over init (PID {})", running.init_pid));
     boots_ = running.boots;
     booted_at_ = running.booted_at;
     run(running.init_pid, std::move(pidfd), std::move(running.master), std::move(running.slave));
@@ -374,7 +376,9 @@ int run_monitor(MonitorOptions options) {
   ZoneDevice device(server, options);
   auto started = server.start(device, paths.zone_socket(zone));
   if (started) {
-    started = options.running ? device.adopt(std::move(*options.running), options.taking_over) : device.boot();
+    started = options.running
+                  ? device.adopt(std::move(*options.running), options.taking_over, options.exited.has_value())
+                  : device.boot();
   }
   if (!started) return fail(started.error().message());
   notify(notify_fd, "ok\n");
