@@ -13,7 +13,7 @@ cleanup() {
 trap cleanup EXIT
 # Both zones idle with their console in its default cooked mode.
 "$build/vcon" create flood -- /bin/sh -c 'exec sleep 1000000' >/dev/null
-"$build/vcon" create echo --rootfs "$work/state/zones/flood/rootfs" -- /bin/sh -c 'exec sleep 1000000' >/dev/null
+"$build/vcon" create echo -- /bin/sh -c 'exec sleep 1000000' >/dev/null
 "$build/vcon" boot flood >/dev/null
 "$build/vcon" boot echo >/dev/null
 "$build/bench_fanout" "$build/vcon" "$work/run/flood/console.sock" flood echo "${MIB:-256}" "${ECHOES:-2000}"

@@ -113,6 +113,7 @@ Result<int> create_zone(const Paths& paths, const CreateOptions& options) {
     }
     config.rootfs = resolved;
     if (!config.privileged) VCON_TRY(require_private_rootfs(config.rootfs));
+    VCON_TRY(require_own_rootfs(paths, config.name, config.rootfs));
     if (!rootfs_has(config.rootfs, config.init[0])) {
       return make_error("rootfs " + config.rootfs + " has no " + config.init[0] +
                         " (give the zone's init after '--')");
@@ -158,6 +159,9 @@ Result<int> boot_zone(const Paths& paths, const std::string& name) {
   if (!config->privileged) {
     auto closed = require_private_rootfs(config->rootfs);
     if (!closed) return make_error("cannot boot zone " + name + ": " + closed.error().message());
+  }
+  if (auto own = require_own_rootfs(paths, name, config->rootfs); !own) {
+    return make_error("cannot boot zone " + name + ": " + own.error().message());
   }
   VCON_TRY(make_directories(paths.log_dir, 0755));
   auto layout = host_cgroup_layout();

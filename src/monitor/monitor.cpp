@@ -12,6 +12,7 @@
 #include <asio.hpp>
 #include <chrono>
 #include <csignal>
+#include <deque>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -173,6 +174,11 @@ class ZoneDevice final : public ConsoleDevice {
 
   void stop(StopKind kind, std::chrono::seconds grace, ControlTarget::Reply reply) override {
     (kind == StopKind::Reboot ? reboot_waiters_ : halt_waiters_).push_back(std::move(reply));
+    if (!zone_ && kind == StopKind::Halt) {  // between boots (a reboot loop held back): nothing to stop
+      kill_timer_.cancel();
+      halted("halt requested while the zone waited to boot again");
+      return;
+    }
     if (stopping_) {  // a halt overrides a reboot under way, never the reverse
       if (kind == StopKind::Halt) stopping_ = StopKind::Halt;
       return;
@@ -275,13 +281,49 @@ class ZoneDevice final : public ConsoleDevice {
     std::string how = "init " + describe_exit(status);
     if (reboot) {
       server_.announce({{"type", "state"}, {"state", "rebooting"}, {"zone", config_.name}}, "zone rebooting: " + how);
-      auto booted = boot();
-      if (booted) {
-        answer(reboot_waiters_, {});
+      auto delay = reboot_delay();
+      if (delay.count() > 0) {
+        server_.log_event(fmt::format("zone rebooting too often ({} boots in {} s): the next boot in {} s",
+                                      kRebootBurst, kRebootWindow.count(), delay.count()));
+        kill_timer_.expires_after(delay);
+        kill_timer_.async_wait([this](std::error_code ec) {
+          if (!ec) reboot_now();
+        });
         return;
       }
-      how = "reboot failed: " + booted.error().message();
+      reboot_now();
+      return;
     }
+    halted(how);
+  }
+
+  // A zone that reboots itself in a loop (an init that calls reboot() at
+  // once) must not spin the monitor: past kRebootBurst boots within
+  // kRebootWindow, each boot waits longer (1 s doubling to 30 s).
+  static constexpr int kRebootBurst = 10;
+  static constexpr std::chrono::seconds kRebootWindow{10};
+  std::chrono::seconds reboot_delay() {
+    auto now = std::chrono::steady_clock::now();
+    recent_boots_.push_back(now);
+    while (recent_boots_.size() > kRebootBurst) recent_boots_.pop_front();
+    if (recent_boots_.size() < kRebootBurst || now - recent_boots_.front() > kRebootWindow) {
+      reboot_backoff_ = std::chrono::seconds(0);
+      return reboot_backoff_;
+    }
+    reboot_backoff_ = std::min(std::max(reboot_backoff_ * 2, std::chrono::seconds(1)), std::chrono::seconds(30));
+    return reboot_backoff_;
+  }
+
+  void reboot_now() {
+    auto booted = boot();
+    if (booted) {
+      answer(reboot_waiters_, {});
+      return;
+    }
+    halted("reboot failed: " + booted.error().message());
+  }
+
+  void halted(const std::string& how) {
     server_.announce({{"type", "state"}, {"state", "halted"}, {"zone", config_.name}}, "zone halted: " + how);
     answer(reboot_waiters_, make_error("the zone halted instead of rebooting: " + how));
     answer(halt_waiters_, {});
@@ -336,6 +378,8 @@ class ZoneDevice final : public ConsoleDevice {
   std::optional<StopKind> stopping_;
   std::vector<ControlTarget::Reply> halt_waiters_, reboot_waiters_;
   std::uint64_t input_total_ = 0;  // of earlier boots
+  std::deque<std::chrono::steady_clock::time_point> recent_boots_;
+  std::chrono::seconds reboot_backoff_{0};
   int boots_ = 0;
   double booted_at_ = 0;
   bool finished_ = false;

@@ -190,14 +190,17 @@ Result<void> ZoneCgroup::create(const CgroupLimits& limits, std::optional<std::p
     for (const auto& part : split(relative_, '/')) {
       std::string parent = path;
       path += "/" + part;
-      if (h.unified && parent != h.mountpoint + "/" + relative_) {
-        // Let the zone's level have what this level was given (and the
-        // limits need), so memory.max and pids.max exist below.
+      if (h.unified) {
+        // Below vcon's own level, the zone gets what that level was given;
+        // at the host's root only what the limits need (what else the
+        // host's root hands down is the host's business).
         auto controllers = read_file(parent + "/cgroup.controllers");
-        auto available = split(controllers ? controllers.value() : "", ' ');
-        for (auto controller : available) {
+        for (auto controller : split(controllers ? controllers.value() : "", ' ')) {
           while (!controller.empty() && std::isspace(static_cast<unsigned char>(controller.back()))) controller.pop_back();
-          if (!controller.empty()) (void)write_file_in_place(parent + "/cgroup.subtree_control", "+" + controller);
+          bool needed = (controller == "memory" && limits.memory_max) || (controller == "pids" && limits.pids_max);
+          if (!controller.empty() && (parent != h.mountpoint || needed)) {
+            (void)write_file_in_place(parent + "/cgroup.subtree_control", "+" + controller);
+          }
         }
       }
       if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return errno_error("create cgroup " + path);
@@ -266,6 +269,45 @@ Result<void> ZoneCgroup::add(pid_t pid) const {
   return {};
 }
 
+std::optional<std::string> unified_cgroup_path(const std::string& proc_cgroup) {
+  std::istringstream lines(proc_cgroup);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("0::", 0) == 0) return line.substr(3);
+  }
+  return std::nullopt;
+}
+
+namespace {
+// `path` is `root` or below it (no "..": cgroupfs paths from the kernel have none).
+bool within(const std::string& path, const std::string& root) {
+  return path == root || (path.rfind(root + "/", 0) == 0 && path.find("/..") == std::string::npos);
+}
+}  // namespace
+
+Result<void> ZoneCgroup::add_beside_init(pid_t pid, pid_t init_pid) const {
+  auto text = read_file("/proc/" + std::to_string(init_pid) + "/cgroup", 1 << 16);
+  if (!text) return text.error();
+  for (const auto& h : layout_) {
+    std::string target = path_in(h);
+    if (h.unified) {
+      auto path = unified_cgroup_path(text.value());
+      if (!path || !within(*path, "/" + relative_)) {
+        return make_error("the zone's init is not in the zone's cgroup " + relative_);
+      }
+      target = h.mountpoint + *path;
+    }
+    VCON_TRY(write_file_in_place(target + "/cgroup.procs", std::to_string(pid)));
+  }
+  return {};
+}
+
+bool ZoneCgroup::holds(pid_t pid) const {
+  auto text = read_file("/proc/" + std::to_string(pid) + "/cgroup", 1 << 16);
+  if (!text) return false;
+  auto path = unified_cgroup_path(text.value());
+  return path && within(*path, "/" + relative_);
+}
+
 bool ZoneCgroup::populated() const {
   for (const auto& h : layout_) {
     UniqueFd dir(::open(path_in(h).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -283,10 +325,14 @@ bool ZoneCgroup::populated() const {
 }
 
 void ZoneCgroup::kill_all() const {
+  // cgroup.kill, where there is v2: all at once, no PID to race with.
+  for (const auto& h : layout_) {
+    UniqueFd dir(::open(path_in(h).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir && h.unified && write_at(dir.get(), path_in(h), "cgroup.kill", "1")) return;
+  }
   for (const auto& h : layout_) {
     UniqueFd dir(::open(path_in(h).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir) continue;
-    if (h.unified && write_at(dir.get(), path_in(h), "cgroup.kill", "1")) return;
     auto visit = [&](int fd) {
       std::istringstream pids(read_small_at(fd, "cgroup.procs", 1 << 20));
       for (pid_t pid; pids >> pid;) ::kill(pid, SIGKILL);

@@ -32,6 +32,8 @@ struct CgroupHierarchy {
 // Every cgroup and cgroup2 file system in a /proc/self/mountinfo text, each
 // hierarchy once (the first mount of it), in mount order.
 std::vector<CgroupHierarchy> parse_cgroup_mounts(const std::string& mountinfo);
+// The cgroup v2 path in a /proc/PID/cgroup text ("0::/vcon/web/init.scope").
+std::optional<std::string> unified_cgroup_path(const std::string& proc_cgroup);
 // The host's layout, read from /proc/self/mountinfo. It must have cgroup v2
 // (alone, or beside v1 hierarchies): that is what zones see.
 Result<std::vector<CgroupHierarchy>> host_cgroup_layout();
@@ -55,6 +57,13 @@ class ZoneCgroup {
   Result<void> create(const CgroupLimits& limits, std::optional<std::pair<uid_t, gid_t>> owner) const;
   // Moves `pid` into the zone's cgroup in every hierarchy.
   Result<void> add(pid_t pid) const;
+  // Moves `pid` beside the zone's init: into init's own cgroup v2 (the zone
+  // may have moved it down its tree, and a cgroup with controllers on for
+  // its children takes no processes), which must lie in the zone's; and
+  // into the zone's cgroup of each v1 hierarchy. For `vcon exec`.
+  Result<void> add_beside_init(pid_t pid, pid_t init_pid) const;
+  // Whether `pid` is in the zone's cgroup tree (v2, else the first v1).
+  bool holds(pid_t pid) const;
   // Any process left in the cgroup or below it, in any hierarchy.
   bool populated() const;
   // SIGKILL to every process in the tree (cgroup.kill on v2).

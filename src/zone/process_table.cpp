@@ -86,7 +86,8 @@ std::vector<ZoneProcess> processes_in_pid_namespace_of(pid_t init_pid) {
     long pid = std::strtol(entry->d_name, &end, 10);
     if (*end != '\0' || pid <= 0) continue;
     if (pid_namespace(static_cast<pid_t>(pid)) != zone_ns) continue;
-    auto text = read_file("/proc/" + std::to_string(pid) + "/status", 1 << 16);
+    // Up to NGROUPS_MAX groups come before NSpid: ~720 KB at most.
+    auto text = read_file("/proc/" + std::to_string(pid) + "/status", 1 << 20);
     if (!text) continue;  // it exited meanwhile
     auto status = parse_proc_status(text.value());
     if (!status) continue;

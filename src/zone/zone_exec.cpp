@@ -5,6 +5,7 @@
 #include "zone/zone_exec.hpp"
 
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <grp.h>
 #include <linux/close_range.h>
 #include <linux/keyctl.h>
@@ -20,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <cstring>
@@ -48,16 +50,30 @@ bool same_namespace(int fd, const char* own) {
 
 // The helper's way in: user namespace first (then it has the capabilities to
 // enter the others), the mount namespace last (the other paths are opened
-// before it changes), then the zone's root.
+// before it changes), then the zone's root. The user namespace is the one
+// that owns init's PID namespace (vcon's): init may have moved into one
+// nested below it, which would leave the helper without the capabilities
+// to enter the rest. All of it from a process proven to be the zone's init
+// (its cgroup, then its pidfd still alive after the opens): the PID in the
+// state file may be stale, and reused by another process.
 Result<void> enter_zone(const ExecTarget& target) {
   std::string proc = "/proc/" + std::to_string(target.init_pid);
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, target.init_pid, 0)));
+  if (!pidfd || !target.cgroup.holds(target.init_pid)) {
+    return make_error("zone " + target.config.name + " is between boots; try again");
+  }
   UniqueFd root(::open((proc + "/root").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root) return errno_error("open " + proc + "/root");
   const char* names[] = {"user", "cgroup", "ipc", "uts", "net", "pid", "mnt"};
   std::array<UniqueFd, std::size(names)> namespaces;
-  for (std::size_t i = 0; i < namespaces.size(); ++i) {
+  for (std::size_t i = 1; i < namespaces.size(); ++i) {
     namespaces[i].reset(::open((proc + "/ns/" + names[i]).c_str(), O_RDONLY | O_CLOEXEC));
     if (!namespaces[i]) return errno_error(std::string("open ") + proc + "/ns/" + names[i]);
+  }
+  namespaces[0].reset(::ioctl(namespaces[5].get(), NS_GET_USERNS));
+  if (!namespaces[0]) return errno_error("find the zone's user namespace");
+  if (::syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0) != 0) {
+    return make_error("zone " + target.config.name + " is between boots; try again");
   }
   bool user_namespace = !same_namespace(namespaces[0].get(), "/proc/self/ns/user");
   if (user_namespace != !target.config.privileged) {
@@ -137,6 +153,18 @@ struct Stdio {
   ::_exit(127);
 }
 
+// Closes every fd but those listed (-1s ignored).
+void keep_only(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  int next = 0;
+  for (int fd : keep) {
+    if (fd < next) continue;
+    if (fd > next) ::syscall(SYS_close_range, next, fd - 1, 0);
+    next = fd + 1;
+  }
+  ::syscall(SYS_close_range, next, ~0U, 0);
+}
+
 // The helper: joins the zone, reports the command's PID (and the pty master)
 // over `socket`, waits for the command and exits with its status.
 [[noreturn]] void run_helper(const ExecTarget& target, const std::vector<std::string>& argv, const Stdio& stdio,
@@ -149,7 +177,13 @@ struct Stdio {
     [[maybe_unused]] auto n = ::send(socket, text.data(), text.size(), MSG_NOSIGNAL);
     ::_exit(126);
   };
-  if (auto joined = target.cgroup.add(::getpid()); !joined) fail(joined.error());
+  // Nothing of the caller's but what the command gets: no fd of the
+  // caller's stays open in the zone, not even while the command's path is
+  // looked up (/proc/self/fd/7 as a zone's symlink target).
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);  // the host's, before we enter the zone
+  for (int fd = 0; fd <= 2; ++fd) ::dup2(null, fd);
+  keep_only({0, 1, 2, socket, error_pipe, stdio.pipes[0].get(), stdio.pipes[1].get(), stdio.pipes[2].get()});
+  if (auto joined = target.cgroup.add_beside_init(::getpid(), target.init_pid); !joined) fail(joined.error());
   if (auto entered = enter_zone(target); !entered) fail(entered.error());
   UniqueFd master, slave;
   if (stdio.terminal) {
@@ -194,6 +228,7 @@ Result<std::pair<pid_t, UniqueFd>> hear_from_helper(int socket, bool terminal) {
 
 Result<int> exec_in_zone(const ExecTarget& target, const std::vector<std::string>& argv) {
   if (argv.empty()) return make_error("vcon exec: no command given");
+  ::signal(SIGPIPE, SIG_IGN);  // a command that closes its stdin early is no reason to die
   const std::string& zone = target.config.name;
   Stdio stdio{static_cast<bool>(::isatty(0)), {}};
   // Without a terminal, the command's stdin, stdout and stderr are pipes we
@@ -246,6 +281,9 @@ Result<int> exec_in_zone(const ExecTarget& target, const std::vector<std::string
     return make_error("cannot enter zone " + zone + ": " + heard.error().message());
   }
   pid_t command = heard->first;
+  // The helper reaps the command: its PID may be reused before we hear
+  // that. Signals go through a pidfd taken now, while it is ours to wait for.
+  UniqueFd command_fd(static_cast<int>(::syscall(SYS_pidfd_open, command, 0)));
   UniqueFd master = std::move(heard->second);
   if (master) {
     winsize size;
@@ -286,8 +324,8 @@ Result<int> exec_in_zone(const ExecTarget& target, const std::vector<std::string
         if (sig == SIGWINCH && master) {
           winsize size;
           if (::ioctl(0, TIOCGWINSZ, &size) == 0) ::ioctl(master.get(), TIOCSWINSZ, &size);
-        } else if (sig != SIGCHLD && sig != SIGWINCH) {
-          ::kill(command, sig);
+        } else if (sig != SIGCHLD && sig != SIGWINCH && command_fd) {
+          ::syscall(SYS_pidfd_send_signal, command_fd.get(), sig, nullptr, 0);
         }
       }
     }

@@ -24,6 +24,12 @@ std::vector<std::string> list_zones(const Paths& paths);
 // makes sure its recorded range is still its own in the registry.
 Result<void> assign_id_range(const Paths& paths, ZoneConfig& config);
 
+// Fails if `rootfs` is, holds or lies in another zone's root file system, or
+// holds vcon's state directory: two zones on one tree, or a zone that can
+// reach others' definitions, are no boundary. Every zone on the host is
+// checked (the id registry names them all), whatever its state directory.
+Result<void> require_own_rootfs(const Paths& paths, const std::string& zone, const std::string& rootfs);
+
 // Takes the zone's lock (creating the run directory) or fails with "zone X is
 // already running". The lock passes to the monitor, which holds it for life.
 Result<UniqueFd> lock_zone(const Paths& paths, const std::string& name);

@@ -378,3 +378,74 @@ def test_a_rootfs_other_users_can_reach_is_refused(vcon):
     refused = vcon.run("boot", "z2", check=False)
     assert refused.returncode != 0 and "reachable by other users" in refused.stderr, refused.stderr
     os.chmod(open_dir, 0o700)
+
+
+def test_exec_survives_a_zone_that_rearranges_its_cgroups(vcon):
+    # Every process moved down the zone's tree and a controller turned on:
+    # the zone's top cgroup takes no process any more (cgroup v2's rule).
+    # exec joins init's cgroup instead.
+    unified = next(p for p in host_hierarchies() if read_fstype(p) == "cgroup2")
+    available = read(os.path.join(unified, "cgroup.controllers")).split()
+    enabled_here = []
+    if available:
+        controller = available[0]
+        for level in (unified, os.path.join(unified, "vcon")):
+            os.makedirs(level, exist_ok=True)
+            if controller not in read(os.path.join(level, "cgroup.subtree_control")).split():
+                with open(os.path.join(level, "cgroup.subtree_control"), "w") as f:
+                    f.write("+" + controller)
+                enabled_here.append(level)
+    try:
+        vcon.zone_up("z1")
+        zone_controllers = vcon.exec("z1", "cat", "/sys/fs/cgroup/cgroup.controllers").stdout.split()
+        vcon.exec("z1", "sh", "-c", "mkdir /sys/fs/cgroup/jail; for p in $(cat /sys/fs/cgroup/cgroup.procs); do "
+                  "echo $p > /sys/fs/cgroup/jail/cgroup.procs 2>/dev/null; done; true")
+        if zone_controllers:
+            vcon.exec("z1", "sh", "-c", f"echo +{zone_controllers[0]} > /sys/fs/cgroup/cgroup.subtree_control")
+        assert vcon.exec("z1", "cat", "/proc/self/cgroup").stdout.split()[-1] == "0::/jail"
+        vcon.run("halt", "z1", "--force")
+    finally:
+        for level in reversed(enabled_here):
+            with open(os.path.join(level, "cgroup.subtree_control"), "w") as f:
+                f.write("-" + available[0])
+
+
+def test_exec_closes_the_callers_fds_before_the_command_is_looked_up(vcon, tmp_path):
+    vcon.zone_up("z1")
+    script = tmp_path / "host-script"
+    script.write_text("#!/bin/sh\necho RAN-THE-HOSTS-SCRIPT\n")
+    script.chmod(0o755)
+    vcon.exec("z1", "ln", "-s", "/proc/self/fd/7", "/bin/evil")
+    result = subprocess.run(["sh", "-c", f"exec 7<{script}; exec {VCON} exec z1 -- evil"], env=vcon.env,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0 and "RAN-THE-HOSTS-SCRIPT" not in result.stdout, result
+
+
+def test_exec_of_a_command_that_closes_its_input_early(vcon):
+    vcon.zone_up("z1")
+    result = subprocess.run(["sh", "-c", f"head -c 1000000 /dev/zero | {VCON} exec z1 -- sh -c "
+                             "'exec 0<&-; sleep 0.5; echo done'"], env=vcon.env, capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0 and result.stdout.strip() == "done", result
+
+
+def test_ps_shows_a_process_with_thousands_of_groups(vcon):
+    vcon.zone_up("z1")
+    install_probe(vcon, "z1")
+    sleeper = subprocess.Popen([VCON, "exec", "z1", "--", "/bin/escape-probe", "with-groups", "8000", "--",
+                                "sleep", "4711"], env=vcon.env)
+    try:
+        wait_for(lambda: any("sleep 4711" in r["command"] for r in vcon.ps("z1")), what="the sleeper in ps")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_zones_never_share_a_root_file_system(vcon):
+    vcon.create("z1")
+    theirs = os.path.join(vcon.zone_dir("z1"), "rootfs")
+    for rootfs in (theirs, os.path.join(theirs, "root"), os.path.join(vcon.top, "state")):
+        refused = vcon.run("create", "z2", "--privileged", "--rootfs", rootfs, "--", "/bin/sh", check=False)
+        assert refused.returncode != 0 and ("zones never share" in refused.stderr or
+                                            "state directory" in refused.stderr), (rootfs, refused.stderr)
+    assert "z2" not in vcon.ls()

@@ -228,3 +228,14 @@ def test_log_on_a_terminal_shows_control_characters_instead_of_obeying_them(vcon
     assert "x^[]0;pwned^G^[[6ny" in shown, repr(shown)
     raw = vcon.run("log", zone, "--raw", "-n", "1").stdout
     assert raw.endswith("x\x1b]0;pwned\x07\x1b[6ny\r\n"), "raw stays exact"  # after the prompt
+
+
+def test_a_zone_that_reboots_in_a_loop_is_held_back(vcon):
+    vcon.create("loop", "--", "/bin/sh", "-c", "echo booting-again; reboot -f")
+    vcon.boot("loop")
+    wait_for(lambda: "rebooting too often" in vcon.log_text("loop"), what="the reboot loop held back")
+    boots = vcon.log_text("loop").count("booting-again")
+    assert boots < 30, boots
+    # A halt while the next boot waits ends it at once.
+    vcon.run("halt", "loop", timeout=10)
+    assert vcon.ls()["loop"]["state"] == "halted"

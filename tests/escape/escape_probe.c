@@ -11,6 +11,7 @@
  * zone cannot read the keyring of whoever booted it). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <linux/keyctl.h>
 #include <sched.h>
@@ -217,8 +218,21 @@ static int with_key(const char* secret, char** argv) {
   return perror("exec"), 1;
 }
 
+/* Many supplementary groups make /proc/PID/status long: a process must not
+ * drop out of `vcon ps` that way. */
+static int with_groups(int count, char** argv) {
+  static gid_t groups[65536];
+  for (int i = 0; i < count && i < 65536; ++i) groups[i] = (gid_t)(1000 + i);
+  if (setgroups((size_t)count, groups) != 0) return perror("setgroups"), 1;
+  execvp(argv[0], argv);
+  return perror("exec"), 1;
+}
+
 int main(int argc, char** argv) {
   if (argc >= 4 && strcmp(argv[1], "with-key") == 0 && strcmp(argv[3], "--") == 0) return with_key(argv[2], argv + 4);
+  if (argc >= 5 && strcmp(argv[1], "with-groups") == 0 && strcmp(argv[3], "--") == 0) {
+    return with_groups(atoi(argv[2]), argv + 4);
+  }
   for (int i = 1; i < argc; ++i) {
     const char* a = argv[i];
     if (!strcmp(a, "devtmpfs")) devtmpfs();
