@@ -1,10 +1,11 @@
 # The two commands of the README, and their parts.
 #   make demo   boot the demo zone (busybox template) and show its console
 #   make test   install dependencies, build, run all tests
+# and: make test-asan (the suite under ASan + UBSan), make fuzz, make bench
 BUILD ?= build
 export VCON_BUILD := $(abspath $(BUILD))
 
-.PHONY: all deps build demo test unit e2e bench clean
+.PHONY: all deps build demo test unit e2e bench clean test-asan fuzz
 
 all: build
 
@@ -26,6 +27,23 @@ e2e: build
 
 test: unit e2e
 
+# The whole suite on an ASan + UBSan build (clang), as CI runs it.
+ASAN_BUILD ?= build-asan
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	    -DCMAKE_CXX_COMPILER=clang++ -DVCON_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD)
+	@bash tests/run_sanitized.sh $(ASAN_BUILD)
+
+# libFuzzer targets for every decoder of untrusted input, FUZZ_SECONDS each.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
+fuzz: deps
+	@cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	    -DCMAKE_CXX_COMPILER=clang++ -DVCON_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD)
+	@bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 bench: build
 	@bash bench/boot/run.sh
 	@bash bench/fanout/run.sh
@@ -33,4 +51,4 @@ bench: build
 	@bash bench/serial/run.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -12,7 +12,8 @@ packages=(
   libfuse3-dev fuse3
   # zones: the syscall filter
   libseccomp-dev
-  # tests and benchmarks
+  # tests and benchmarks; clang with libFuzzer and the sanitizer runtimes (make fuzz, make test-asan)
+  clang libclang-rt-14-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-pytest python3-pexpect tmux procps util-linux iproute2
   # serial line peers in the tests: pty pairs, and the two programs vcon shares lines with

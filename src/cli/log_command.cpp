@@ -66,7 +66,7 @@ Result<int> log_command(const Paths& paths, const LogOptions& options) {
     std::size_t start = 0;
     for (std::size_t nl; (nl = content.find('\n', start)) != std::string::npos; start = nl + 1) {
       auto kind = LogLineReader::parse(std::string_view(content).substr(start, nl + 1 - start)).kind;
-      if (options.raw && kind == '*') continue;
+      if (options.raw && (kind == '*' || kind == '~')) continue;
       starts.push_back(start);
       if (starts.size() > static_cast<std::size_t>(options.lines)) starts.pop_front();
     }

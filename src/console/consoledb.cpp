@@ -49,8 +49,10 @@ Result<ConsoleEntry> parse_console(const NdbEntry& entry) {
   ConsoleEntry console;
   console.line = entry.line;
   bool first = true;
-  for (const auto& [attr, value, line] : entry.pairs) {
-    auto need_value = [&]() -> Result<void> {
+  for (const auto& pair : entry.pairs) {
+    const auto& [attr, value, line] = pair;
+    auto need_value = [&pair]() -> Result<void> {
+      const auto& [attr, value, line] = pair;  // (a lambda may not capture structured bindings before C++20's clang 16)
       if (value.empty()) return entry_error(line, attr + "= needs a value");
       return {};
     };

@@ -104,18 +104,17 @@ std::string LogLineWriter::console(std::string_view bytes, SystemTime now) {
 }
 
 std::string LogLineWriter::event(std::string_view text, SystemTime now) {
-  std::string out;
-  if (!at_line_start_) {
-    out += '\n';
-    at_line_start_ = true;
-    continued_ = true;
-  }
-  return out + event_line(text, now);
+  if (at_line_start_) return event_line(text, now);
+  at_line_start_ = true;
+  continued_ = true;
+  return "\n" + event_line(text, now, '~');
 }
 
-std::string LogLineWriter::event_line(std::string_view text, SystemTime now) {
+std::string LogLineWriter::event_line(std::string_view text, SystemTime now, char kind) {
   std::string out = format_timestamp(now);
-  out += " * ";
+  out += ' ';
+  out += kind;
+  out += ' ';
   out += text;
   out += '\n';
   return out;
@@ -126,7 +125,7 @@ LogLineReader::Line LogLineReader::parse(std::string_view line) {
   if (line.size() >= kTimestampLength + 3 && line[kTimestampLength - 1] == 'Z' && line[kTimestampLength] == ' ' &&
       line[kTimestampLength + 2] == ' ') {
     char kind = line[kTimestampLength + 1];
-    if (kind == '|' || kind == '+' || kind == '*') {
+    if (kind == '|' || kind == '+' || kind == '*' || kind == '~') {
       parsed.timestamp = line.substr(0, kTimestampLength);
       parsed.kind = kind;
       parsed.text = line.substr(kTimestampLength + 3);
@@ -141,6 +140,10 @@ std::string LogLineReader::raw(std::string_view line) {
   Line parsed = parse(line);
   std::string out;
   if (parsed.kind == '*') return out;
+  if (parsed.kind == '~') {  // the newline before it was vcon's
+    held_newline_ = false;
+    return out;
+  }
   if (held_newline_ && parsed.kind != '+') out += '\n';
   held_newline_ = false;
   std::string_view text = parsed.text;

@@ -4,12 +4,15 @@
 // Every log line starts with a UTC timestamp and a one-character kind:
 //   2026-11-23T06:41:32.123456Z | console bytes as the zone wrote them
 //   2026-11-23T06:41:32.200000Z * vcon event (zone booted, halted, ...)
+//   2026-11-23T06:41:32.250000Z ~ vcon event that cut a console line
 //   2026-11-23T06:41:32.300000Z + console line continued after an event
-// Only the monitor writes '*' lines, and console bytes always follow '|' or
-// '+', so nothing the zone prints can pass for an event. When an event
-// interrupts a partial console line, vcon ends that line with a newline of its
-// own and the rest of it continues on a '+' line; the raw reader drops that
-// added newline, so `vcon log --raw` gives back exactly the console bytes.
+// Only the monitor writes '*' and '~' lines, and console bytes always follow
+// '|' or '+', so nothing the zone prints can pass for an event. When an
+// event interrupts a partial console line, vcon ends that line with a
+// newline of its own, writes the event as '~' (so the reader knows that
+// newline was vcon's, not the zone's: a '*' there could not tell), and the
+// rest of the line continues on a '+' line. `vcon log --raw` gives back
+// exactly the console bytes.
 #pragma once
 
 #include <chrono>
@@ -44,7 +47,7 @@ class LogLineWriter {
   // One event line; ends a partial console line first.
   std::string event(std::string_view text, SystemTime now);
   // An event line alone, for a place known to be a line start.
-  static std::string event_line(std::string_view text, SystemTime now);
+  static std::string event_line(std::string_view text, SystemTime now, char kind = '*');
   // The log this writer appends to ends inside a console line (a monitor
   // died there): the next event ends it first, as it would its own.
   void resume_mid_line() { at_line_start_ = false; }
@@ -61,7 +64,7 @@ class LogLineReader {
  public:
   struct Line {
     std::string_view timestamp;
-    char kind = '?';  // '|', '+', '*', or '?' for a line vcon did not write
+    char kind = '?';  // '|', '+', '*', '~', or '?' for a line vcon did not write
     std::string_view text;
   };
   static Line parse(std::string_view line);

@@ -196,7 +196,7 @@ struct ClientListener::Counts {
 };
 
 ClientListener::ClientListener(asio::io_context& io, ControlTarget& target, ClientLimits limits)
-    : io_(io), target_(target), limits_(limits), acceptor_(io), retry_(io), counts_(std::make_shared<Counts>()) {
+    : target_(target), limits_(limits), acceptor_(io), retry_(io), counts_(std::make_shared<Counts>()) {
   spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 

@@ -77,7 +77,6 @@ class ClientListener {
   void refuse(asio::local::stream_protocol::socket& socket, uid_t uid, const std::string& why);
 
 
-  asio::io_context& io_;
   ControlTarget& target_;
   ClientLimits limits_;
   asio::local::stream_protocol::acceptor acceptor_;

@@ -27,6 +27,12 @@ class Filter {
   scmp_filter_ctx ctx_;
 };
 
+// libseccomp's SCMP_An macros leave the second datum out for SCMP_CMP_EQ,
+// which clang warns about; all of it, spelled out.
+scmp_arg_cmp arg(unsigned index, scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0) {
+  return scmp_arg_cmp{index, op, a, b};
+}
+
 Error seccomp_error(int rc, const std::string& what) {
   errno = -rc;
   return errno_error("seccomp: " + what);
@@ -69,11 +75,11 @@ Result<void> load_zone_seccomp_filter() {
   // A remount of a superblock (not of a bind mount) changes the file system
   // for everyone who has it mounted: the host, for a --privileged zone.
   rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mount), 1,
-                        SCMP_A3(SCMP_CMP_MASKED_EQ, MS_REMOUNT | MS_BIND, MS_REMOUNT));
+                        arg(3, SCMP_CMP_MASKED_EQ, MS_REMOUNT | MS_BIND, MS_REMOUNT));
   if (rc < 0) return seccomp_error(rc, "deny superblock remounts");
   for (unsigned long request : {TIOCSTI, TIOCLINUX}) {
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
-                          SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, request));
+                          arg(1, SCMP_CMP_MASKED_EQ, 0xffffffffUL, request));
     if (rc < 0) return seccomp_error(rc, "deny terminal input injection");
   }
   // Console output is the console's record: a zone cannot discard what it
@@ -82,8 +88,8 @@ Result<void> load_zone_seccomp_filter() {
   // start: boot messages vanished under load). Output flushes succeed and
   // do nothing; input flushes still work.
   for (unsigned long queue : {static_cast<unsigned long>(TCOFLUSH), static_cast<unsigned long>(TCIOFLUSH)}) {
-    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), SCMP_SYS(ioctl), 2, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, TCFLSH),
-                          SCMP_A2(SCMP_CMP_EQ, queue));
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), SCMP_SYS(ioctl), 2, arg(1, SCMP_CMP_MASKED_EQ, 0xffffffffUL, TCFLSH),
+                          arg(2, SCMP_CMP_EQ, queue));
     if (rc < 0) return seccomp_error(rc, "keep console output from being flushed");
   }
   rc = seccomp_load(ctx);

@@ -56,9 +56,9 @@ def test_read_write_read_only_and_denied_users(vcon, zone, make_user):
                      rf"\S+consoledb grants no access", denied.stderr), denied.stderr
     # Attach and detach are in the console log, with user and PID.
     log = vcon.log_text(zone)
-    assert re.search(rf"\* {alice.name} \(PID \d+\) attached read-write", log), log
-    assert re.search(rf"\* {bob.name} \(PID \d+\) attached read-only", log), log
-    assert re.search(rf"\* {alice.name} \(PID \d+\) detached", log), log
+    assert re.search(rf"[*~] {alice.name} \(PID \d+\) attached read-write", log), log
+    assert re.search(rf"[*~] {bob.name} \(PID \d+\) attached read-only", log), log
+    assert re.search(rf"[*~] {alice.name} \(PID \d+\) detached", log), log
 
 
 def test_no_entry_is_root_only_and_users_cannot_halt(vcon, zone, make_user):

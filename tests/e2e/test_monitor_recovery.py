@@ -73,8 +73,8 @@ def test_kill_9_of_a_monitor_loses_nothing(vcon, zone, tmp_path):
         assert vcon.ls()[zone]["init_pid"] == init and state(vcon, zone)["init_pid"] == init
         log = vcon.log_text(zone)
         assert contiguous(numbers(log, "tick")), "a gap in the log"
-        assert re.search(rf"\* monitor PID {old} was killed by SIGKILL; keeper PID \d+ starts another", log), log
-        assert re.search(rf"\* monitor PID {new} took over the console of zone {zone} \(init is host PID {init}\)", log)
+        assert re.search(rf"[*~] monitor PID {old} was killed by SIGKILL; keeper PID \d+ starts another", log), log
+        assert re.search(rf"[*~] monitor PID {new} took over the console of zone {zone} \(init is host PID {init}\)", log)
         # The viewer came back by itself and missed nothing.
         seen = numbers(viewer.before + viewer.after, "tick")
         assert seen and contiguous(seen), seen
@@ -189,6 +189,6 @@ def test_console_output_cannot_rotate_the_audit_trail_away(vcon, make_user):
     console_log = vcon.log_text("z1")
     assert not re.search(rf"{alice.name} \(PID \d+\) attached", console_log), "the flood rotated the attach out"
     audit = vcon.run("log", "--audit", "z1").stdout
-    assert re.search(rf"\* {alice.name} \(PID \d+\) attached read-write", audit), audit
-    assert re.search(rf"\* {alice.name} \(PID \d+\) typed: echo secret-typed", audit), audit
+    assert re.search(rf"[*~] {alice.name} \(PID \d+\) attached read-write", audit), audit
+    assert re.search(rf"[*~] {alice.name} \(PID \d+\) typed: echo secret-typed", audit), audit
     assert "| y" not in audit, "no console output in the audit log"

@@ -42,7 +42,7 @@ TEST(LogFormat, EventCutsPartialLineAndMarksContinuation) {
   log += writer.console("root\n", at(0));
   EXPECT_EQ(log,
             "1970-01-01T00:00:00.000000Z | login: \n"
-            "1970-01-01T00:00:00.000000Z * zone rebooting\n"
+            "1970-01-01T00:00:00.000000Z ~ zone rebooting\n"
             "1970-01-01T00:00:00.000000Z + root\n");
   EXPECT_EQ(raw_of(log), "login: root\n");
 }
@@ -76,6 +76,26 @@ TEST(LogFormat, MakeVisibleDefusesControlCharacters) {
 TEST(LogFormat, ParseRejectsForeignLines) {
   EXPECT_EQ(LogLineReader::parse("hello\n").kind, '?');
   EXPECT_EQ(LogLineReader::parse("").kind, '?');
+}
+
+// Found by the fuzzer (tests/fuzz/log_format_fuzz.cpp): a partial line, then
+// an event, then nothing. The newline vcon added before the event must not
+// come back as the zone's.
+TEST(LogFormat, RawKnowsTheNewlineAnEventAddedFromTheZonesOwn) {
+  auto now = std::chrono::system_clock::time_point{};
+  for (std::string console : {std::string("line one\rne"), std::string("line one\rne\n")}) {
+    LogLineWriter writer;
+    std::string log = writer.console(console, now);
+    log += writer.event("an event", now);  // after: operands of + are evaluated in no set order
+    LogLineReader reader;
+    std::string raw;
+    for (std::size_t at = 0; at < log.size();) {
+      std::size_t end = log.find('\n', at) + 1;
+      raw += reader.raw(std::string_view(log).substr(at, end - at));
+      at = end;
+    }
+    EXPECT_EQ(raw + reader.finish(), console);
+  }
 }
 
 }  // namespace vcon
