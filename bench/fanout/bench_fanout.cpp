@@ -184,7 +184,6 @@ std::vector<double> echo_times(int master, int count) {
     }
     auto start = Clock::now();
     if (write(master, &c, 1) != 1) std::exit(1);
-    std::size_t seen = 0;
     std::string got;
     while (got.find(c) == std::string::npos) {
       pollfd p{master, POLLIN, 0};
@@ -195,7 +194,6 @@ std::vector<double> echo_times(int master, int count) {
       ssize_t n = read(master, back, sizeof back);
       if (n <= 0) std::exit(1);
       got.append(back, static_cast<std::size_t>(n));
-      seen += static_cast<std::size_t>(n);
     }
     times.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
   }

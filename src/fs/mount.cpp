@@ -69,6 +69,11 @@ Result<FuseSession> FuseSession::mount(const std::string& mountpoint, const fuse
   return FuseSession(session);
 }
 
+void FuseSession::release() {
+  if (session_) fuse_session_destroy(session_);  // frees; only fuse_session_unmount() unmounts
+  session_ = nullptr;
+}
+
 FuseSession::~FuseSession() {
   if (!session_) return;
   fuse_session_unmount(session_);

@@ -26,8 +26,9 @@ class FuseSession {
   ~FuseSession();
 
   fuse_session* get() const { return session_; }
-  // Lets go without unmounting: the parent of a daemon, whose child serves.
-  void release() { session_ = nullptr; }
+  // Lets go without unmounting: the parent of a daemon, whose child serves
+  // (and holds its own copy of the session's fd: closing ours unmounts nothing).
+  void release();
   int fd() const { return fuse_session_fd(session_); }
 
  private:

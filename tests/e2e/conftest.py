@@ -8,6 +8,7 @@ after themselves even when they fail.
 """
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -21,6 +22,12 @@ BUILD = os.environ.get("VCON_BUILD", os.path.join(ROOT, "build"))
 VCON = os.path.join(BUILD, "vcon")
 
 
+# Under `make test-asan` memory is ASan's: shadow memory, redzones and a
+# quarantine of freed blocks. Memory bounds there get this much slack (they
+# still catch growth without bound).
+MEMORY_SLACK_KIB = 96 * 1024 if os.environ.get("VCON_SANITIZED") else 0
+
+
 def wait_for(condition, timeout=15.0, what="condition"):
     """Polls `condition` until it returns something truthy; fails the test on timeout."""
     deadline = time.monotonic() + timeout
@@ -31,6 +38,26 @@ def wait_for(condition, timeout=15.0, what="condition"):
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.02)
+
+
+# vcon console marks its own lines with a token made for each attach:
+# "[#3fa9 attached to web, ...]", "[#3fa9 zone web halted]". A zone cannot
+# print the token of an attach it never saw.
+TOKEN = r"#[0-9a-f]{4}"
+
+
+def attached(child, what="attached to "):
+    """Waits for `vcon console`'s attach line (`what` a regex after the
+    token) and remembers the attach's token on `child`."""
+    child.expect(rf"\[({TOKEN}) {what}")
+    child.token = child.match.group(1)
+    return child
+
+
+def said(child, text):
+    """A regex for vcon's own line `text` ("[...]") as `child` shows it."""
+    assert text.startswith("["), text
+    return re.escape(f"[{child.token} {text[1:]}")
 
 
 def process_alive(pid):
