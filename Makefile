@@ -5,7 +5,7 @@
 BUILD ?= build
 export VCON_BUILD := $(abspath $(BUILD))
 
-.PHONY: all deps build demo test unit e2e bench clean test-asan fuzz
+.PHONY: all deps build demo test unit e2e bench clean test-asan fuzz install
 
 all: build
 
@@ -49,6 +49,14 @@ bench: build
 	@bash bench/fanout/run.sh
 	@bash bench/consolefs/run.sh
 	@bash bench/serial/run.sh
+	@bash bench/monitor/run.sh
+
+# Installs vcon and hands every running zone's console over to a monitor
+# running the new binary (vcon upgrade --all): no zone restarts.
+PREFIX ?= /usr/local
+install: build
+	@install -D -m 0755 $(BUILD)/vcon $(DESTDIR)$(PREFIX)/bin/vcon
+	@if [ -z "$(DESTDIR)" ]; then $(PREFIX)/bin/vcon upgrade --all --binary $(PREFIX)/bin/vcon; fi
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

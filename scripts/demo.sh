@@ -4,7 +4,10 @@
 # and from the host, and leaves it running for you to explore.
 set -euo pipefail
 vcon=${VCON_BUILD:-build}/vcon
-zone=demo
+# One demo zone per user who asked for it (sudo keeps who that was), so two
+# people on one machine do not reboot each other's: demo-alice, demo-bob.
+who=${SUDO_USER:-$(id -un)}
+zone=${DEMO_ZONE:-demo-$(printf '%s' "$who" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9_.-' '-' | cut -c1-40)}
 if [ "$(id -u)" -ne 0 ]; then
   echo "make demo: zones need root (namespaces, mounts); run: sudo make demo" >&2
   exit 1
@@ -22,7 +25,8 @@ start=$(date +%s%N)
 "$vcon" boot "$zone"
 echo "booted in $(( ($(date +%s%N) - start) / 1000000 )) ms"
 
-step "its console log: every line stamped as it arrived ('*' lines are vcon's own events)"
+step "its console log: every line stamped as it arrived ('*' lines are vcon's own events;
+   the zone's control characters shown as ^X: ash asks the terminal for the cursor with ^[[6n)"
 for _ in $(seq 100); do "$vcon" log "$zone" --raw | grep -q ':/# ' && break; sleep 0.05; done
 "$vcon" log "$zone" -n 12
 

@@ -50,7 +50,8 @@ Result<int> reboot_zone(const Paths& paths, const std::string& name, int timeout
 // Running zones' monitors handed over to new ones running `binary`
 // (default: this process's own binary).
 Result<int> upgrade_command(const Paths& paths, const std::string& name, bool all, const std::string& binary);
-Result<int> destroy_zone(const Paths& paths, const std::string& name, bool force);
+// `purge`: its logs too (or, for a zone destroyed before, only its logs).
+Result<int> destroy_zone(const Paths& paths, const std::string& name, bool force, bool purge);
 Result<int> list_zones_command(const Paths& paths, bool json);
 Result<int> ps_command(const Paths& paths, const std::string& name, bool json);
 Result<int> exec_command(const Paths& paths, const std::string& name, const std::vector<std::string>& argv);
@@ -64,6 +65,13 @@ Result<int> ctl_command(const Paths& paths, const std::string& name, const std::
 // The socket of the monitor serving console NAME: a running zone's, else a
 // served serial line's; the error says why there is none.
 Result<std::string> console_socket(const Paths& paths, const std::string& name);
+// The in-session commands after the escape character `e`, for ~? and --help.
+std::string help_text(char e);
+
+// `vcon check`; and the consoledb's problems as warnings on stderr (boot, serve, fs).
+Result<int> check_command(const Paths& paths);
+void warn_about_consoledb(const Paths& paths);
+
 // A zone's console log (or its audit log), else a serial line's.
 std::string console_log_path(const Paths& paths, const std::string& name, bool audit = false);
 

@@ -13,16 +13,18 @@
 #include <unistd.h>
 
 #include <asio.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <deque>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "base/json_text.hpp"
 #include "base/files.hpp"
+#include "base/json_text.hpp"
 #include "base/names.hpp"
 #include "base/terminal.hpp"
+#include "base/token.hpp"
 #include "cli/commands.hpp"
 #include "console/escape.hpp"
 #include "console/notice_text.hpp"
@@ -111,8 +113,7 @@ class ConsoleClient {
       raw_.emplace(std::move(raw.value()));
     }
     say_hello(options_.force, options_.replay);
-    read_socket();
-    read_input();
+    read_socket();  // input is read from the welcome on, once it is known whether it may be sent
     watch_signals();
     io_.run();
     if (raw_) raw_->restore();
@@ -144,10 +145,13 @@ class ConsoleClient {
     return std::nullopt;
   }
 
+  // vcon's own lines: on a line of their own, set apart, and each carrying
+  // this attach's token. A zone can print reverse video and brackets, but
+  // not the token: it is made here, at random, and shown only at attach.
   void show(const std::string& text) {
     if (text.empty()) return;
-    // On a line of its own and set apart, so it reads as vcon's, not the zone's.
-    (void)write_all(1, tty_ ? "\r\n\x1b[1;7m" + text + "\x1b[0m\r\n" : "\n" + text + "\n");
+    std::string marked = text.size() > 1 && text[0] == '[' ? "[" + token_ + " " + text.substr(1) : text;
+    (void)write_all(1, tty_ ? "\r\n\x1b[1;7m" + marked + "\x1b[0m\r\n" : "\n" + marked + "\n");
   }
 
   void end(int code, std::string farewell = {}) {
@@ -198,22 +202,36 @@ class ConsoleClient {
         json welcome = json::parse(frame.payload, nullptr, false);
         can_write_ = proto::field_or<std::string>(welcome, "mode", "ro") == "rw";
         position_ = proto::field_or<std::uint64_t>(welcome, "replay_from", 0);
-        show(fmt::format("[{} {}, {}; {}]", reconnecting_ ? "back on" : "attached to",
+        show(fmt::format("[{} {}, {}; {}; vcon's own lines here start with [{}]", reconnecting_ ? "back on" : "attached to",
                          proto::field_or<std::string>(welcome, "console", options_.name),
                          can_write_ ? "read-write" : "read-only",
-                         options_.escape ? fmt::format("{}? for help", *options_.escape) : "escapes off"));
+                         options_.escape ? escape_display(*options_.escape) + "? for help" : "escapes off", token_));
         reconnecting_ = false;
+        if (!reading_input_) {
+          reading_input_ = true;
+          read_input();
+        }
         return true;
       }
       case FrameType::Data:
         position_ += frame.payload.size();
+        remember(frame.payload);
         (void)write_all(1, frame.payload);
+        if (quiet_timer_armed_) arm_quiet_timer();
         return true;
+      case FrameType::Response: {
+        json answer = json::parse(frame.payload, nullptr, false);
+        if (answer.is_object() && answer.contains("clients")) show_who(answer["clients"]);
+        return true;
+      }
       case FrameType::Notice: {
         json notice = json::parse(frame.payload, nullptr, false);
         std::string type = proto::field_or<std::string>(notice, "type", "");
         if (type == "forced") can_write_ = false;
-        if (type == "write") can_write_ = true;
+        if (type == "write" || type == "took") can_write_ = true;
+        if (type == "info" && proto::field_or<std::string>(notice, "text", "") == "read-only now: you watch") {
+          can_write_ = false;
+        }
         if (type == "state" && proto::field_or<std::string>(notice, "state", "") == "halted") halted_ = true;
         if (type == "dropped") position_ += proto::field_or<std::uint64_t>(notice, "bytes", 0);
         show(notice_text(notice));
@@ -232,7 +250,9 @@ class ConsoleClient {
       reconnect();
       return;
     }
-    if (options_.detach_on_halt || ssh_ > 0) {
+    // Without a terminal (a script, output to a file), the console's end is
+    // the end; with one, wait for the next boot as zlogin -C does.
+    if (options_.detach_on_halt || ssh_ > 0 || !::isatty(0)) {
       end(0, tty_ ? "\r\n" : "");
       return;
     }
@@ -243,7 +263,7 @@ class ConsoleClient {
     decoder_ = proto::FrameDecoder();
     can_write_ = false;
     show(fmt::format("[waiting for zone {} to boot; {}]", options_.name,
-                     options_.escape ? fmt::format("{}. to leave", *options_.escape) : "interrupt to leave"));
+                     options_.escape ? escape_display(*options_.escape) + ". to leave" : "interrupt to leave"));
     retry_connect();
   }
 
@@ -297,7 +317,16 @@ class ConsoleClient {
 
   void read_input() {
     input_.async_read_some(asio::buffer(input_buffer_), [this](std::error_code ec, std::size_t n) {
-      if (ec) return;  // end of input: keep watching the console
+      if (ec) {
+        // Piped input (printf 'uname -a\n' | vcon console web): it has been
+        // sent; leave once the console has been quiet for half a second,
+        // so what it printed in answer is shown. A watcher stays.
+        if (!::isatty(0) && !options_.read_only) {
+          quiet_timer_armed_ = true;
+          arm_quiet_timer();
+        }
+        return;
+      }
       handle_input(std::string_view(input_buffer_.data(), n));
       read_input();
     });
@@ -316,16 +345,28 @@ class ConsoleClient {
       }
       if (!parsed.action) return;
       if (*parsed.action == EscapeParser::Action::Detach) {
-        end(0, tty_ ? "\r\n[detached]\r\n" : "[detached]\n");
+        end(0, (tty_ ? "\r\n[" : "[") + token_ + (tty_ ? " detached]\r\n" : " detached]\n"));
         return;
       }
-      if (*parsed.action == EscapeParser::Action::Break) {
-        if (can_write_) send(FrameType::Break, "");
-        else show("[read-only: no break sent]");
-      } else {
-        char e = *options_.escape;
-        show(fmt::format("[{}. detach   {}# send a break (serial lines)   {}? this help   {}{} send {}]", e, e, e, e,
-                         e, e));
+      switch (*parsed.action) {
+        case EscapeParser::Action::Break:
+          if (can_write_) send(FrameType::Break, "");
+          else show("[read-only: no break sent]");
+          break;
+        case EscapeParser::Action::Who:
+          send(FrameType::Request, json_text(json{{"op", "who"}}));
+          break;
+        case EscapeParser::Action::Force:
+          send(FrameType::Request, json_text(json{{"op", "take"}}));
+          break;
+        case EscapeParser::Action::ReadOnly:
+          send(FrameType::Request, json_text(json{{"op", "release"}}));
+          break;
+        case EscapeParser::Action::Replay:
+          show_last_screen();
+          break;
+        default:
+          show(help_text(*options_.escape));
       }
       bytes = parsed.rest;
     }
@@ -341,10 +382,48 @@ class ConsoleClient {
         watch_signals();
         return;
       }
-      end(128 + sig, tty_ ? "\r\n[detached by signal]\r\n" : "");
+      end(128 + sig, tty_ ? "\r\n[" + token_ + " detached by signal]\r\n" : "");
     });
   }
 
+  // The console's last output, for ~p.
+  void remember(std::string_view bytes) {
+    history_.append(bytes);
+    if (history_.size() > 2 * kHistory) history_.erase(0, history_.size() - kHistory);
+  }
+
+  void show_last_screen() {
+    unsigned rows = 24;
+    if (auto size = window_size()) rows = size->ws_row;
+    std::size_t start = history_.size();
+    for (unsigned lines = 0; start > 0 && lines <= rows;) {
+      if (history_[--start] == '\n') ++lines;
+    }
+    show("[the last screenful again]");
+    (void)write_all(1, history_.substr(start == 0 ? 0 : start + 1));
+  }
+
+  void show_who(const json& clients) {
+    std::string list;
+    if (clients.is_array()) {
+      for (const auto& client : clients) {
+        if (!list.empty()) list += ", ";
+        list += fmt::format("{} (PID {}, {}{})", proto::field_or<std::string>(client, "user", "?"),
+                            proto::field_or<long>(client, "pid", 0), proto::field_or<std::string>(client, "mode", "?"),
+                            proto::field_or<std::string>(client, "via", "") == "fs" ? ", file system" : "");
+      }
+    }
+    show("[attached: " + list + "]");
+  }
+
+  void arm_quiet_timer() {
+    quiet_timer_.expires_after(std::chrono::milliseconds(500));
+    quiet_timer_.async_wait([this](std::error_code ec) {
+      if (!ec) end(0);
+    });
+  }
+
+  static constexpr std::size_t kHistory = 64 * 1024;
   const ConsoleOptions& options_;
   std::string socket_path_;
   pid_t ssh_;
@@ -353,6 +432,11 @@ class ConsoleClient {
   asio::posix::stream_descriptor input_;
   asio::signal_set signals_;
   asio::steady_timer retry_timer_;
+  asio::steady_timer quiet_timer_{io_};
+  bool quiet_timer_armed_ = false;
+  bool reading_input_ = false;
+  std::string history_;
+  std::string token_ = attach_token();
   EscapeParser escape_;
   bool tty_;
   std::optional<RawTerminal> raw_;
@@ -370,6 +454,18 @@ class ConsoleClient {
   std::string error_;
   std::string farewell_;
 };
+
+}  // namespace
+
+std::string help_text(char escape) {
+  std::string e = escape_display(escape);
+  return fmt::format("[{0}. detach   {0}w who is attached   {0}f take write access   {0}r go read-only   "
+                     "{0}p the last screenful again   {0}# or {0}b send a break (serial lines)   {0}? this help   "
+                     "{0}{0} send {0}]",
+                     e);
+}
+
+namespace {
 
 // Copies one direction of `vcon proxy` until end of input.
 void relay(asio::posix::stream_descriptor& from, asio::posix::stream_descriptor& to, std::array<char, 65536>& buffer,
@@ -392,7 +488,7 @@ void relay(asio::posix::stream_descriptor& from, asio::posix::stream_descriptor&
 }  // namespace
 
 Result<int> console_command(const Paths& paths, const ConsoleOptions& options) {
-  VCON_TRY(validate_zone_name(options.name));
+  VCON_TRY(validate_console_name(options.name));
   auto transport = open_transport(paths, options);
   if (!transport) return transport.error();
   auto socket = options.host.empty() ? console_socket(paths, options.name) : Result<std::string>(std::string());
@@ -401,7 +497,7 @@ Result<int> console_command(const Paths& paths, const ConsoleOptions& options) {
 }
 
 Result<int> proxy_command(const Paths& paths, const std::string& name) {
-  VCON_TRY(validate_zone_name(name));
+  VCON_TRY(validate_console_name(name));
   auto socket = console_socket(paths, name);
   if (!socket) return socket.error();
   auto fd = proto::connect_unix(*socket);

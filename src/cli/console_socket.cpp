@@ -1,6 +1,7 @@
 // Which monitor serves the console NAME: a running zone's, else a served
 // serial line's. Used by console, who and proxy.
 #include "base/files.hpp"
+#include "base/names.hpp"
 #include "cli/commands.hpp"
 #include "console/consoledb_file.hpp"
 #include "zone/zone_store.hpp"
@@ -8,19 +9,20 @@
 namespace vcon::cli {
 
 namespace {
-bool plain_name(const std::string& name) {
-  return !name.empty() && name.find('/') == std::string::npos && name != "." && name != "..";
-}
 }  // namespace
 
 Result<std::string> console_socket(const Paths& paths, const std::string& name) {
-  if (!plain_name(name)) return make_error("'" + name + "' is not a console name");
+  VCON_TRY(validate_console_name(name));
   if (zone_running(paths, name)) return paths.zone_socket(name);
   if (lock_file_held(paths.line_lock(name))) return paths.line_socket(name);
   ConsoleDbFile consoledb(paths.consoledb, nullptr);
   const ConsoleEntry* entry = consoledb.current().find(name);
   if (entry && !entry->device.empty()) {
     return make_error("serial line " + name + " (" + entry->device + ") is not served; start vcon serve");
+  }
+  if (!validate_zone_name(name)) {
+    return make_error("there is no console " + name + ": no zone has that name (zone names are lower-case), and no "
+                      "serial line of the consoledb " + paths.consoledb + " either");
   }
   VCON_TRY(require_running(paths, name));  // says why the zone is not there
   return paths.zone_socket(name);

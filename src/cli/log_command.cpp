@@ -5,6 +5,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <deque>
 #include <string>
 
@@ -12,6 +13,7 @@
 #include "base/names.hpp"
 #include "cli/commands.hpp"
 #include "console/log_format.hpp"
+#include "proto/client.hpp"
 
 namespace vcon::cli {
 
@@ -21,37 +23,86 @@ void write_out(const std::string& text) {
   if (!write_all(1, text)) std::exit(0);  // the reader went away (e.g. `| head`)
 }
 
-// Turns log text into output, line by line; keeps a partial last line for later.
+// Turns log text into output, line by line, the way it shows complete ones:
+// raw as the console bytes it holds, else (on a terminal) escaped. An
+// unfinished last line (a prompt, most often) is shown as far as it goes
+// and the rest of it when it comes. Nothing the zone wrote reaches a
+// terminal unescaped, and with --raw nothing but what the zone wrote is
+// printed (vcon's stamps and events never).
 class Printer {
  public:
   Printer(bool raw, bool visible) : raw_(raw), visible_(visible) {}
+
+  // Consumes what `pending` holds: its complete lines, and shows the
+  // unfinished one as far as it goes (it stays in `pending`, to be finished).
   std::string take(std::string& pending) {
     std::string out;
     std::size_t start = 0;
     for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
-      std::string_view line(pending.data() + start, nl + 1 - start);
-      out += raw_ ? reader_.raw(line) : visible_ ? make_visible(line) : std::string(line);
+      out += show(std::string_view(pending.data() + start, nl + 1 - start));
     }
     pending.erase(0, start);
+    if (pending.size() > shown_ && LogLineReader::parse(pending).kind != '*' &&
+        LogLineReader::parse(pending).kind != '~' && pending.size() >= kTimestampLength + 3) {
+      out += show(pending);  // a console line so far: events are written whole
+    }
     return out;
   }
-  std::string finish() { return raw_ ? reader_.finish() : std::string(); }
+
+  // At the end for now: the newline --raw held back, if any. vcon writes
+  // the newline it adds together with the '~' event after it, so a newline
+  // at the end of what is there is the zone's.
+  std::string flush() { return raw_ ? reader_.finish() : std::string(); }
 
  private:
+  // A whole line, or (no '\n') the beginning of one; `shown_` is how much
+  // of the current line was shown before.
+  std::string show(std::string_view line) {
+    bool whole = line.back() == '\n';
+    std::string_view fresh = line.substr(shown_);
+    std::string out;
+    if (raw_) {
+      out = shown_ == 0 ? reader_.raw(line) : reader_.raw_continued(fresh);
+    } else {
+      out = visible_ ? make_visible(fresh) : std::string(fresh);
+    }
+    shown_ = whole ? 0 : line.size();
+    return out;
+  }
+
   bool raw_;
   bool visible_;  // timestamped lines to a terminal: control characters shown, not obeyed
+  std::size_t shown_ = 0;
   LogLineReader reader_;
 };
 
 }  // namespace
 
-Result<int> log_command(const Paths& paths, const LogOptions& options) {
-  if (options.name.empty() || options.name.find('/') != std::string::npos || options.name[0] == '.') {
-    return make_error("'" + options.name + "' is not a console name");
+namespace {
+// A log that is root's on disk, from the console's monitor, which checks the
+// caller against the consoledb first.
+Result<UniqueFd> log_from_monitor(const Paths& paths, const LogOptions& options, const std::string& path) {
+  auto socket = console_socket(paths, options.name);
+  if (!socket) {
+    return make_error("cannot read " + path + " (" + std::string(std::strerror(EACCES)) +
+                      "), and no monitor of " + options.name + " runs to ask: " + socket.error().message());
   }
+  auto client = proto::MonitorClient::connect_control(*socket);
+  if (!client) return client.error();
+  return client->request_fd({{"op", "log"}, {"audit", options.audit}}, 10);
+}
+}  // namespace
+
+Result<int> log_command(const Paths& paths, const LogOptions& options) {
+  VCON_TRY(validate_console_name(options.name));
+  if (options.lines < -1) return make_error("-n " + std::to_string(options.lines) + ": give a number of lines, 0 or more");
   std::string path = console_log_path(paths, options.name, options.audit);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
+  if (!fd && errno == EACCES) {
+    auto asked = log_from_monitor(paths, options, path);
+    if (!asked) return asked.error();
+    fd = std::move(asked.value());
+  } else if (!fd) {
     if (errno == ENOENT) {
       return make_error("console " + options.name + " has no log yet (" + path + "); boot the zone or serve the line first");
     }
@@ -60,33 +111,37 @@ Result<int> log_command(const Paths& paths, const LogOptions& options) {
   std::string content;
   if (auto read = read_to_end(fd.get(), content); !read) return Error{"read " + path, read.error().errno_value};
 
-  // -n N: the last N lines (console lines only, with --raw).
+  // -n N: the last N lines, an unfinished last line counting as one; with
+  // --raw, console lines (a line an event cut and '+' continued is one);
+  // -n 0: none (with -f: only what comes).
   if (options.lines >= 0) {
     std::deque<std::size_t> starts;
-    std::size_t start = 0;
-    for (std::size_t nl; (nl = content.find('\n', start)) != std::string::npos; start = nl + 1) {
-      auto kind = LogLineReader::parse(std::string_view(content).substr(start, nl + 1 - start)).kind;
-      if (options.raw && (kind == '*' || kind == '~')) continue;
-      starts.push_back(start);
+    for (std::size_t start = 0; start < content.size();) {
+      std::size_t nl = content.find('\n', start);
+      std::size_t end = nl == std::string::npos ? content.size() : nl + 1;
+      auto kind = LogLineReader::parse(std::string_view(content).substr(start, end - start)).kind;
+      if (!options.raw || kind == '|' || kind == '?') starts.push_back(start);
       if (starts.size() > static_cast<std::size_t>(options.lines)) starts.pop_front();
+      start = end;
     }
-    std::size_t keep_from = starts.empty() ? start : starts.front();
-    if (options.lines == 0) keep_from = start;
-    content.erase(0, keep_from);
+    content.erase(0, starts.empty() ? content.size() : starts.front());
   }
   Printer printer(options.raw, ::isatty(1));
   write_out(printer.take(content));
+  write_out(printer.flush());
   if (!options.follow) {
-    write_out(content + printer.finish());
+    if (!content.empty() && !options.raw && content.back() != '\n') write_out("\n");  // the prompt's line ends here
     return 0;
   }
 
+  // The file's own inode, also when the fd came from the monitor.
+  std::string watched = "/proc/self/fd/" + std::to_string(fd.get());
   UniqueFd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-  if (!watch || ::inotify_add_watch(watch.get(), path.c_str(), IN_MODIFY) < 0) return errno_error("watch " + path);
+  if (!watch || ::inotify_add_watch(watch.get(), watched.c_str(), IN_MODIFY) < 0) return errno_error("watch " + path);
   for (;;) {
     if (auto read = read_to_end(fd.get(), content); !read) return Error{"read " + path, read.error().errno_value};
     write_out(printer.take(content));
-    write_out(printer.finish());
+    write_out(printer.flush());  // after take(): it may hold a newline
     pollfd p{watch.get(), POLLIN, 0};
     if (::poll(&p, 1, -1) < 0 && errno != EINTR) return errno_error("wait for " + path);
     char events[4096];

@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include "cli/commands.hpp"
+#include "console/escape.hpp"
 #include "fs/consolefs.hpp"
 #include "monitor/keeper.hpp"
 #include "serial/serve.hpp"
@@ -29,9 +30,10 @@ bool require_root(const std::string& command) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"vcon: zones with their own /dev/console, and consoles for operators"};
+  CLI::App app{"vcon: zones with their own /dev/console, and consoles for operators", "vcon"};
   app.require_subcommand(1);
   app.fallthrough();
+  app.set_version_flag("--version", "vcon " VCON_VERSION);
   vcon::Paths paths;
   app.add_option("--state-dir", paths.state_dir, "zone definitions (env VCON_STATE_DIR, default /var/lib/vcon)");
   app.add_option("--run-dir", paths.run_dir, "monitor sockets and locks (env VCON_RUN_DIR, default /run/vcon)");
@@ -64,14 +66,20 @@ int main(int argc, char** argv) {
   boot_cmd->add_option("name", name, "zone")->required();
   auto* halt_cmd = app.add_subcommand("halt", "ask init to power off; kill the zone after --timeout");
   halt_cmd->add_option("name", name, "zone")->required();
-  halt_cmd->add_option("--timeout", timeout, "seconds to wait for init before killing (default 10)");
+  halt_cmd->add_option("--timeout", timeout, "seconds to wait for init before killing (default 10)")
+      ->check(CLI::Range(0, 24 * 3600));
   halt_cmd->add_flag("--force", force, "kill the zone at once");
   auto* reboot_cmd = app.add_subcommand("reboot", "restart init; the console and its log stay");
   reboot_cmd->add_option("name", name, "zone")->required();
-  reboot_cmd->add_option("--timeout", timeout, "seconds to wait for init before killing (default 10)");
+  reboot_cmd->add_option("--timeout", timeout, "seconds to wait for init before killing (default 10)")
+      ->check(CLI::Range(0, 24 * 3600));
   auto* destroy_cmd = app.add_subcommand("destroy", "remove a zone's definition (and a template-built rootfs)");
   destroy_cmd->add_option("name", name, "zone")->required();
   destroy_cmd->add_flag("--force", force, "halt the zone first if it runs");
+  bool purge = false;
+  destroy_cmd->add_flag("--purge", purge,
+                        "also remove its logs (console, audit, monitor; rotated ones too); for a zone destroyed "
+                        "before, only its logs");
   auto* ls_cmd = app.add_subcommand("ls", "list zones: name, state, init host PID, uptime");
   ls_cmd->add_flag("--json", as_json, "machine-readable output");
   auto* ps_cmd = app.add_subcommand("ps", "processes of one zone or all zones, with host and zone PIDs");
@@ -85,7 +93,12 @@ int main(int argc, char** argv) {
   auto* log_cmd = app.add_subcommand("log", "print a console's log (timestamp per line)");
   log_cmd->add_option("name", log.name, "zone or serial line")->required();
   log_cmd->add_flag("-f,--follow", log.follow, "keep printing what arrives, like tail -f");
-  log_cmd->add_option("-n,--lines", log.lines, "only the last N lines");
+  log_cmd->add_option("-n,--lines", log.lines, "only the last N lines (an unfinished last line counts as one)")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            return value.empty() || value[0] == '-' ? "give a number of lines, 0 or more, not " + value : "";
+          },
+          "N"));
   log_cmd->add_flag("--audit", log.audit,
                     "the audit log instead: attach, detach, takeover, ctl commands, refusals, monitor restarts "
                     "(and typed input where the consoledb says auditinput=); console output cannot rotate it away");
@@ -110,6 +123,16 @@ int main(int argc, char** argv) {
   console_cmd->add_flag("-d,--detach-on-halt", console.detach_on_halt,
                         "leave when the zone halts (default: wait for it to boot again)");
   console_cmd->add_option("--host", console.host, "attach to a zone on another host through ssh HOST vcon proxy");
+  console_cmd->footer(
+      "At the start of a line, the escape (~ unless -e) followed by:\n"
+      "  .  detach                  w  who is attached\n"
+      "  f  take write access       r  go read-only (let another write)\n"
+      "  p  the last screenful      # or b  send a break (serial lines)\n"
+      "  ?  this list               ~  send the escape itself\n"
+      "vcon's own lines start with a token made for this attach ([#3fa9 ...]), shown when it begins:\n"
+      "a line without it came from the console. Input from a pipe is sent, and vcon leaves once the\n"
+      "console has been quiet for half a second after its end; -r without a terminal watches until\n"
+      "the zone halts or a signal.");
   auto* proxy_cmd = app.add_subcommand("proxy", "carry the monitor protocol over stdin/stdout (for ssh)");
   proxy_cmd->add_option("name", name, "zone or serial line")->required();
   auto* who_cmd = app.add_subcommand("who", "list clients attached to a console");
@@ -133,6 +156,8 @@ int main(int argc, char** argv) {
   auto* monitor_line_cmd = app.add_subcommand("monitor-line", "one serial line's monitor (started by vcon serve)");
   monitor_line_cmd->group("");  // internal: not in --help
   monitor_line_cmd->add_option("name", line_name, "console")->required();
+  auto* check_cmd = app.add_subcommand(
+      "check", "check the consoledb, every zone definition and the id range registry (exit status 1 on problems)");
   std::string handoff, reason;
   auto* monitor_cmd = app.add_subcommand("monitor", "a zone's monitor, started by its keeper from a new binary");
   monitor_cmd->group("");  // internal: not in --help
@@ -147,12 +172,26 @@ int main(int argc, char** argv) {
   upgrade_cmd->add_flag("--all", all_zones, "every running zone");
   upgrade_cmd->add_option("--binary", binary, "the vcon to run the new monitor (default: this one)");
 
+  std::string help_topic;
+  auto* help_cmd = app.add_subcommand("help", "this list, or one command's options: vcon help COMMAND");
+  help_cmd->add_option("command", help_topic, "a command");
+
+  if (argc == 1) {
+    fmt::print("{}", app.help());
+    return 0;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& done) {  // --help
     return app.exit(done);
   } catch (const CLI::ParseError& error) {
     std::string command = app.get_subcommands().empty() ? "" : app.get_subcommands().front()->get_name() + " ";
+    if (app.got_subcommand(exec_cmd) && dynamic_cast<const CLI::ExtrasError*>(&error)) {
+      // vcon exec web ls -l: "-l" looked like one of exec's options.
+      fmt::print(stderr, "vcon exec: {}; put the command after --, as in: vcon exec {} -- ls -l\n", error.what(),
+                 name.empty() ? "ZONE" : name);
+      return 2;
+    }
     fmt::print(stderr, "vcon: {} (see vcon {}--help)\n", error.what(), command);
     return 2;
   }
@@ -161,17 +200,33 @@ int main(int argc, char** argv) {
 
   auto* chosen = app.get_subcommands().front();
   const std::string& cmd = chosen->get_name();
+  if (chosen == help_cmd) {
+    if (help_topic.empty()) {
+      fmt::print("{}", app.help());
+      return 0;
+    }
+    for (auto* sub : app.get_subcommands({})) {
+      if (sub->get_name() == help_topic && !sub->get_group().empty()) {
+        fmt::print("{}", sub->help("vcon"));
+        return 0;
+      }
+    }
+    fmt::print(stderr, "vcon help: no command '{}' (vcon help lists them)\n", help_topic);
+    return 2;
+  }
   // Attaching is for whoever the consoledb lets in: the monitor decides.
   // vcon serve may run as the user who owns the lines (the lock directory
   // may then be read-only to it: see uucp_lock.hpp).
   bool any_user = chosen == ls_cmd || chosen == log_cmd || chosen == console_cmd || chosen == proxy_cmd ||
                   chosen == who_cmd || chosen == ctl_cmd || chosen == serve_cmd || chosen == monitor_line_cmd;
   if (!any_user && !require_root(cmd)) return 1;
+  if (chosen == check_cmd) return report(check_command(paths));
+  if (chosen == boot_cmd || chosen == serve_cmd || chosen == fs_cmd) warn_about_consoledb(paths);
   if (chosen == create_cmd) return report(create_zone(paths, create));
   if (chosen == boot_cmd) return report(boot_zone(paths, name));
   if (chosen == halt_cmd) return report(halt_zone(paths, name, timeout, force));
   if (chosen == reboot_cmd) return report(reboot_zone(paths, name, timeout));
-  if (chosen == destroy_cmd) return report(destroy_zone(paths, name, force));
+  if (chosen == destroy_cmd) return report(destroy_zone(paths, name, force, purge));
   if (chosen == ls_cmd) return report(list_zones_command(paths, as_json));
   if (chosen == ps_cmd) return report(ps_command(paths, name, as_json));
   if (chosen == exec_cmd) return report(exec_command(paths, name, command));
@@ -179,11 +234,12 @@ int main(int argc, char** argv) {
   if (chosen == console_cmd) {
     if (no_escape) console.escape.reset();
     if (!escape_char.empty()) {
-      if (escape_char.size() != 1) {
-        fmt::print(stderr, "vcon console: the escape must be one character, not '{}'\n", escape_char);
+      auto escape = vcon::parse_escape_character(escape_char);
+      if (!escape) {
+        fmt::print(stderr, "vcon console -e: {}\n", escape.error().message());
         return 2;
       }
-      console.escape = escape_char[0];
+      console.escape = escape.value();
     }
     return report(console_command(paths, console));
   }

@@ -1,9 +1,11 @@
 // create, boot, halt, reboot, destroy, ls, ps, exec.
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <climits>
 #include <cstdio>
@@ -13,16 +15,17 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "base/json_text.hpp"
 #include "base/clock.hpp"
 #include "base/files.hpp"
+#include "base/json_text.hpp"
 #include "base/names.hpp"
 #include "base/process_title.hpp"
 #include "cli/commands.hpp"
+#include "console/console_log.hpp"
+#include "console/consoledb_file.hpp"
+#include "console/log_format.hpp"
 #include "monitor/keeper.hpp"
 #include "proto/client.hpp"
-#include "console/console_log.hpp"
-#include "console/log_format.hpp"
 #include "zone/busybox_template.hpp"
 #include "zone/cgroup.hpp"
 #include "zone/id_ranges.hpp"
@@ -81,6 +84,11 @@ Result<int> create_zone(const Paths& paths, const CreateOptions& options) {
   ZoneConfig config;
   config.name = options.name;
   config.hostname = options.hostname.empty() ? options.name : options.hostname;
+  if (auto valid = validate_hostname(config.hostname); !valid) {
+    return make_error(options.hostname.empty() ? "zone " + options.name + " cannot be its own hostname: " +
+                                                     valid.error().message() + "; give --hostname"
+                                               : "--hostname: " + valid.error().message());
+  }
   auto net = parse_net_mode(options.net);
   if (!net) return net.error();
   config.net = net.value();
@@ -317,8 +325,60 @@ Result<int> upgrade_command(const Paths& paths, const std::string& name, bool al
   return failures ? 1 : 0;
 }
 
-Result<int> destroy_zone(const Paths& paths, const std::string& name, bool force) {
+namespace {
+
+// Whether `file` in the log directory is one of zone `name`'s logs: its
+// console log, audit log or monitor log, or a rotation of one (vcon's
+// NAME.log.1, logrotate's NAME.log-20261130, either compressed).
+bool is_zone_log(const std::string& name, std::string_view file) {
+  for (const char* kind : {".log", ".audit.log", ".monitor.log"}) {
+    std::string base = name + kind;
+    if (file.substr(0, base.size()) != base) continue;
+    std::string_view rest = file.substr(base.size());
+    if (!rest.empty() && (rest[0] == '.' || rest[0] == '-') && rest.size() > 1 &&
+        std::isdigit(static_cast<unsigned char>(rest[1]))) {
+      rest.remove_prefix(1);
+      while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest[0]))) rest.remove_prefix(1);
+    }
+    if (rest.empty() || rest == ".gz" || rest == ".xz" || rest == ".zst" || rest == ".bz2") return true;
+  }
+  return false;
+}
+
+// Removes zone `name`'s logs; how many there were.
+Result<int> purge_zone_logs(const Paths& paths, const std::string& name) {
+  UniqueFd dir(::open(paths.log_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir) {
+    if (errno == ENOENT) return 0;
+    return errno_error("open " + paths.log_dir);
+  }
+  std::vector<std::string> found;
+  DIR* listing = ::fdopendir(::dup(dir.get()));
+  if (!listing) return errno_error("list " + paths.log_dir);
+  for (dirent* entry = ::readdir(listing); entry; entry = ::readdir(listing)) {
+    if (entry->d_type != DT_DIR && is_zone_log(name, entry->d_name)) found.push_back(entry->d_name);
+  }
+  ::closedir(listing);
+  for (const auto& file : found) {
+    if (::unlinkat(dir.get(), file.c_str(), 0) != 0 && errno != ENOENT) {
+      return errno_error("remove " + paths.log_dir + "/" + file);
+    }
+  }
+  return static_cast<int>(found.size());
+}
+
+}  // namespace
+
+Result<int> destroy_zone(const Paths& paths, const std::string& name, bool force, bool purge) {
   VCON_TRY(validate_zone_name(name));
+  if (!path_exists(paths.zone_dir(name)) && purge) {
+    // A zone destroyed before: its logs may still be here.
+    auto removed = purge_zone_logs(paths, name);
+    if (!removed) return removed.error();
+    if (*removed == 0) return make_error("zone " + name + " does not exist, and " + paths.log_dir + " has no logs of it");
+    fmt::print("removed {} log files of zone {} (it was destroyed before)\n", *removed, name);
+    return 0;
+  }
   if (!path_exists(paths.zone_dir(name))) return make_error("zone " + name + " does not exist (vcon ls lists zones)");
   if (zone_running(paths, name)) {
     if (!force) return make_error("zone " + name + " is running (vcon halt " + name + " first, or destroy --force)");
@@ -349,11 +409,63 @@ Result<int> destroy_zone(const Paths& paths, const std::string& name, bool force
   VCON_TRY(remove_tree(paths.zone_dir(name)));
   (void)IdRegistry(paths.id_registry).release(paths.zone_dir(name));
   (void)remove_tree(paths.zone_run_dir(name));
-  fmt::print("destroyed zone {}\n", name);
+  if (purge) {
+    auto removed = purge_zone_logs(paths, name);
+    if (!removed) return make_error("destroyed zone " + name + ", but not all its logs: " + removed.error().message());
+    fmt::print("destroyed zone {} and its {} log files\n", name, *removed);
+  } else {
+    fmt::print("destroyed zone {}; its logs stay in {} ({}.log...; vcon destroy --purge {} removes them)\n", name,
+               paths.log_dir, name, name);
+  }
   return 0;
 }
 
+namespace {
+// What a user who may not read the zone definitions (they are root's) may
+// see: the running zones whose console the consoledb lets them use.
+Result<int> list_zones_for_user(const Paths& paths, bool as_json) {
+  ConsoleDbFile consoledb(paths.consoledb, nullptr);
+  const ConsoleDb& db = consoledb.current();
+  Caller caller = caller_for(::getuid());
+  json zones = json::array();
+  DIR* run = ::opendir(paths.run_dir.c_str());
+  std::vector<std::string> names;
+  for (dirent* entry = run ? ::readdir(run) : nullptr; entry; entry = ::readdir(run)) {
+    std::string name = entry->d_name;
+    if (validate_zone_name(name) && zone_running(paths, name) &&
+        access_for(db, db.for_zone(name), caller) != Access::None) {
+      names.push_back(name);
+    }
+  }
+  if (run) ::closedir(run);
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    auto state = zone_state(paths, name);
+    zones.push_back({{"name", name},
+                     {"state", "running"},
+                     {"init_pid", state ? state->value("init_pid", -1) : -1},
+                     {"uptime_seconds", wall_clock_seconds() - (state ? state->value("booted_at", wall_clock_seconds())
+                                                                      : wall_clock_seconds())}});
+  }
+  if (as_json) {
+    fmt::print("{}\n", json_text(zones, 2));
+    return 0;
+  }
+  fmt::print("{:<24} {:<8} {:>9} {}\n", "NAME", "STATE", "INIT-PID", "UPTIME");
+  for (auto& zone : zones) {
+    fmt::print("{:<24} {:<8} {:>9} {}\n", zone["name"].get<std::string>(), "running", zone["init_pid"].get<int>(),
+               format_uptime(zone["uptime_seconds"].get<double>()));
+  }
+  fmt::print(stderr, "vcon ls: as {} you see the running zones whose console the consoledb lets you use; zone "
+                     "definitions ({}) are root's\n", caller.user, paths.state_dir);
+  return 0;
+}
+}  // namespace
+
 Result<int> list_zones_command(const Paths& paths, bool as_json) {
+  if (::geteuid() != 0 && ::access((paths.state_dir + "/zones").c_str(), R_OK | X_OK) != 0) {
+    if (errno != ENOENT) return list_zones_for_user(paths, as_json);
+  }
   json zones = json::array();
   for (const auto& name : list_zones(paths)) {
     auto config = load_zone(paths, name);

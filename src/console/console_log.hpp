@@ -45,6 +45,7 @@ class ConsoleLog {
   Result<void> reopen();
   void set_rotation(LogRotation rotation) { rotation_ = rotation; }
 
+  const std::string& path() const { return path_; }
   std::uint64_t failed_writes() const { return failed_writes_; }
   std::uint64_t lost_bytes() const { return lost_bytes_total_; }
 

@@ -1,6 +1,9 @@
 // consoledb: meaning and access decisions.
 #include "console/consoledb.hpp"
 
+#include <cstring>
+#include <optional>
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -38,10 +41,9 @@ Result<bool> parse_flag(std::string_view text, const char* what, int line) {
 }
 
 // Console names are file names in the file system and socket path parts.
-Result<void> validate_console_name(std::string_view name, int line) {
-  bool ok = !name.empty() && name.size() <= 63 && std::isalnum(static_cast<unsigned char>(name[0]));
-  for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
-  if (!ok) return entry_error(line, fmt::format("console=\"{}\": a console name is [A-Za-z0-9][A-Za-z0-9_.-]{{0,62}}", name));
+Result<void> valid_console_name(std::string_view name, int line) {
+  auto valid = validate_console_name(name);
+  if (!valid) return entry_error(line, "console=: " + valid.error().message());
   return {};
 }
 
@@ -58,7 +60,7 @@ Result<ConsoleEntry> parse_console(const NdbEntry& entry) {
     };
     if (first) {
       console.name = value;
-      VCON_TRY(validate_console_name(value, line));
+      VCON_TRY(valid_console_name(value, line));
       first = false;
     } else if (attr == "zone") {
       auto valid = validate_zone_name(value);
@@ -154,51 +156,116 @@ const ConsoleEntry* ConsoleDb::for_zone(std::string_view zone) const {
   return nullptr;
 }
 
-Result<ConsoleDb> parse_consoledb(std::string_view text) {
-  auto entries = parse_ndb(text);
-  if (!entries) return entries.error();
+namespace {
+
+// What a broken entry names, as far as can be told.
+ConsoleDbProblem problem_of(const NdbEntry& entry, std::string message) {
+  ConsoleDbProblem problem{entry.line, {}, {}, std::move(message)};
+  if (!entry.pairs.empty() && entry.pairs.front().attr == "console") problem.console = entry.pairs.front().value;
+  for (const auto& pair : entry.pairs) {
+    if (pair.attr == "zone") problem.zone = pair.value;
+  }
+  return problem;
+}
+
+}  // namespace
+
+ConsoleDb parse_consoledb(std::string_view text) {
   ConsoleDb db;
-  for (const auto& entry : *entries) {
+  for (const auto& entry : parse_ndb(text)) {
+    if (!entry.error.empty()) {
+      db.problems.push_back(problem_of(entry, entry.error));
+      continue;
+    }
     const std::string& kind = entry.pairs.front().attr;
     if (kind == "console") {
       auto console = parse_console(entry);
-      if (!console) return console.error();
+      if (!console) {
+        db.problems.push_back(problem_of(entry, console.error().message()));
+        continue;
+      }
       if (const ConsoleEntry* other = db.find(console->name)) {
-        return entry_error(entry.line, fmt::format("console {} is already defined on line {}", console->name, other->line));
+        db.problems.push_back(problem_of(
+            entry, fmt::format("line {}: console {} is already defined on line {}", entry.line, console->name, other->line)));
+        continue;
       }
       if (!console->zone.empty() && db.for_zone(console->zone)) {
-        return entry_error(entry.line, fmt::format("zone {} already has a console entry, on line {}", console->zone,
-                                                   db.for_zone(console->zone)->line));
+        db.problems.push_back(problem_of(entry, fmt::format("line {}: zone {} already has a console entry, on line {}",
+                                                            entry.line, console->zone, db.for_zone(console->zone)->line)));
+        continue;
       }
       db.consoles.push_back(std::move(console.value()));
     } else if (kind == "group") {
       const std::string& name = entry.pairs.front().value;
-      if (name.empty()) return entry_error(entry.line, "group= needs a name");
-      if (db.groups.count(name)) return entry_error(entry.line, fmt::format("group {} is defined twice", name));
-      std::vector<std::string> members;
-      for (std::size_t i = 1; i < entry.pairs.size(); ++i) {
-        const auto& [attr, value, line] = entry.pairs[i];
-        if (attr != "uid" || value.empty()) {
-          return entry_error(line, fmt::format("group {}: only uid=USER members are allowed, not {}=", name, attr));
+      auto member_error = [&]() -> std::optional<std::string> {
+        if (name.empty()) return fmt::format("line {}: group= needs a name", entry.line);
+        if (db.groups.count(name)) return fmt::format("line {}: group {} is defined twice", entry.line, name);
+        for (std::size_t i = 1; i < entry.pairs.size(); ++i) {
+          const NdbPair& pair = entry.pairs[i];
+          if (pair.attr != "uid" || pair.value.empty()) {
+            return fmt::format("line {}: group {}: only uid=USER members are allowed, not {}=", pair.line, name, pair.attr);
+          }
         }
-        members.push_back(value);
+        return std::nullopt;
+      }();
+      if (member_error) {
+        db.problems.push_back(problem_of(entry, *member_error));
+        continue;
       }
+      std::vector<std::string> members;
+      for (std::size_t i = 1; i < entry.pairs.size(); ++i) members.push_back(entry.pairs[i].value);
       db.groups[name] = std::move(members);
     } else {
-      return entry_error(entry.line, fmt::format("an entry starts with {}=; expected console= or group=", kind));
+      db.problems.push_back(problem_of(
+          entry, fmt::format("line {}: an entry starts with {}=; expected console= or group=", entry.line, kind)));
     }
   }
   // NAMEctl and NAMEstat are the file system's: no console may be called so.
-  for (const auto& console : db.consoles) {
+  std::erase_if(db.consoles, [&](const ConsoleEntry& console) {
     for (const char* suffix : {"ctl", "stat"}) {
-      if (db.find(console.name + suffix)) {
-        return entry_error(db.find(console.name + suffix)->line,
-                           fmt::format("console {}{} would clash with the {} file of console {}", console.name, suffix,
-                                       suffix, console.name));
+      std::string base = console.name.size() > std::strlen(suffix) &&
+                                 console.name.compare(console.name.size() - std::strlen(suffix), std::string::npos, suffix) == 0
+                             ? console.name.substr(0, console.name.size() - std::strlen(suffix))
+                             : std::string();
+      if (!base.empty() && db.find(base)) {
+        db.problems.push_back(ConsoleDbProblem{console.line, console.name, console.zone,
+                                               fmt::format("line {}: console {} would clash with the {} file of console {}",
+                                                           console.line, console.name, suffix, base)});
+        return true;
       }
     }
-  }
+    return false;
+  });
   return db;
+}
+
+const ConsoleDbProblem* ConsoleDb::problem_for(std::string_view name, std::string_view zone) const {
+  for (const auto& problem : problems) {
+    if ((!name.empty() && problem.console == name) || (!zone.empty() && problem.zone == zone)) return &problem;
+  }
+  return nullptr;
+}
+
+std::vector<const ConsoleDbProblem*> ConsoleDb::anonymous_problems() const {
+  std::vector<const ConsoleDbProblem*> found;
+  for (const auto& problem : problems) {
+    if (problem.console.empty()) found.push_back(&problem);
+  }
+  return found;
+}
+
+std::string consoledb_problem_note(const ConsoleDb& db, std::string_view console, std::string_view zone,
+                                   const std::string& path) {
+  if (const ConsoleDbProblem* own = db.problem_for(console, zone)) {
+    return fmt::format("the consoledb {} has this console's entry broken ({}), so it is left out until root fixes it "
+                       "(vcon check)",
+                       path, own->message);
+  }
+  auto others = db.anonymous_problems();
+  if (others.empty()) return {};
+  return fmt::format("the consoledb {} also has a broken entry that names no console ({}{}); if it was meant to "
+                     "grant access, root must fix it (vcon check)",
+                     path, others.front()->message, others.size() > 1 ? ", and more" : "");
 }
 
 Access access_for(const ConsoleDb& db, const ConsoleEntry* entry, const Caller& caller) {

@@ -48,13 +48,28 @@ struct ConsoleEntry {
   bool audit_input = false;  // also record what the writer types
 };
 
+// An entry left out of the consoledb: what is wrong, and where.
+struct ConsoleDbProblem {
+  int line = 0;
+  std::string console;  // the console the entry names ("" if unknown, or a group=)
+  std::string zone;     // its zone=, if it names one
+  std::string message;  // "line N: reason"
+};
+
 struct ConsoleDb {
   std::vector<ConsoleEntry> consoles;
   std::map<std::string, std::vector<std::string>> groups;  // group= entries: members
+  // Broken entries: each is left out, alone (the others stay in force).
+  std::vector<ConsoleDbProblem> problems;
 
   const ConsoleEntry* find(std::string_view console) const;
   // The entry that names this zone's console, if any.
   const ConsoleEntry* for_zone(std::string_view zone) const;
+  // Why console `name` (or zone `zone`'s console) lost its entry, if it did.
+  const ConsoleDbProblem* problem_for(std::string_view name, std::string_view zone = {}) const;
+  // Broken entries that name no console (a group=, or unreadable): any
+  // console's access may hang on them.
+  std::vector<const ConsoleDbProblem*> anonymous_problems() const;
 };
 
 // Who is asking: a Unix user and the names of the Unix groups it is in.
@@ -64,8 +79,14 @@ struct Caller {
   std::vector<std::string> unix_groups;
 };
 
-// Errors read "line N: reason".
-Result<ConsoleDb> parse_consoledb(std::string_view text);
+// Never fails as a whole: a broken entry is left out and recorded in
+// `problems` ("line N: reason"); the good ones stay in force. A console
+// whose entry is broken is root's alone until it is fixed.
+ConsoleDb parse_consoledb(std::string_view text);
+// A user's view of why they may not use `console`, when the consoledb's
+// own problems may be the reason ("" if none bear on it); `path` names it.
+std::string consoledb_problem_note(const ConsoleDb& db, std::string_view console, std::string_view zone,
+                                   const std::string& path);
 
 // What `caller` may do with the console of `entry` (nullptr: no entry).
 Access access_for(const ConsoleDb& db, const ConsoleEntry* entry, const Caller& caller);

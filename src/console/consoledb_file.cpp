@@ -27,13 +27,17 @@ const ConsoleDb& ConsoleDbFile::current() {
     db_ = ConsoleDb{};
     return db_;
   }
-  auto text = read_file(path_);
-  auto parsed = text ? parse_consoledb(*text) : Result<ConsoleDb>(text.error());
-  if (!parsed) {
-    if (report_) report_("consoledb " + path_ + ": " + parsed.error().message() + "; the previous version stays in force");
+  auto text = read_file(path_, 4 << 20);
+  if (!text) {
+    if (report_) report_("consoledb " + path_ + ": " + text.error().message() + "; every console is root's until it can be read");
+    db_ = ConsoleDb{};
+    db_.problems.push_back({0, {}, {}, text.error().message()});
     return db_;
   }
-  db_ = std::move(parsed.value());
+  db_ = parse_consoledb(*text);
+  if (report_) {
+    for (const auto& problem : db_.problems) report_("consoledb " + path_ + " " + problem.message + " (entry left out)");
+  }
   return db_;
 }
 

@@ -1,8 +1,9 @@
-// The consoledb file as monitors and the file system see it: re-read when it
-// changes (checked on every access decision, so an edit takes effect for the
-// next open or attach), and a malformed version reported once, with file,
-// line and reason, while the last good version stays in force. A missing file
-// is an empty consoledb: every console root-only. Also who a Unix uid is.
+// The consoledb file as monitors, the file system and the CLI see it: re-read
+// when it changes (checked on every access decision, so an edit takes effect
+// for the next open or attach). Broken entries are reported once per version
+// (file, line, reason) and left out; the good ones stay in force, the same
+// for every reader. A missing file is an empty consoledb: every console
+// root-only. Also who a Unix uid is.
 #pragma once
 
 #include <sys/types.h>

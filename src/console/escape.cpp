@@ -9,12 +9,16 @@ EscapeParser::Result EscapeParser::feed(std::string_view input) {
     char c = input[i];
     if (pending_) {
       pending_ = false;
-      if (c == '.') {
-        result.action = Action::Detach;
-      } else if (c == '?') {
-        result.action = Action::Help;
-      } else if (c == '#') {
-        result.action = Action::Break;
+      switch (c) {
+        case '.': result.action = Action::Detach; break;
+        case '?': result.action = Action::Help; break;
+        case '#':
+        case 'b': result.action = Action::Break; break;
+        case 'w': result.action = Action::Who; break;
+        case 'f': result.action = Action::Force; break;
+        case 'r': result.action = Action::ReadOnly; break;
+        case 'p': result.action = Action::Replay; break;
+        default: break;
       }
       if (result.action) {
         result.rest = input.substr(i + 1);
@@ -47,6 +51,25 @@ EscapeParser::Result EscapeParser::feed(std::string_view input) {
     at_line_start_ = c == '\r' || c == '\n' || c == 0x03 || c == 0x15;
   }
   return result;
+}
+
+Result<char> parse_escape_character(std::string_view text) {
+  if (text.size() == 1) return text[0];
+  if (text.size() == 2 && text[0] == '^') {
+    char c = text[1];
+    if (c == '?') return '\x7f';
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (c >= '@' && c <= '_') return static_cast<char>(c - '@');
+  }
+  return make_error("the escape must be one character, or ^X for a control character (as ^] is), not '" +
+                    std::string(text) + "'");
+}
+
+std::string escape_display(char escape) {
+  auto byte = static_cast<unsigned char>(escape);
+  if (byte == 0x7f) return "^?";
+  if (byte < 0x20) return std::string("^") + static_cast<char>(byte + '@');
+  return std::string(1, escape);
 }
 
 }  // namespace vcon

@@ -1,18 +1,23 @@
 // EscapeParser: the console client's escape sequences, recognised only at the
-// start of a line as in zlogin -C and ssh: ESC . detach, ESC ? help, ESC #
-// a serial break (ssh's ~B, conserver's ^Ecl0), ESC ESC one literal ESC; any other character after ESC is sent along with it.
-// Pure logic, used by `vcon console`.
+// start of a line as in zlogin -C and ssh, and conserver's in-session
+// commands after them: ESC . detach, ESC ? help, ESC # or ESC b a serial
+// break (ssh's ~B, conserver's ^Ecl0), ESC w who is attached, ESC f take
+// write access (force), ESC r go read-only, ESC p show the last screenful
+// again, ESC ESC one literal ESC; any other character after ESC is sent
+// along with it. Pure logic, used by `vcon console`.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "base/result.hpp"
+
 namespace vcon {
 
 class EscapeParser {
  public:
-  enum class Action { Detach, Help, Break };
+  enum class Action { Detach, Help, Break, Who, Force, ReadOnly, Replay };
 
   // `escape`: the escape character; nothing disables escapes (-E).
   explicit EscapeParser(std::optional<char> escape) : escape_(escape) {}
@@ -33,5 +38,11 @@ class EscapeParser {
   // function key. Such bytes pass through and leave at_line_start_ alone.
   enum class Sequence { None, Escape, Csi } sequence_ = Sequence::None;
 };
+
+// The escape character as users give it: one character, or caret notation
+// as lxc-console and virsh take it ("^]" is 0x1d, "^?" DEL).
+Result<char> parse_escape_character(std::string_view text);
+// How to show it: "~", or "^]" for a control character.
+std::string escape_display(char escape);
 
 }  // namespace vcon

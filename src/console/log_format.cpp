@@ -155,6 +155,20 @@ std::string LogLineReader::raw(std::string_view line) {
   return out;
 }
 
+std::string LogLineReader::raw_continued(std::string_view rest) {
+  std::string out;
+  if (held_newline_) {  // a line's beginning never ends in '\n': nothing is held
+    out += '\n';
+    held_newline_ = false;
+  }
+  if (!rest.empty() && rest.back() == '\n') {
+    rest.remove_suffix(1);
+    held_newline_ = true;
+  }
+  out.append(rest);
+  return out;
+}
+
 std::string LogLineReader::finish() {
   if (!held_newline_) return {};
   held_newline_ = false;

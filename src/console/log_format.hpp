@@ -70,7 +70,10 @@ class LogLineReader {
   static Line parse(std::string_view line);
 
   // The raw console bytes this line contributes (events give nothing).
+  // Also for the beginning of a line not yet finished (no '\n').
   std::string raw(std::string_view line);
+  // The rest of a line whose beginning went through raw() already.
+  std::string raw_continued(std::string_view rest);
   // At the end of the input (or while waiting for more): the newline still
   // held back, if any. The writer emits an added newline together with the
   // event line that caused it, so flushing at end of input is safe.

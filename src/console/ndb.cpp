@@ -66,7 +66,7 @@ std::vector<std::string> NdbEntry::all(std::string_view attr) const {
   return values;
 }
 
-Result<std::vector<NdbEntry>> parse_ndb(std::string_view text) {
+std::vector<NdbEntry> parse_ndb(std::string_view text) {
   std::vector<NdbEntry> entries;
   int line = 0;
   while (!text.empty()) {
@@ -78,11 +78,14 @@ Result<std::vector<NdbEntry>> parse_ndb(std::string_view text) {
     while (first < current.size() && is_space(current[first])) ++first;
     if (first == current.size() || current[first] == '#') continue;  // blank or comment
     if (first == 0) {
-      entries.push_back(NdbEntry{line, {}});
+      entries.push_back(NdbEntry{line, {}, {}});
     } else if (entries.empty()) {
-      return line_error(line, "indented line before any entry (an entry starts at column 0)");
+      entries.push_back(NdbEntry{line, {}, line_error(line, "indented line before any entry (an entry starts at column 0)").message()});
+      continue;
     }
-    VCON_TRY(parse_pairs(current, line, entries.back()));
+    NdbEntry& entry = entries.back();
+    auto parsed = parse_pairs(current, line, entry);
+    if (!parsed && entry.error.empty()) entry.error = parsed.error().message();
   }
   return entries;
 }

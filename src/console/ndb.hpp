@@ -23,12 +23,16 @@ struct NdbPair {
 struct NdbEntry {
   int line = 0;  // where the entry starts, 1-based
   std::vector<NdbPair> pairs;
+  // "line N: reason" if a line of the entry is malformed: the entry is
+  // broken, the others are not.
+  std::string error;
 
   // The values of every `attr=` in the entry, in order.
   std::vector<std::string> all(std::string_view attr) const;
 };
 
-// Errors read "line N: reason".
-Result<std::vector<NdbEntry>> parse_ndb(std::string_view text);
+// Never fails as a whole: a malformed line breaks its own entry only (an
+// indented line before any entry makes an entry of its own, broken).
+std::vector<NdbEntry> parse_ndb(std::string_view text);
 
 }  // namespace vcon

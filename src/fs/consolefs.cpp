@@ -3,7 +3,6 @@
 // output, an open waiting for the monitor's welcome, a ctl command on its
 // way) is kept and answered later, so no caller ever holds up another.
 #define FUSE_USE_VERSION 34
-#include "base/json_text.hpp"
 #include "fs/consolefs.hpp"
 
 #include <fuse_lowlevel.h>
@@ -21,8 +20,9 @@
 
 #include "base/clock.hpp"
 #include "base/daemon.hpp"
-#include "base/daemon.hpp"
+#include "base/json_text.hpp"
 #include "base/report.hpp"
+#include "base/token.hpp"
 #include "console/consoledb_file.hpp"
 #include "console/notice_text.hpp"
 #include "fs/console_directory.hpp"
@@ -68,6 +68,7 @@ struct OpenFile {
   std::uint64_t next_offset = 0;  // where the last read ended: what poll looks at
   std::vector<PendingRead> reads;
   fuse_pollhandle* poll = nullptr;
+  std::string token = attach_token();  // on each of vcon's lines in this open's data
 };
 
 // A control connection for a few requests; `done` gets every response, or
@@ -371,6 +372,12 @@ class ConsoleFs {
 
   void finish_open(OpenFile& file, std::uint64_t id) {
     if (!file.open_req) return;
+    if (file.kind == FileKind::Data) {
+      // After the replay, before anything live: what marks this open's own
+      // lines, where no zone output can come first.
+      in_band(file, fmt::format("[{}, {}; vcon's own lines in this file start with [vcon {}]]", file.console,
+                                file.can_write ? "read-write" : "read-only", file.token));
+    }
     fuse_file_info info = file.open_info;
     info.fh = id;
     info.direct_io = 1;  // no page cache: every read comes here
@@ -434,10 +441,12 @@ class ConsoleFs {
   }
 
   // Notices go in the data, as consolefs puts them: on a line of their own,
-  // marked "[vcon]" so they cannot pass for the console's own output at a glance.
+  // marked "[vcon #3fa9]" with this open's token, which no zone can know.
   static void in_band(OpenFile& file, const std::string& text) {
     if (text.empty()) return;
-    file.buffer.append((file.buffer.at_line_start() ? "" : "\r\n") + std::string("[vcon] ") + text + "\r\n");
+    std::string line = file.buffer.at_line_start() ? "" : "\r\n";
+    line += "[vcon " + file.token + "] " + text + "\r\n";
+    file.buffer.append(line);
   }
 
   void on_close(std::uint64_t id) {

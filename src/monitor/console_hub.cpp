@@ -64,7 +64,7 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
                         const proto::Hello& hello) {
   bool wants_write = hello.mode == proto::Mode::ReadWrite;
   ClientId id = next_id_++;
-  clients_[id] = Client{connection, peer, wants_write, wall_clock_seconds(), std::nullopt};
+  clients_[id] = Client{connection, peer, wants_write, wants_write, wall_clock_seconds(), std::nullopt};
 
   std::optional<ClientId> displaced;
   if (wants_write) {
@@ -148,10 +148,67 @@ void ConsoleHub::on_frame(ClientId id, proto::Frame frame) {
                               json_text(json{{"type", "info"}, {"text", sent ? "break sent" : sent.error().message()}}));
       return;
     }
+    case FrameType::Request:
+      on_request(id, frame.payload);
+      return;
     default:
       client.connection->send(FrameType::Error,
                               std::string("unexpected ") + proto::type_name(frame.type) + " frame from an attached client");
       client.connection->close_after_send();
+  }
+}
+
+void ConsoleHub::on_request(ClientId id, const std::string& payload) {
+  Client& client = clients_.at(id);
+  auto info = [&](const std::string& text) {
+    client.connection->send(FrameType::Notice, json_text(json{{"type", "info"}, {"text", text}}));
+  };
+  auto request = proto::parse_request(payload);
+  if (!request) return info(request.error().message());
+  switch (request->op) {
+    case proto::Op::Who:
+      client.connection->send(FrameType::Response, json_text(json{{"clients", who()}}));
+      return;
+    case proto::Op::Take:
+      if (!client.may_write) return info(client.peer.user + " has read-only access to this console");
+      if (lock_.holder() == id) return info("write access is yours already");
+      client.wants_write = true;
+      take_write(id, true);
+      return;
+    case proto::Op::Release: {
+      if (lock_.holder() != id) return info("you were not writing");
+      client.wants_write = false;
+      auto back = lock_.release(id);
+      lock_since_ = wall_clock_seconds();
+      port_.log_event(describe(id) + " gave write access up");
+      info("read-only now: you watch");
+      if (back) {
+        port_.log_event(describe(*back) + " has write access again");
+        clients_.at(*back).connection->send(FrameType::Notice, json_text(json{{"type", "write"}, {"granted", true}}));
+      }
+      return;
+    }
+    default:
+      return info("only who, take and release are for an attached client");
+  }
+}
+
+void ConsoleHub::take_write(ClientId id, bool force) {
+  auto outcome = lock_.request(id, force);
+  if (!outcome.granted) return;
+  lock_since_ = wall_clock_seconds();
+  const Peer& peer = clients_.at(id).peer;
+  if (outcome.displaced) {
+    ClientId displaced = *outcome.displaced;
+    port_.log_event(fmt::format("{} took write access from {}", describe(id), describe(displaced)));
+    clients_.at(displaced).connection->send(
+        FrameType::Notice, json_text(json{{"type", "forced"}, {"by_user", peer.user}, {"by_pid", peer.pid}}));
+    clients_.at(id).connection->send(FrameType::Notice, json_text(json{{"type", "took"},
+                                                                     {"from_user", clients_.at(displaced).peer.user},
+                                                                     {"from_pid", clients_.at(displaced).peer.pid}}));
+  } else {
+    port_.log_event(describe(id) + " took write access");
+    clients_.at(id).connection->send(FrameType::Notice, json_text(json{{"type", "write"}, {"granted", true}}));
   }
 }
 

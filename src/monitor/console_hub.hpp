@@ -79,6 +79,7 @@ class ConsoleHub {
   struct Client {
     std::shared_ptr<proto::FrameConnection> connection;
     Peer peer;
+    bool may_write;   // read-write access (a read-only user's client never writes)
     bool wants_write;
     double since;
     // Set while the client catches up from the ring (its replay): the next
@@ -87,6 +88,10 @@ class ConsoleHub {
   };
 
   void on_frame(ClientId id, proto::Frame frame);
+  // In-session commands of an attached client (~w ~f ~r).
+  void on_request(ClientId id, const std::string& payload);
+  // `id` takes the write lock (force: from its holder, who is told).
+  void take_write(ClientId id, bool force);
   // The next slice of the ring for a client catching up; it goes live once
   // it reaches the end.
   void feed(ClientId id);

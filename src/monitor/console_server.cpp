@@ -2,6 +2,7 @@
 #include "monitor/console_server.hpp"
 
 #include <fmt/core.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -75,6 +76,13 @@ void ConsoleServer::log_refusal(uid_t uid, const std::string& text) {
   refusals.unlogged = 0;
 }
 
+Result<UniqueFd> ConsoleServer::open_log(bool audit) {
+  const std::string& path = (audit ? audit_ : log_).path();
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return errno_error("open " + path);
+  return fd;
+}
+
 void ConsoleServer::write_input(std::string bytes, const Peer& from) {
   if (audit_input_) audit_.event(describe(from) + " typed: " + make_visible(bytes));
   device_->write_input(std::move(bytes));
@@ -88,6 +96,11 @@ Result<void> ConsoleServer::send_break(const std::string& who) {
 
 Result<void> ConsoleServer::ctl(const CtlCommand& command, const std::string& who) {
   return device_->ctl(command, who);
+}
+
+std::string ConsoleServer::consoledb_problem() {
+  const ConsoleDb& db = consoledb();
+  return device_->consoledb_problem(db, consoledb_.path());
 }
 
 Access ConsoleServer::access(const Peer& peer) {
@@ -125,11 +138,22 @@ void ConsoleServer::watch_signals() {
 
 void ConsoleServer::finish() {
   finished_ = true;
-  listener_.close();
   std::error_code ignored;
   signals_.cancel(ignored);
   hub_.close_all();
+  listener_.close();
   io_.stop();
+}
+
+void ConsoleServer::run() {
+  io_.run();
+  // The console is done. Replies and notices already queued get written; a
+  // client that stopped reading must not keep the monitor alive.
+  io_.restart();
+  io_.run_for(std::chrono::seconds(2));
+  listener_.abort_connections();
+  io_.restart();
+  io_.poll();  // their close handlers: no session outlives the loop
 }
 
 Result<ConsoleLogs> open_console_logs(const std::string& log_path, const std::string& audit_path) {
@@ -139,14 +163,6 @@ Result<ConsoleLogs> open_console_logs(const std::string& log_path, const std::st
   auto audit = ConsoleLog::open(audit_path, {4u << 20, 8});
   if (!audit) return audit.error();
   return ConsoleLogs{std::move(log.value()), std::move(audit.value())};
-}
-
-void run_server(asio::io_context& io) {
-  io.run();
-  // The console is done. Replies and notices already queued get written; a
-  // client that stopped reading must not keep the monitor alive.
-  io.restart();
-  io.run_for(std::chrono::seconds(2));
 }
 
 }  // namespace vcon

@@ -33,6 +33,8 @@ class ConsoleDevice {
   virtual ~ConsoleDevice() = default;
   // Its entry in the consoledb (access rules, log sizes), or null.
   virtual const ConsoleEntry* entry(const ConsoleDb& db) const = 0;
+  // What is wrong in the consoledb that bears on this console ("" if nothing).
+  virtual std::string consoledb_problem(const ConsoleDb& db, const std::string& path) const = 0;
   // Its own fields of `vcon who`/NAMEstat's status (state, PIDs, speed...).
   virtual nlohmann::json status() const = 0;
   virtual void write_input(std::string bytes) = 0;
@@ -65,9 +67,12 @@ class ConsoleServer final : public ControlTarget, public ConsolePort {
   void announce(const nlohmann::json& notice, const std::string& text);
   // An event for the log and the audit log.
   void log_event(const std::string& text) override;
-  // Stops accepting, tells the clients, ends the loop (run_server() then
-  // flushes what is queued for a bounded time).
+  // Stops accepting, tells the clients, ends the loop (run() then flushes
+  // what is queued for a bounded time).
   void finish();
+  // Runs the loop until finish(); then writes what is queued for clients for
+  // at most two seconds, and closes every connection left.
+  void run();
   // The consoledb in force, with this console's log sizes applied.
   const ConsoleDb& consoledb();
   ConsoleLog& log() { return log_; }
@@ -79,9 +84,11 @@ class ConsoleServer final : public ControlTarget, public ConsolePort {
   ConsoleHub& hub() override { return hub_; }
   Access access(const Peer& peer) override;
   std::string consoledb_path() const override { return consoledb_.path(); }
+  std::string consoledb_problem() override;
   Result<void> ctl(const CtlCommand& command, const std::string& who) override;
   Result<void> upgrade(const std::string& binary) override { return device_->upgrade(binary); }
   void log_refusal(uid_t uid, const std::string& text) override;
+  Result<UniqueFd> open_log(bool audit) override;
 
   // ConsolePort
   void write_input(std::string bytes, const Peer& from) override;
@@ -121,8 +128,6 @@ struct ConsoleLogs {
 };
 Result<ConsoleLogs> open_console_logs(const std::string& log_path, const std::string& audit_path);
 
-// Runs the loop until finish(), then flushes what is queued for clients for
-// at most two seconds.
-void run_server(asio::io_context& io);
+
 
 }  // namespace vcon

@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -34,6 +35,8 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
                                                              proto::kMaxHelloFrame)),
         target_(target),
         hello_timer_(connection_->executor()) {}
+
+  const std::shared_ptr<proto::FrameConnection>& connection() const { return connection_; }
 
   void start(std::shared_ptr<void> slot, std::chrono::milliseconds hello_deadline) {
     auto self = shared_from_this();
@@ -87,6 +90,23 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
       }
       case proto::Op::Ctl:
         ctl(request.value());
+        return;
+      case proto::Op::Log: {
+        if (request->audit && peer_.uid != 0) {
+          connection_->send(FrameType::Error, "log --audit: the audit log is root's to read (it may hold typed input)");
+          return;
+        }
+        auto log = target_.open_log(request->audit);
+        if (!log) {
+          connection_->send(FrameType::Error, "log: " + log.error().message());
+          return;
+        }
+        connection_->send_with_fd(FrameType::Response, json_text(json{{"ok", true}}), log->release());
+        return;
+      }
+      case proto::Op::Take:
+      case proto::Op::Release:
+        connection_->send(FrameType::Error, "take and release are for attached clients, not control connections");
         return;
       case proto::Op::Upgrade: {
         if (peer_.uid != 0) {
@@ -148,9 +168,13 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
     access_ = target_.access(peer_);
     if (access_ == Access::None) {
       target_.log_refusal(peer_.uid, fmt::format("{} refused: no access to the console", describe(peer_)));
-      fail(fmt::format("permission denied: {} may not use the console of {} (the consoledb {} grants no access; "
-                       "root can add uid={} or ro={} to its entry)",
-                       peer_.user, target_.hub().console_name(), target_.consoledb_path(), peer_.user, peer_.user));
+      std::string problem = target_.consoledb_problem();
+      fail(problem.empty()
+               ? fmt::format("permission denied: {} may not use the console of {} (the consoledb {} grants no access; "
+                             "root can add uid={} or ro={} to its entry)",
+                             peer_.user, target_.hub().console_name(), target_.consoledb_path(), peer_.user, peer_.user)
+               : fmt::format("permission denied: {} may not use the console of {}: {}", peer_.user,
+                             target_.hub().console_name(), problem));
       return;
     }
     greeted_ = true;
@@ -193,15 +217,30 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
 struct ClientListener::Counts {
   std::map<uid_t, std::size_t> per_user;
   std::size_t total = 0;
+  std::size_t peak = 0;                // since memory was last given back
+  ClientListener* listener = nullptr;  // while it lives
 };
 
 ClientListener::ClientListener(asio::io_context& io, ControlTarget& target, ClientLimits limits)
     : target_(target), limits_(limits), acceptor_(io), retry_(io), counts_(std::make_shared<Counts>()) {
   spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  counts_->listener = this;
 }
 
 ClientListener::~ClientListener() {
+  counts_->listener = nullptr;
   if (spare_fd_ >= 0) ::close(spare_fd_);
+}
+
+void ClientListener::give_back_memory() {
+  // From the loop, once the connections that just ended are gone for good
+  // (their last handlers ran): a weak_ptr to one keeps its memory.
+  asio::post(acceptor_.get_executor(), [this, counts = counts_] {
+    if (!counts->listener) return;
+    std::erase_if(connections_, [](const auto& weak) { return weak.expired(); });
+    connections_.shrink_to_fit();
+    ::malloc_trim(0);
+  });
 }
 
 ClientLimits ClientListener::fitted_to_fd_limit(ClientLimits limits) {
@@ -237,6 +276,16 @@ void ClientListener::close() {
   std::error_code ignored;
   acceptor_.close(ignored);
   retry_.cancel();
+  for (auto& weak : connections_) {
+    if (auto connection = weak.lock()) connection->close_after_send();
+  }
+}
+
+void ClientListener::abort_connections() {
+  for (auto& weak : connections_) {
+    if (auto connection = weak.lock()) connection->close("the monitor is done");
+  }
+  connections_.clear();
 }
 
 void ClientListener::accept() {
@@ -294,12 +343,22 @@ void ClientListener::admit(asio::local::stream_protocol::socket socket) {
   }
   ++counts.total;
   ++counts.per_user[peer.uid];
+  counts.peak = std::max(counts.peak, counts.total);
   // Released when the connection is gone, however it ends.
   std::shared_ptr<void> slot(nullptr, [counts = counts_, uid = peer.uid](void*) {
     --counts->total;
     if (--counts->per_user[uid] == 0) counts->per_user.erase(uid);
+    if (counts->peak >= 64 && counts->total <= counts->peak / 4 && counts->listener) {
+      counts->peak = counts->total;
+      counts->listener->give_back_memory();
+    }
   });
-  std::make_shared<ControlSession>(std::move(socket), target_)->start(std::move(slot), limits_.hello_deadline);
+  auto session = std::make_shared<ControlSession>(std::move(socket), target_);
+  if (connections_.size() >= 2 * counts.total + 64) {  // forget the gone ones now and then
+    std::erase_if(connections_, [](const auto& weak) { return weak.expired(); });
+  }
+  connections_.push_back(session->connection());
+  session->start(std::move(slot), limits_.hello_deadline);
 }
 
 void ClientListener::refuse(asio::local::stream_protocol::socket& socket, uid_t uid, const std::string& why) {

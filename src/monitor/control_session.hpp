@@ -8,12 +8,15 @@
 #include <asio.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "base/result.hpp"
 #include "console/consoledb.hpp"
 #include "console/ctl_command.hpp"
 #include "monitor/console_hub.hpp"
+#include "proto/connection.hpp"
 
 namespace vcon {
 
@@ -33,6 +36,9 @@ class ControlTarget {
   virtual Access access(const Peer& peer) = 0;
   // Where that consoledb is, for messages.
   virtual std::string consoledb_path() const = 0;
+  // What is wrong with the consoledb that may be why someone has no access
+  // ("" if nothing bears on this console).
+  virtual std::string consoledb_problem() = 0;
   // A NAMEctl command, from `who`; the error says why it cannot be done.
   virtual Result<void> ctl(const CtlCommand& command, const std::string& who) = 0;
   virtual void log_event(const std::string& text) = 0;
@@ -41,6 +47,9 @@ class ControlTarget {
   virtual void log_refusal(uid_t uid, const std::string& text) = 0;
   // Hands the console over to a new monitor running `binary` (root only).
   virtual Result<void> upgrade(const std::string& binary) = 0;
+  // The console's log (or audit log), open for reading: how a user the
+  // consoledb lets in reads a log that is root's on disk.
+  virtual Result<UniqueFd> open_log(bool audit) = 0;
 };
 
 // What one monitor takes from its clients, whoever they are (documented in
@@ -64,7 +73,11 @@ class ClientListener {
   ClientListener(asio::io_context& io, ControlTarget& target, ClientLimits limits = {});
   ~ClientListener();
   Result<void> listen(const std::string& path);
+  // Stops accepting; every connection is closed once what is queued for it
+  // is written.
   void close();
+  // Closes what is still open, queued or not (the monitor is done waiting).
+  void abort_connections();
   // The limits, with `total` fitted to RLIMIT_NOFILE (raised to its hard
   // limit first).
   static ClientLimits fitted_to_fd_limit(ClientLimits limits);
@@ -75,7 +88,9 @@ class ClientListener {
   void admit(asio::local::stream_protocol::socket socket);
   void out_of_fds();
   void refuse(asio::local::stream_protocol::socket& socket, uid_t uid, const std::string& why);
-
+  // After a crowd of connections came and went: forget them, and give the
+  // heap's free pages back to the system.
+  void give_back_memory();
 
   ControlTarget& target_;
   ClientLimits limits_;
@@ -83,6 +98,7 @@ class ClientListener {
   asio::steady_timer retry_;
   int spare_fd_ = -1;
   std::shared_ptr<Counts> counts_;  // shared with each connection's slot
+  std::vector<std::weak_ptr<proto::FrameConnection>> connections_;  // every one accepted, to close at the end
 };
 
 }  // namespace vcon

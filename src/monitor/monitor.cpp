@@ -126,6 +126,9 @@ class ZoneDevice final : public ConsoleDevice {
 
   // ConsoleDevice
   const ConsoleEntry* entry(const ConsoleDb& db) const override { return db.for_zone(config_.name); }
+  std::string consoledb_problem(const ConsoleDb& db, const std::string& path) const override {
+    return consoledb_problem_note(db, config_.name, config_.name, path);
+  }
 
   json status() const override {
     return {{"zone", config_.name},
@@ -428,7 +431,7 @@ int run_monitor(MonitorOptions options) {
   notify(notify_fd, "ok\n");
   device.watch_keeper();
   if (options.exited) device.init_ended_meanwhile(*options.exited);
-  run_server(io);
+  server.run();
   // The keeper cleans up after the last of us; without one, this monitor does.
   if (device.keeper_gone()) {
     RemoveOnExit cleanup({paths.zone_socket(zone), paths.zone_state(zone), paths.zone_lock(zone)},

@@ -2,6 +2,8 @@
 #include "base/json_text.hpp"
 #include "proto/client.hpp"
 
+#include "base/files.hpp"
+
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -49,6 +51,15 @@ Result<nlohmann::json> MonitorClient::request(const nlohmann::json& request, int
   return answer;
 }
 
+Result<UniqueFd> MonitorClient::request_fd(const nlohmann::json& request, int timeout_seconds) {
+  auto answer = this->request(request, timeout_seconds);
+  if (!answer) return answer.error();
+  if (received_fds_.empty()) return make_error("the monitor's answer came without the file");
+  UniqueFd fd = std::move(received_fds_.front());
+  received_fds_.erase(received_fds_.begin());
+  return fd;
+}
+
 Result<void> MonitorClient::send(FrameType type, std::string_view payload) {
   std::string bytes = encode(type, payload);
   for (std::size_t done = 0; done < bytes.size();) {
@@ -68,12 +79,14 @@ Result<Frame> MonitorClient::receive(int timeout_seconds) {
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) return errno_error("wait for monitor");
     if (ready == 0) return make_error("the monitor did not answer within " + std::to_string(timeout_seconds) + " s");
-    char buf[16384];
-    ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error("read from monitor");
-    if (n == 0) return make_error("the monitor closed the connection");
-    decoder_.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+    auto message = receive_message(fd_.get(), 1);  // recvmsg: a response may bring an fd
+    if (!message) {
+      if (message.error().errno_value == EINTR) continue;
+      return Error{"read from monitor", message.error().errno_value};
+    }
+    if (message->text.empty()) return make_error("the monitor closed the connection");
+    for (auto& fd : message->fds) received_fds_.push_back(std::move(fd));
+    decoder_.feed(message->text);
   }
 }
 

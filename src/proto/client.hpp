@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
@@ -21,6 +22,8 @@ class MonitorClient {
 
   // Sends {"op": ...} and waits up to `timeout_seconds` for the answer.
   Result<nlohmann::json> request(const nlohmann::json& request, int timeout_seconds);
+  // The same, for an answer that comes with an fd (op "log").
+  Result<UniqueFd> request_fd(const nlohmann::json& request, int timeout_seconds);
 
  private:
   explicit MonitorClient(UniqueFd fd) : fd_(std::move(fd)) {}
@@ -29,6 +32,7 @@ class MonitorClient {
 
   UniqueFd fd_;
   FrameDecoder decoder_;
+  std::vector<UniqueFd> received_fds_;  // what came with the frames read so far
 };
 
 }  // namespace vcon::proto

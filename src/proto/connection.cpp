@@ -1,6 +1,11 @@
 // FrameConnection implementation.
 #include "proto/connection.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
 namespace vcon::proto {
 
 FrameConnection::FrameConnection(asio::local::stream_protocol::socket socket, std::size_t data_limit,
@@ -49,6 +54,16 @@ void FrameConnection::send(FrameType type, std::string payload) {
   if (!writing_) write_more();
 }
 
+void FrameConnection::send_with_fd(FrameType type, std::string payload, int fd) {
+  auto owned = std::shared_ptr<int>(new int(fd), [](int* p) {
+    if (*p >= 0) ::close(*p);
+    delete p;
+  });
+  if (closed_ || closing_) return;
+  queue_.push_control(type, std::move(payload), std::move(owned));
+  if (!writing_) write_more();
+}
+
 void FrameConnection::send_data(Chunk chunk) {
   if (closed_ || closing_) return;
   queue_.push_data(std::move(chunk));
@@ -70,10 +85,15 @@ void FrameConnection::write_more() {
     return;
   }
   writing_ = true;
+  const auto& batch = queue_.front_batch(kBatchFrames, kBatchBytes);
+  if (batch.front().fd) {
+    write_with_fd(batch.front());
+    return;
+  }
   // Everything queued (up to a bound) in one gathered write: a client that
   // fell behind catches up with few syscalls.
   buffers_.clear();
-  for (const OutgoingFrame& frame : queue_.front_batch(kBatchFrames, kBatchBytes)) {
+  for (const OutgoingFrame& frame : batch) {
     buffers_.push_back(asio::buffer(frame.header));
     buffers_.push_back(asio::buffer(*frame.payload));
   }
@@ -81,6 +101,42 @@ void FrameConnection::write_more() {
     if (self->closed_) return;
     if (ec) {
       self->close(ec.message());
+      return;
+    }
+    self->queue_.pop_batch();
+    self->write_more();
+  });
+}
+
+// A frame with an fd goes out alone, in one sendmsg once the socket can take
+// it (it is a small control frame: all of it or nothing).
+void FrameConnection::write_with_fd(const OutgoingFrame& frame) {
+  socket_.async_wait(asio::socket_base::wait_write, [self = shared_from_this(), frame](std::error_code ec) {
+    if (self->closed_) return;
+    if (ec) {
+      self->close(ec.message());
+      return;
+    }
+    iovec parts[2] = {{const_cast<char*>(frame.header.data()), frame.header.size()},
+                      {const_cast<char*>(frame.payload->data()), frame.payload->size()}};
+    char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr message{};
+    message.msg_iov = parts;
+    message.msg_iovlen = 2;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), frame.fd.get(), sizeof(int));
+    ssize_t sent = ::sendmsg(self->socket_.native_handle(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent < 0 && (errno == EAGAIN || errno == EINTR)) {
+      self->write_with_fd(frame);
+      return;
+    }
+    if (sent != static_cast<ssize_t>(frame.header.size() + frame.payload->size())) {
+      self->close("cannot send a file descriptor");
       return;
     }
     self->queue_.pop_batch();

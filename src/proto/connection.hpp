@@ -48,6 +48,8 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   bool idle() const { return !writing_ && queue_.empty(); }
   bool is_closed() const { return closed_ || closing_; }
   void send(FrameType type, std::string payload);
+  // A control frame with an fd (SCM_RIGHTS) attached; the fd is ours to close.
+  void send_with_fd(FrameType type, std::string payload, int fd);
   void send_data(Chunk chunk);
   // Closes after everything queued has been written.
   void close_after_send();
@@ -61,6 +63,7 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
  private:
   void read_more();
   void write_more();
+  void write_with_fd(const OutgoingFrame& frame);
 
   asio::local::stream_protocol::socket socket_;
   FrameDecoder decoder_;

@@ -119,6 +119,9 @@ Result<Request> parse_request(std::string_view payload) {
   else if (name == "reboot") parsed.op = Op::Reboot;
   else if (name == "ctl") parsed.op = Op::Ctl;
   else if (name == "upgrade") parsed.op = Op::Upgrade;
+  else if (name == "log") parsed.op = Op::Log;
+  else if (name == "take") parsed.op = Op::Take;
+  else if (name == "release") parsed.op = Op::Release;
   else return make_error("unknown request '" + name + "'");
   if (parsed.op == Op::Upgrade) {
     auto binary = request.find("binary");
@@ -136,6 +139,9 @@ Result<Request> parse_request(std::string_view payload) {
   auto on_behalf = on_behalf_field(request);
   if (!on_behalf) return on_behalf.error();
   parsed.on_behalf = on_behalf.value();
+  auto audit = bool_field(request, "audit");
+  if (!audit) return audit.error();
+  parsed.audit = audit.value();
   auto grace = unsigned_field(request, "grace", 10, 24 * 3600);
   if (!grace) return grace.error();
   parsed.grace = static_cast<unsigned>(grace.value());

@@ -41,13 +41,16 @@ struct Hello {
   std::optional<OnBehalf> on_behalf;
 };
 
-enum class Op { Status, Who, Halt, Reboot, Ctl, Upgrade };
+// Take and Release are for attached clients (in-session commands): take
+// the write lock by force, give it up.
+enum class Op { Status, Who, Halt, Reboot, Ctl, Upgrade, Log, Take, Release };
 
 struct Request {
   Op op = Op::Status;
   unsigned grace = 10;  // halt and reboot: seconds before the zone is killed
   std::string command;  // ctl: one NAMEctl command line; upgrade: the new monitor's binary
   std::optional<OnBehalf> on_behalf;
+  bool audit = false;   // log: the audit log rather than the console log
 };
 
 // Checks the protocol version too.

@@ -16,9 +16,10 @@ OutgoingFrame OutputQueue::make(FrameType type, Chunk payload) {
   return frame;
 }
 
-void OutputQueue::push_control(FrameType type, std::string payload) {
+void OutputQueue::push_control(FrameType type, std::string payload, std::shared_ptr<int> fd) {
   control_bytes_ += payload.size();
   frames_.push_back(make(type, std::make_shared<const std::string>(std::move(payload))));
+  frames_.back().fd = std::move(fd);
 }
 
 void OutputQueue::push_data(Chunk chunk) {
@@ -53,7 +54,8 @@ const std::vector<OutgoingFrame>& OutputQueue::front_batch(std::size_t max_frame
   for (const auto& frame : batch_) bytes += frame.payload->size();
   // At least one frame; then as many as fit.
   while (batch_.size() < max_frames && !frames_.empty() &&
-         (batch_.empty() || bytes + frames_.front().payload->size() <= max_bytes)) {
+         (batch_.empty() || (bytes + frames_.front().payload->size() <= max_bytes && !frames_.front().fd &&
+                             !batch_.front().fd))) {
     bytes += frames_.front().payload->size();
     batch_.push_back(std::move(frames_.front()));
     frames_.pop_front();

@@ -22,6 +22,7 @@ struct OutgoingFrame {
   std::array<char, 5> header;  // length and type, as encode() writes them
   Chunk payload;
   bool is_data = false;
+  std::shared_ptr<int> fd;  // an fd that goes with this frame (SCM_RIGHTS), closed when sent
 };
 
 class OutputQueue {
@@ -31,12 +32,13 @@ class OutputQueue {
   // plus the newest chunk.
   explicit OutputQueue(std::size_t data_limit) : data_limit_(data_limit) {}
 
-  void push_control(FrameType type, std::string payload);
+  void push_control(FrameType type, std::string payload, std::shared_ptr<int> fd = nullptr);
   void push_data(Chunk chunk);
 
   void set_data_limit(std::size_t limit) { data_limit_ = limit; }
   bool empty() const { return frames_.empty() && batch_.empty() && pending_drop_ == 0; }
-  // The next frames to write (at most `max`), for one gathered write. They
+  // The next frames to write (at most `max_frames` and `max_bytes`, and a
+  // frame with an fd alone), for one gathered write. They
   // leave the queue: their memory stays put, and none is dropped, until
   // pop_batch(), however the queue changes meanwhile (the writer's buffers
   // point into them); asking again before then gives the same batch. A

@@ -56,6 +56,9 @@ class LineDevice final : public ConsoleDevice {
 
   // ConsoleDevice
   const ConsoleEntry* entry(const ConsoleDb& db) const override { return db.find(name_); }
+  std::string consoledb_problem(const ConsoleDb& db, const std::string& path) const override {
+    return consoledb_problem_note(db, name_, {}, path);
+  }
 
   json status() const override {
     return {{"console", name_},
@@ -265,7 +268,7 @@ int run_line_monitor(LineMonitorOptions options) {
     return 1;
   }
   hold_stop_signals(false);
-  run_server(io);
+  server.run();
   return 0;
 }
 

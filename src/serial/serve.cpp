@@ -156,7 +156,14 @@ class Supervisor {
 
 Result<int> run_serve(const Paths& paths, const ServeOptions& options) {
   hold_stop_signals(true);
-  VCON_TRY(make_directories(paths.lines_run_dir(), 0755));
+  if (auto made = make_directories(paths.lines_run_dir(), 0755); !made) {
+    if (made.error().errno_value != EACCES && made.error().errno_value != EPERM) return made.error();
+    // A user serving the lines they own: the default run directory is root's.
+    return make_error(fmt::format("{}; as a user, serve from a run directory of your own, as in "
+                                  "vcon --run-dir ~/.vcon serve (or VCON_RUN_DIR=~/.vcon), and give vcon console the "
+                                  "same; the lock directory must be writable too (--lock-dir, now {})",
+                                  made.error().message(), paths.lock_dir));
+  }
   std::string lock_path = paths.lines_run_dir() + "/serve.lock";
   auto holder = read_regular_file(lock_path, 64);  // the PID the running one wrote
   auto lock = take_lock_file(lock_path, fmt::format("vcon serve already runs for {} (PID {}); stop it first",

@@ -1,6 +1,7 @@
 // Zone definition (TOML) parsing and serialising.
 #include "zone/zone_config.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -92,6 +93,17 @@ Result<ZoneConfig> parse_zone_config(const std::string& text, const std::string&
     return config_error(source, "line " + std::to_string(error.source().begin.line) + ": " +
                                     std::string(error.description()));
   }
+  static const char* const kKeys[] = {"name",       "rootfs",        "rootfs_owned", "hostname", "net",
+                                      "init",       "ring_size",     "halt_signal",  "reboot_signal",
+                                      "privileged", "id_base",       "id_count",     "memory_max", "pids_max"};
+  for (const auto& [key, value] : table) {
+    if (std::find(std::begin(kKeys), std::end(kKeys), key.str()) == std::end(kKeys)) {
+      return config_error(source, "line " + std::to_string(value.source().begin.line) + ": unknown key '" +
+                                      std::string(key.str()) + "' (a typo? the keys are name, rootfs, hostname, net, "
+                                      "init, ring_size, halt_signal, reboot_signal, privileged, id_base, id_count, "
+                                      "memory_max, pids_max)");
+    }
+  }
   ZoneConfig config;
   auto name = table["name"].value<std::string>();
   auto rootfs = table["rootfs"].value<std::string>();
@@ -105,6 +117,7 @@ Result<ZoneConfig> parse_zone_config(const std::string& text, const std::string&
   config.rootfs = *rootfs;
   config.rootfs_owned = table["rootfs_owned"].value_or(false);
   config.hostname = table["hostname"].value_or(config.name);
+  if (auto valid = validate_hostname(config.hostname); !valid) return config_error(source, valid.error().message());
   auto net = parse_net_mode(table["net"].value_or(std::string("none")));
   if (!net) return config_error(source, net.error().message());
   config.net = net.value();

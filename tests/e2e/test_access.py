@@ -7,7 +7,7 @@ import subprocess
 import pexpect
 import pytest
 
-from conftest import VCON, close, wait_for
+from conftest import VCON, attached, close, said, wait_for
 
 
 def attach_as(vcon, user, zone, *args):
@@ -16,7 +16,7 @@ def attach_as(vcon, user, zone, *args):
     child = pexpect.spawn(user.command("script", "-qfec", command, "/dev/null")[0],
                           user.command("script", "-qfec", command, "/dev/null")[1:], env=vcon.env,
                           encoding="utf-8", timeout=15)
-    child.expect(r"\[attached to ")
+    attached(child)
     return child
 
 
@@ -100,19 +100,39 @@ def test_groups_from_the_consoledb_and_from_unix(vcon, zone, make_user, make_gro
         wait_for(lambda: json.loads(vcon.run("who", zone, "--json").stdout) == [], what="the client to leave")
 
 
-def test_edits_take_effect_at_once_and_a_bad_file_keeps_the_last_good(vcon, zone, make_user):
+def test_edits_take_effect_at_once_and_a_broken_entry_is_left_out_alone(vcon, zone, make_user):
     alice, bob = make_user("alice"), make_user("bob")
+    consoledb = vcon.env["VCON_CONSOLEDB"]
     vcon.write_consoledb(f"console={zone} zone={zone} uid={alice.name}\n")
     assert run_as(vcon, alice, "who", zone).returncode == 0
     assert run_as(vcon, bob, "who", zone).returncode == 1
     vcon.write_consoledb(f"console={zone} zone={zone} ro={bob.name}\n")
     assert run_as(vcon, alice, "who", zone).returncode == 1, "a removed grant still worked"
     assert run_as(vcon, bob, "who", zone).returncode == 0, "an added grant did not work"
+
+    # A typo in some other entry takes nothing from this one; root hears of it.
+    vcon.write_consoledb(f"console=ttyQ dev=/dev/ttyS9\n\tlogsze=1M\nconsole={zone} zone={zone} uid={alice.name}\n")
+    assert run_as(vcon, alice, "who", zone).returncode == 0, "a broken entry elsewhere locked alice out"
+    check = vcon.run("check", check=False)
+    assert check.returncode == 1
+    assert f"consoledb {consoledb} line 2: unknown attribute logsze=" in check.stdout, check.stdout
+    assert "console ttyQ is root's until this is fixed" in check.stdout
+    vcon.run("halt", zone)
+    boot = vcon.boot(zone)
+    assert f"vcon: warning: consoledb {consoledb} line 2: unknown attribute logsze=" in boot.stderr, boot.stderr
+
+    # This console's own entry broken: it is root's alone, and a user is told why and where.
     vcon.write_consoledb(f"console={zone} zone={zone} uid={alice.name}\n\tspede=9600\n")
-    assert run_as(vcon, bob, "who", zone).returncode == 0, "the last good version is not in force"
-    assert run_as(vcon, alice, "who", zone).returncode == 1
-    report = wait_for(lambda: re.search(r"consoledb \S+consoledb: line 2: unknown attribute spede= in console "
-                                        rf"{zone} .*; the previous version stays in force", vcon.monitor_log(zone)),
-                      what="the malformed consoledb reported")
+    denied = run_as(vcon, alice, "who", zone)
+    assert denied.returncode == 1
+    assert (f"the consoledb {consoledb} has this console's entry broken (line 2: unknown attribute spede="
+            in denied.stderr), denied.stderr
+    assert "vcon check" in denied.stderr
+    report = wait_for(lambda: re.search(rf"consoledb \S+consoledb line 2: unknown attribute spede= in console {zone}"
+                                        r".* \(entry left out\)", vcon.monitor_log(zone)),
+                      what="the broken entry reported")
     assert report
+    assert run_as(vcon, alice, "who", zone).returncode == 1
     assert vcon.monitor_log(zone).count("unknown attribute spede=") == 1, "reported more than once"
+    vcon.write_consoledb(f"console={zone} zone={zone} uid={alice.name}\n")
+    assert vcon.run("check").returncode == 0

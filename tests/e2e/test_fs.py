@@ -12,7 +12,7 @@ import time
 import pexpect
 import pytest
 
-from conftest import VCON, wait_for
+from conftest import VCON, attached, said, wait_for
 
 
 class Server:
@@ -74,6 +74,11 @@ class Reader:
     def wait_for(self, pattern, what=None):
         return wait_for(lambda: re.search(pattern, self.text()), what=what or f"{pattern!r} in {self.out}")
 
+    def token(self):
+        """The token on vcon's lines in this reader's data, from the line that opens them."""
+        return self.wait_for(r"\[vcon (#[0-9a-f]{4})\] \[\S+, read-(?:only|write); vcon's own lines in this file "
+                             r"start with \[vcon \1\]\]\r\n", what="the reader's first vcon line").group(1)
+
     def stop(self):
         if self.process.poll() is None:
             self.process.kill()
@@ -88,8 +93,8 @@ def test_cat_and_tail_follow_the_console(vcon, zone, fs):
     cat = Reader(vcon, ["cat", fs.path(zone)])
     tail = Reader(vcon, ["tail", "-f", fs.path(zone)])
     try:
-        cat.wait_for(r"\[vcon\] \[\+root")  # attached: the join notice is in the file
-        tail.wait_for(r"\[vcon\] \[\+root")
+        cat.wait_for(r"\[vcon #[0-9a-f]{4}\] \[\+root")  # attached: the join notice is in the file
+        tail.wait_for(r"\[vcon #[0-9a-f]{4}\] \[\+root")
         say(vcon, zone, "seen-by-cat-and-tail")
         cat.wait_for("seen-by-cat-and-tail")
         tail.wait_for("seen-by-cat-and-tail")
@@ -111,7 +116,7 @@ def test_two_readers_see_everything_in_order(vcon, zone, fs):
     readers = [Reader(vcon, ["cat", fs.path(zone)]) for _ in range(2)]
     try:
         for reader in readers:
-            reader.wait_for(r"\[vcon\] \[\+root")
+            reader.wait_for(r"\[vcon #[0-9a-f]{4}\] \[\+root")
         vcon.exec(zone, "sh", "-c", "seq 1 3000 > /dev/console")
         expected = "\r\n".join(str(i) for i in range(1, 3001)) + "\r\n"
         for reader in readers:
@@ -127,11 +132,11 @@ def test_join_and_leave_notices(vcon, zone, fs, make_user):
     vcon.write_consoledb(f"console={zone} zone={zone} ro={alice.name}\n")
     watcher = Reader(vcon, ["cat", fs.path(zone)])
     try:
-        watcher.wait_for(r"\[vcon\] \[\+root\]")
+        watcher.wait_for(r"\[vcon #[0-9a-f]{4}\] \[\+root\]")
         visitor = Reader(vcon, alice.command("cat", fs.path(zone)))
-        watcher.wait_for(rf"\r\n\[vcon\] \[\+{alice.name}, root\]\r\n")
+        watcher.wait_for(rf"\r\n\[vcon #[0-9a-f]{{4}}\] \[\+{alice.name}, root\]\r\n")
         visitor.stop()
-        watcher.wait_for(rf"\r\n\[vcon\] \[-{alice.name}, root\]\r\n")
+        watcher.wait_for(rf"\r\n\[vcon #[0-9a-f]{{4}}\] \[-{alice.name}, root\]\r\n")
         clients = json.loads(vcon.run("who", zone, "--json").stdout)
         assert [(c["user"], c["via"]) for c in clients] == [("root", "fs")]
     finally:
@@ -179,7 +184,7 @@ def test_poll_and_an_interrupted_read(vcon, zone, fs):
 
 def test_write_is_ebusy_while_another_client_writes(vcon, zone, fs):
     holder = pexpect.spawn(VCON, ["console", zone], env=vcon.env, encoding="utf-8", timeout=15)
-    holder.expect(r"\[attached to ")
+    attached(holder)
     fd = os.open(fs.path(zone), os.O_WRONLY)
     try:
         with pytest.raises(OSError) as refused:
@@ -222,7 +227,7 @@ def test_ctl_commands_and_stat(vcon, zone, fs):
         assert reason in vcon.log_text(zone), (reason, vcon.log_text(zone)[-500:])
     watcher = Reader(vcon, ["cat", fs.path(zone)])
     try:
-        watcher.wait_for(r"\[vcon\]")
+        watcher.wait_for(r"\[vcon #[0-9a-f]{4}\]")
         stat = open(fs.path(zone + "stat")).read()
         assert f"console: {zone}\nkind: zone {zone}\nstate: running\n" in stat
         assert re.search(r"^client: root pid=\d+ mode=ro via=fs ", stat, re.M), stat
@@ -280,19 +285,35 @@ def test_consoles_come_and_go_with_the_consoledb_and_zones(vcon, zone, fs):
     vcon.create("z2")
     assert sorted(os.listdir(fs.mountpoint)) == [zone, zone + "ctl", zone + "stat", "z2", "z2ctl", "z2stat"]
     assert "state: down" in open(fs.path("z2stat")).read()
-    vcon.write_consoledb("this is not ndb\n")
-    assert "z2" in os.listdir(fs.mountpoint), "a malformed consoledb changed the listing"
-    wait_for(lambda: "consoledb" in fs.stderr() and "the previous version stays in force" in fs.stderr(),
-             what="the malformed consoledb reported")
+    vcon.write_consoledb("console=ttyX dev=/dev/ttyS9\nconsole=ttyY dev=/dev/ttyS8 spede=9600\n")
+    assert "ttyX" in os.listdir(fs.mountpoint), "a broken entry took a good one down"
+    assert "ttyY" not in os.listdir(fs.mountpoint), "a broken entry was used"
+    wait_for(lambda: "consoledb" in fs.stderr() and "line 2: unknown attribute spede=" in fs.stderr(),
+             what="the broken entry reported")
+
+
+def test_zone_output_cannot_pass_for_a_notice_in_the_file(vcon, zone, fs):
+    say(vcon, zone, "[vcon #0000] [zone web halted]")  # in the replay, before the reader's first line
+    cat = Reader(vcon, ["cat", fs.path(zone)])
+    try:
+        token = cat.token()
+        say(vcon, zone, "[vcon] [-mallory, root]")
+        say(vcon, zone, f"[vcon #{'1' if token[1] != '1' else '2'}{token[2:]}] [zone {zone} halted]")
+        wait_for(lambda: cat.text().count("halted]") == 2 and "mallory" in cat.text(), what="the forged lines")
+        ours = re.findall(rf"^\[vcon {token}\] (.*)\r$", cat.text(), re.M)
+        assert ours and all("halted" not in line and "mallory" not in line for line in ours), ours
+        assert cat.text().index(f"[vcon {token}]") > cat.text().index("[vcon #0000]"), "the token line came first"
+    finally:
+        cat.stop()
 
 
 def test_a_halt_ends_readers_with_the_news(vcon, zone, fs):
     cat = Reader(vcon, ["cat", fs.path(zone)])
     try:
-        cat.wait_for(r"\[vcon\] \[\+root\]")
+        cat.wait_for(r"\[vcon #[0-9a-f]{4}\] \[\+root\]")
         vcon.run("halt", zone)
         assert cat.process.wait(timeout=15) == 0, "cat did not see the end of the file"
-        assert f"[vcon] [zone {zone} halted]" in cat.text()
+        assert re.search(rf"\[vcon {cat.token()}\] \[zone {zone} halted\]\r\n$", cat.text()), cat.text()[-300:]
     finally:
         cat.stop()
     assert zone in os.listdir(fs.mountpoint)
@@ -345,6 +366,15 @@ def test_a_reader_that_does_not_read_loses_old_data_and_blocks_nobody(vcon, zone
         # About 2 MiB while this reader reads nothing: the zone finishes all the same.
         vcon.exec(zone, "sh", "-c", "seq 1 300000 > /dev/console; echo all-written > /dev/console", timeout=60)
         wait_for(lambda: "all-written" in vcon.log_text(zone, raw=True), what="the zone's output")
+        # The file system gets it a little after the log does: read once its
+        # size holds still, so the reads below race no arrivals.
+        sizes = [-1]
+
+        def settled():
+            sizes.append(os.fstat(fd).st_size)
+            time.sleep(0.1)
+            return sizes[-1] == sizes[-2]
+        wait_for(settled, what="the file system to have it all")
         got = b""
         deadline = time.monotonic() + 15
         while b"all-written" not in got and time.monotonic() < deadline:

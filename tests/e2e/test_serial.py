@@ -1,6 +1,7 @@
 """Serial lines end to end: pty pairs made by socat and linked under /dev stand
 in for lines (the test holds the machine's end), `vcon serve` serves them, and
 picocom and minicom are the real peers vcon shares lines with."""
+import json
 import os
 import re
 import secrets
@@ -12,7 +13,7 @@ import time
 import pexpect
 import pytest
 
-from conftest import VCON, FrameClient, close, wait_for
+from conftest import FrameClient, VCON, attached, close, said, wait_for
 
 
 class Line:
@@ -148,7 +149,7 @@ def test_a_line_carries_output_input_and_its_log(vcon, line, serve):
     server = serve_line(vcon, serve, line, "speed=115200")
     child = pexpect.spawn(VCON, ["console", line.name], env=vcon.env, encoding="utf-8", timeout=15)
     try:
-        child.expect(r"\[attached to ")
+        attached(child)
         line.send(b"login: ")
         child.expect("login: ")
         child.send("root\r")
@@ -160,6 +161,35 @@ def test_a_line_carries_output_input_and_its_log(vcon, line, serve):
                                                      text=True).stdout
     finally:
         close(child)
+
+
+def test_a_line_named_as_the_kernel_names_it_works_with_every_command(vcon, line, serve):
+    """The README's own example: console ttyS0 (capitals), not a zone's name."""
+    vcon.write_consoledb(f"console=ttyS0 dev={line.device}\n")
+    server = serve()
+    wait_open(server, "ttyS0")
+    child = pexpect.spawn(VCON, ["console", "ttyS0"], env=vcon.env, encoding="utf-8", timeout=15)
+    try:
+        attached(child, "attached to ttyS0, read-write")
+        line.send(b"ttyS0-login: ")
+        child.expect("ttyS0-login: ")
+        assert [c["mode"] for c in json.loads(vcon.run("who", "ttyS0", "--json").stdout)] == ["rw"]
+    finally:
+        close(child)
+    proxy = subprocess.Popen([VCON, "proxy", "ttyS0"], env=vcon.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        client = FrameClient(proxy.stdout.read1, lambda b: (proxy.stdin.write(b), proxy.stdin.flush()))
+        client.send(FrameClient.HELLO, {"version": 1, "mode": "ro"})
+        assert client.receive()[0] == FrameClient.WELCOME
+    finally:
+        proxy.stdin.close()
+        proxy.wait(timeout=15)
+    vcon.run("ctl", "ttyS0", "break")
+    wait_for(lambda: "ttyS0-login: " in vcon.run("log", "ttyS0", "--raw").stdout, what="the line's log")
+    for command in (["console"], ["proxy"], ["who"], ["log"], ["ctl", "x"]):
+        refused = vcon.run(command[0], "tty/S0", *command[1:], check=False, stdin=subprocess.DEVNULL)
+        assert refused.returncode == 1 and "invalid console name 'tty/S0': character '/' is not allowed" \
+            in refused.stderr, (command, refused.stderr)
 
 
 def test_speed_follows_ctl_and_consoledb_edits(vcon, line, serve):
@@ -204,9 +234,9 @@ def test_break_by_escape_and_by_ctl(vcon, line, serve, zone):
     server = serve_line(vcon, serve, line)
     child = pexpect.spawn(VCON, ["console", line.name], env=vcon.env, encoding="utf-8", timeout=15)
     try:
-        child.expect(r"\[attached to ")
+        attached(child)
         child.send("\r~#")
-        child.expect(r"\[break sent\]")
+        child.expect(said(child, "[break sent]"))
     finally:
         close(child)
     vcon.run("ctl", line.name, "break")
@@ -357,7 +387,7 @@ def test_a_served_line_in_the_file_system(vcon, line, serve):
         assert f"kind: serial {line.device}\nstate: open\n" in stat and "speed: 57600 8N1\n" in stat, stat
         reader = Reader(vcon, ["cat", os.path.join(fs.mountpoint, line.name)])
         try:
-            reader.wait_for(r"\[vcon\] \[\+root\]")
+            reader.wait_for(r"\[vcon #[0-9a-f]{4}\] \[\+root\]")
             line.send(b"from-the-machine\r\n")
             reader.wait_for("from-the-machine")
         finally:

@@ -91,4 +91,39 @@ TEST(Escape, BreakAtLineStart) {
   EXPECT_EQ(parser.feed("a~#").send, "a~#") << "only at a line start";
 }
 
+TEST(Escape, ConserverStyleCommands) {
+  struct Case {
+    char key;
+    EscapeParser::Action action;
+  } cases[] = {{'w', EscapeParser::Action::Who},     {'f', EscapeParser::Action::Force},
+               {'r', EscapeParser::Action::ReadOnly}, {'p', EscapeParser::Action::Replay},
+               {'b', EscapeParser::Action::Break},    {'#', EscapeParser::Action::Break}};
+  for (const auto& c : cases) {
+    EscapeParser parser('~');
+    auto result = parser.feed(std::string("~") + c.key + "rest");
+    EXPECT_EQ(result.action, c.action) << c.key;
+    EXPECT_EQ(result.rest, "rest");
+  }
+  EscapeParser parser('~');
+  EXPECT_EQ(parser.feed("echo ~w\r").send, "echo ~w\r") << "not at a line start";
+}
+
+TEST(Escape, CaretNotation) {
+  EXPECT_EQ(parse_escape_character("^]").value(), '\x1d');
+  EXPECT_EQ(parse_escape_character("^a").value(), '\x01');
+  EXPECT_EQ(parse_escape_character("^?").value(), '\x7f');
+  EXPECT_EQ(parse_escape_character("%").value(), '%');
+  EXPECT_FALSE(parse_escape_character("ab").ok());
+  EXPECT_FALSE(parse_escape_character("^1").ok());
+  EXPECT_FALSE(parse_escape_character("").ok());
+}
+
+TEST(Escape, ShownAsTyped) {
+  EXPECT_EQ(escape_display('~'), "~");
+  EXPECT_EQ(escape_display('\x1d'), "^]");
+  EXPECT_EQ(escape_display('\x01'), "^A");
+  EXPECT_EQ(escape_display('\x7f'), "^?");
+  for (const char* typed : {"^]", "^A", "^?", "&"}) EXPECT_EQ(escape_display(parse_escape_character(typed).value()), typed);
+}
+
 }  // namespace vcon

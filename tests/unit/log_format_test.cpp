@@ -98,4 +98,23 @@ TEST(LogFormat, RawKnowsTheNewlineAnEventAddedFromTheZonesOwn) {
   }
 }
 
+// vcon log -f shows a prompt before its line ends: the beginning through
+// raw(), what follows through raw_continued(); the bytes come out the same.
+TEST(LogFormat, RawOfALineShownInPieces) {
+  auto now = std::chrono::system_clock::time_point{};
+  LogLineWriter writer;
+  std::string log = writer.console("first\nprom", now);
+  log += writer.console("pt$ ls\n", now);
+  log += writer.console("next", now);
+  std::size_t second = log.find('\n') + 1;
+  std::size_t cut = log.find("prom") + 4;
+  LogLineReader reader;
+  std::string raw = reader.raw(std::string_view(log).substr(0, second));
+  raw += reader.raw(std::string_view(log).substr(second, cut - second));  // "prom", its line unfinished
+  std::size_t third = log.find('\n', cut) + 1;
+  raw += reader.raw_continued(std::string_view(log).substr(cut, third - cut));
+  raw += reader.raw(std::string_view(log).substr(third));
+  EXPECT_EQ(raw + reader.finish(), "first\nprompt$ ls\nnext");
+}
+
 }  // namespace vcon

@@ -24,4 +24,16 @@ TEST(ZoneName, RejectsWithAReason) {
   }
 }
 
+TEST(ConsoleName, ZoneNamesAndSerialLineNames) {
+  for (const std::string& name : std::vector<std::string>{"web", "ttyS0", "USB-serial.1", "a", std::string(63, 'X')}) {
+    EXPECT_TRUE(validate_console_name(name).ok()) << name;
+  }
+  for (const std::string& name : std::vector<std::string>{"", "-x", "a/b", "..", ".lines", std::string(64, 'x'), "a b"}) {
+    auto result = validate_console_name(name);
+    ASSERT_FALSE(result.ok()) << name;
+    EXPECT_NE(result.error().message().find("invalid console name"), std::string::npos);
+  }
+  EXPECT_FALSE(validate_zone_name("ttyS0").ok()) << "zones stay lower-case";
+}
+
 }  // namespace vcon

@@ -1,6 +1,8 @@
 // Zone definitions: round trip, defaults, and clear errors for bad files.
 #include "zone/zone_config.hpp"
 
+#include "base/names.hpp"
+
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -44,13 +46,30 @@ TEST(ZoneConfig, CorruptFileNamesFileAndLine) {
 }
 
 TEST(ZoneConfig, RejectsBadValues) {
-  for (const char* text : {"rootfs = \"/r\"\n", "name = \"a\"\nrootfs = \"relative\"\n",
+  for (const std::string& text : std::vector<std::string>{"rootfs = \"/r\"\n", "name = \"a\"\nrootfs = \"relative\"\n",
                            "name = \"A B\"\nrootfs = \"/r\"\n", "name = \"a\"\nrootfs = \"/r\"\nnet = \"bridge\"\n",
                            "name = \"a\"\nrootfs = \"/r\"\ninit = \"/sbin/init\"\n",
                            "name = \"a\"\nrootfs = \"/r\"\ninit = [\"sbin/init\"]\n",
                            "name = \"a\"\nrootfs = \"/r\"\nring_size = 10\n",
-                           "name = \"a\"\nrootfs = \"/r\"\nhalt_signal = \"SIGNOPE\"\n"}) {
+                           "name = \"a\"\nrootfs = \"/r\"\nhalt_signal = \"SIGNOPE\"\n",
+                           "name = \"a\"\nrootfs = \"/r\"\nhostname = \"a_b\"\n",
+                           "name = \"a\"\nrootfs = \"/r\"\nhostname = \"" + std::string(65, 'x') + "\"\n"}) {
     EXPECT_FALSE(parse_zone_config(text, "zone.toml").ok()) << text;
+  }
+}
+
+TEST(ZoneConfig, AnUnknownKeyIsAnErrorNamingIt) {
+  auto parsed = parse_zone_config("name = \"a\"\nrootfs = \"/r\"\nhalt_signl = \"SIGRTMIN+3\"\n", "/x/zone.toml");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.error().message().find("line 3: unknown key 'halt_signl'"), std::string::npos)
+      << parsed.error().message();
+}
+
+TEST(Names, Hostnames) {
+  for (const char* ok : {"web", "web-1.example", "A1", "a.b.c"}) EXPECT_TRUE(validate_hostname(ok).ok()) << ok;
+  for (std::string bad : {std::string(""), std::string("-a"), std::string("a-"), std::string("a..b"),
+                          std::string("a_b"), std::string(65, 'x')}) {
+    EXPECT_FALSE(validate_hostname(bad).ok()) << bad;
   }
 }
 
