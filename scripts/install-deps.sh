@@ -20,6 +20,8 @@ packages=(
   socat picocom minicom
   # the embedded default root file system
   busybox-static
+  # the Debian templates (vcon create --template debian, debian-sysvinit)
+  mmdebstrap
 )
 
 missing=()

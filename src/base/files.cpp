@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -329,6 +330,82 @@ Result<std::string> run_capture(const std::vector<std::string>& argv) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return make_error("run " + argv[0] + ": it failed");
+  return output;
+}
+
+Result<std::string> run_command(const std::vector<std::string>& argv, const std::string& input) {
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) return errno_error("create pipe");
+  UniqueFd in_read(in[0]), in_write(in[1]);
+  if (::pipe2(out, O_CLOEXEC) != 0) return errno_error("create pipe");
+  UniqueFd out_read(out[0]), out_write(out[1]);
+  if (::pipe2(err, O_CLOEXEC) != 0) return errno_error("create pipe");
+  UniqueFd err_read(err[0]), err_write(err[1]);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in_read.get(), 0);
+  posix_spawn_file_actions_adddup2(&actions, out_write.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, err_write.get(), 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    errno = rc;
+    return errno_error("run " + argv[0]);
+  }
+  in_read.reset();
+  out_write.reset();
+  err_write.reset();
+  ::signal(SIGPIPE, SIG_IGN);  // a command that does not read its input
+  std::string output, errors;
+  std::size_t written = 0;
+  if (input.empty()) in_write.reset();
+  // stdin, stdout and stderr at once: a command that writes much to one
+  // while we wait on another never stalls.
+  while (out_read || err_read) {
+    std::vector<pollfd> fds;
+    if (in_write) fds.push_back({in_write.get(), POLLOUT, 0});
+    if (out_read) fds.push_back({out_read.get(), POLLIN, 0});
+    if (err_read) fds.push_back({err_read.get(), POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (const auto& p : fds) {
+      if (!p.revents) continue;
+      if (in_write && p.fd == in_write.get()) {
+        ssize_t n = ::write(p.fd, input.data() + written, input.size() - written);
+        if (n > 0) written += static_cast<std::size_t>(n);
+        if (n < 0 || written == input.size()) in_write.reset();
+        continue;
+      }
+      char buffer[16384];
+      ssize_t n = ::read(p.fd, buffer, sizeof buffer);
+      if (n <= 0) {
+        (out_read && p.fd == out_read.get() ? out_read : err_read).reset();
+        continue;
+      }
+      if (out_read && p.fd == out_read.get()) {
+        output.append(buffer, static_cast<std::size_t>(n));
+      } else {
+        errors.append(buffer, static_cast<std::size_t>(n));
+        if (errors.size() > 8192) errors.erase(0, errors.size() - 4096);  // the end is what says why
+      }
+    }
+  }
+  in_write.reset();
+  int status;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    while (!errors.empty() && (errors.back() == '\n' || errors.back() == ' ')) errors.pop_back();
+    std::size_t tail = errors.size() > 600 ? errors.find('\n', errors.size() - 600) : std::string::npos;
+    if (tail != std::string::npos) errors.erase(0, tail + 1);
+    return make_error("run " + argv[0] + ": it failed" + (errors.empty() ? "" : ":\n" + errors));
+  }
   return output;
 }
 

@@ -21,6 +21,7 @@ void Paths::resolve_from_environment() {
   fill(consoledb, "VCON_CONSOLEDB", "/etc/vcon/consoledb");
   fill(lock_dir, "VCON_LOCK_DIR", "/var/lock");
   fill(id_registry, "VCON_ID_REGISTRY", "/etc/vcon/subid");
+  fill(cache_dir, "VCON_CACHE_DIR", "/var/cache/vcon");
 }
 
 }  // namespace vcon

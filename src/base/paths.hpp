@@ -16,11 +16,13 @@ struct Paths {
   // Every zone's range of host ids, for the whole host: not under state_dir,
   // so zones of different state directories never share a range.
   std::string id_registry;
+  // Template root file systems built once (Debian's): copied for each zone.
+  std::string cache_dir;
 
   // Fills unset fields from VCON_STATE_DIR / VCON_RUN_DIR / VCON_LOG_DIR /
-  // VCON_CONSOLEDB / VCON_LOCK_DIR / VCON_ID_REGISTRY, then from the defaults
-  // /var/lib/vcon, /run/vcon, /var/log/vcon, /etc/vcon/consoledb, /var/lock,
-  // /etc/vcon/subid.
+  // VCON_CONSOLEDB / VCON_LOCK_DIR / VCON_ID_REGISTRY / VCON_CACHE_DIR, then
+  // from the defaults /var/lib/vcon, /run/vcon, /var/log/vcon,
+  // /etc/vcon/consoledb, /var/lock, /etc/vcon/subid, /var/cache/vcon.
   void resolve_from_environment();
 
   std::string zone_dir(const std::string& zone) const { return state_dir + "/zones/" + zone; }

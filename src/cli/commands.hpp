@@ -23,6 +23,9 @@ struct CreateOptions {
   bool privileged = false;
   std::string memory;        // --memory BYTES (suffixes K M G T)
   std::optional<long> pids;  // --pids N
+  std::string halt_signal, reboot_signal;  // override what the zone's init is asked with
+  std::string root_password_file;          // Debian templates: root's password, first line of this file
+  bool rebuild_template = false;           // Debian templates: build the cached one again first
 };
 
 struct LogOptions {
@@ -45,6 +48,9 @@ struct ConsoleOptions {
 
 Result<int> create_zone(const Paths& paths, const CreateOptions& options);
 Result<int> boot_zone(const Paths& paths, const std::string& name);
+// halt and reboot exit with this when init did not stop in time and the
+// zone was killed (the message says so); 0 when it stopped as asked.
+constexpr int kExitKilled = 3;
 Result<int> halt_zone(const Paths& paths, const std::string& name, int timeout, bool force);
 Result<int> reboot_zone(const Paths& paths, const std::string& name, int timeout);
 // Running zones' monitors handed over to new ones running `binary`

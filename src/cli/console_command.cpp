@@ -26,6 +26,7 @@
 #include "base/terminal.hpp"
 #include "base/token.hpp"
 #include "cli/commands.hpp"
+#include "console/consoledb_file.hpp"
 #include "console/escape.hpp"
 #include "console/notice_text.hpp"
 #include "proto/client.hpp"
@@ -50,13 +51,28 @@ int own_stdin() {
   return fd >= 0 ? fd : ::fcntl(0, F_DUPFD_CLOEXEC, 0);
 }
 
-// A byte stream to the monitor: its socket, or a socketpair to ssh.
+// A byte stream to the monitor: its socket, or a socketpair to ssh; or
+// none yet: the zone is halted, and the client waits for it to boot.
 struct Transport {
   UniqueFd fd;
   pid_t ssh = -1;  // reaped when the console ends
 };
 
+// Whether `name` is a halted zone this caller may watch boot: root, if the
+// zone exists; a user, if the consoledb lets them use its console.
+bool may_wait_for(const Paths& paths, const std::string& name) {
+  if (!validate_zone_name(name) || zone_running(paths, name)) return false;
+  if (::geteuid() == 0) {
+    auto config = load_zone(paths, name);
+    return config && !zone_orphaned(config.value());
+  }
+  ConsoleDbFile consoledb(paths.consoledb, nullptr);
+  const ConsoleDb& db = consoledb.current();
+  return access_for(db, db.for_zone(name), caller_for(::getuid())) != Access::None;
+}
+
 Result<Transport> open_transport(const Paths& paths, const ConsoleOptions& options) {
+  if (options.host.empty() && may_wait_for(paths, options.name)) return Transport{};
   if (options.host.empty()) {
     auto socket = console_socket(paths, options.name);
     if (!socket) return socket.error();
@@ -87,7 +103,7 @@ class ConsoleClient {
       : options_(options),
         socket_path_(std::move(socket_path)),
         ssh_(transport.ssh),
-        socket_(io_, transport.fd.release()),
+        socket_(io_),
         input_(io_, own_stdin()),
         signals_(io_, SIGWINCH, SIGTERM, SIGHUP),
         retry_timer_(io_),
@@ -95,6 +111,8 @@ class ConsoleClient {
         tty_(::isatty(1)) {
     signals_.add(SIGINT);
     signals_.add(SIGQUIT);
+    waiting_ = !transport.fd;
+    first_fd_ = std::move(transport.fd);
   }
 
   ~ConsoleClient() {
@@ -112,8 +130,16 @@ class ConsoleClient {
       if (!raw) return raw.error();
       raw_.emplace(std::move(raw.value()));
     }
-    say_hello(options_.force, options_.replay);
-    read_socket();  // input is read from the welcome on, once it is known whether it may be sent
+    if (waiting_) {
+      // A halted zone: watch it boot, from its first byte.
+      show(fmt::format("[zone {} is not running: waiting for it to boot; {}]", options_.name, leave_hint()));
+      start_input();
+      retry_connect();
+    } else {
+      socket_.assign(first_fd_.release());
+      say_hello(options_.force, options_.replay);
+      read_socket();  // input is read from the welcome on, once it is known whether it may be sent
+    }
     watch_signals();
     io_.run();
     if (raw_) raw_->restore();
@@ -207,10 +233,8 @@ class ConsoleClient {
                          can_write_ ? "read-write" : "read-only",
                          options_.escape ? escape_display(*options_.escape) + "? for help" : "escapes off", token_));
         reconnecting_ = false;
-        if (!reading_input_) {
-          reading_input_ = true;
-          read_input();
-        }
+        waiting_ = false;
+        start_input();
         return true;
       }
       case FrameType::Data:
@@ -262,8 +286,8 @@ class ConsoleClient {
     outgoing_.clear();
     decoder_ = proto::FrameDecoder();
     can_write_ = false;
-    show(fmt::format("[waiting for zone {} to boot; {}]", options_.name,
-                     options_.escape ? escape_display(*options_.escape) + ". to leave" : "interrupt to leave"));
+    waiting_ = true;
+    show(fmt::format("[waiting for zone {} to boot; {}]", options_.name, leave_hint()));
     retry_connect();
   }
 
@@ -297,6 +321,16 @@ class ConsoleClient {
       say_hello(false, 0, position_);
       read_socket();
     });
+  }
+
+  std::string leave_hint() const {
+    return options_.escape ? escape_display(*options_.escape) + ". to leave" : "interrupt to leave";
+  }
+
+  void start_input() {
+    if (reading_input_) return;
+    reading_input_ = true;
+    read_input();
   }
 
   void retry_connect() {
@@ -336,7 +370,10 @@ class ConsoleClient {
     while (true) {
       auto parsed = escape_.feed(bytes);
       if (!parsed.send.empty()) {
-        if (can_write_) {
+        if (waiting_) {
+          if (!told_waiting_) show(fmt::format("[zone {} is not running: input is not sent]", options_.name));
+          told_waiting_ = true;
+        } else if (can_write_) {
           send(FrameType::Data, parsed.send);
         } else if (!told_read_only_) {
           told_read_only_ = true;
@@ -435,6 +472,9 @@ class ConsoleClient {
   asio::steady_timer quiet_timer_{io_};
   bool quiet_timer_armed_ = false;
   bool reading_input_ = false;
+  bool waiting_ = false;  // for the zone to boot: no monitor to talk to yet
+  bool told_waiting_ = false;
+  UniqueFd first_fd_;  // the monitor's socket, when the zone ran at the start
   std::string history_;
   std::string token_ = attach_token();
   EscapeParser escape_;

@@ -41,12 +41,15 @@ int main(int argc, char** argv) {
   app.add_option("--consoledb", paths.consoledb,
                  "who may use which console (env VCON_CONSOLEDB, default /etc/vcon/consoledb)");
   app.add_option("--lock-dir", paths.lock_dir, "UUCP lock files of serial lines (env VCON_LOCK_DIR, default /var/lock)");
+  app.add_option("--cache-dir", paths.cache_dir,
+                 "Debian templates, built once (env VCON_CACHE_DIR, default /var/cache/vcon)");
 
   vcon::cli::CreateOptions create;
   auto* create_cmd = app.add_subcommand("create", "define a zone (default root file system: the busybox template)");
   create_cmd->add_option("name", create.name, "zone name: [a-z0-9][a-z0-9_.-]{0,62}")->required();
   auto* rootfs_opt = create_cmd->add_option("--rootfs", create.rootfs, "use this directory as the root file system");
-  create_cmd->add_option("--template", create.template_name, "build the root file system: busybox")
+  create_cmd->add_option("--template", create.template_name,
+                         "build the root file system: busybox, debian (Debian 12, systemd) or debian-sysvinit")
       ->excludes(rootfs_opt);
   create_cmd->add_option("--hostname", create.hostname, "the zone's hostname (default: its name)");
   create_cmd->add_option("--net", create.net, "network: none (own namespace, only lo) or host")
@@ -57,6 +60,16 @@ int main(int argc, char** argv) {
                        "no user namespace: the zone's root is the host's root (not a security boundary)");
   create_cmd->add_option("--memory", create.memory, "memory limit (cgroup), such as 512M or 2G");
   create_cmd->add_option("--pids", create.pids, "limit on the number of processes and threads (cgroup)");
+  create_cmd->add_option("--halt-signal", create.halt_signal,
+                         "what asks its init to power off (default: by the init it runs: busybox SIGUSR2, systemd "
+                         "SIGRTMIN+3, sysvinit SIGPWR)");
+  create_cmd->add_option("--reboot-signal", create.reboot_signal,
+                         "what asks its init to reboot (default: busybox SIGTERM, systemd and sysvinit SIGINT)");
+  create_cmd->add_option("--root-password-file", create.root_password_file,
+                         "Debian templates: root's password, the first line of this file (default: locked; "
+                         "vcon exec NAME -- passwd sets it)");
+  create_cmd->add_flag("--rebuild-template", create.rebuild_template,
+                       "Debian templates: build the cached root file system again first (new packages)");
   create_cmd->add_option("init", create.init, "init and its arguments, after -- (default /sbin/init)");
 
   std::string name;
@@ -64,12 +77,17 @@ int main(int argc, char** argv) {
   bool force = false, as_json = false;
   auto* boot_cmd = app.add_subcommand("boot", "start the zone's monitor and init; returns once init runs");
   boot_cmd->add_option("name", name, "zone")->required();
-  auto* halt_cmd = app.add_subcommand("halt", "ask init to power off; kill the zone after --timeout");
+  bool boot_console = false;
+  boot_cmd->add_flag("--console", boot_console,
+                     "then attach to its console, showing the boot from its first byte (as lxc-start -F)");
+  auto* halt_cmd = app.add_subcommand(
+      "halt", "ask init to power off (with the signal its init expects); kill the zone after --timeout (exit 3)");
   halt_cmd->add_option("name", name, "zone")->required();
   halt_cmd->add_option("--timeout", timeout, "seconds to wait for init before killing (default 10)")
       ->check(CLI::Range(0, 24 * 3600));
   halt_cmd->add_flag("--force", force, "kill the zone at once");
-  auto* reboot_cmd = app.add_subcommand("reboot", "restart init; the console and its log stay");
+  auto* reboot_cmd = app.add_subcommand(
+      "reboot", "ask init to reboot; the console and its log stay; kill and boot again after --timeout (exit 3)");
   reboot_cmd->add_option("name", name, "zone")->required();
   reboot_cmd->add_option("--timeout", timeout, "seconds to wait for init before killing (default 10)")
       ->check(CLI::Range(0, 24 * 3600));
@@ -223,7 +241,13 @@ int main(int argc, char** argv) {
   if (chosen == check_cmd) return report(check_command(paths));
   if (chosen == boot_cmd || chosen == serve_cmd || chosen == fs_cmd) warn_about_consoledb(paths);
   if (chosen == create_cmd) return report(create_zone(paths, create));
-  if (chosen == boot_cmd) return report(boot_zone(paths, name));
+  if (chosen == boot_cmd) {
+    auto booted = boot_zone(paths, name);
+    if (!boot_console || !booted || booted.value() != 0) return report(booted);
+    console.name = name;
+    console.replay = 1LL << 30;  // the whole ring: this boot from its first byte
+    return report(console_command(paths, console));
+  }
   if (chosen == halt_cmd) return report(halt_zone(paths, name, timeout, force));
   if (chosen == reboot_cmd) return report(reboot_zone(paths, name, timeout));
   if (chosen == destroy_cmd) return report(destroy_zone(paths, name, force, purge));

@@ -1,6 +1,7 @@
 // create, boot, halt, reboot, destroy, ls, ps, exec.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <tuple>
 
 #include "base/clock.hpp"
 #include "base/files.hpp"
@@ -27,6 +29,7 @@
 #include "monitor/keeper.hpp"
 #include "proto/client.hpp"
 #include "zone/busybox_template.hpp"
+#include "zone/debian_template.hpp"
 #include "zone/cgroup.hpp"
 #include "zone/id_ranges.hpp"
 #include "zone/process_table.hpp"
@@ -111,8 +114,35 @@ Result<int> create_zone(const Paths& paths, const CreateOptions& options) {
   if (!options.rootfs.empty() && !options.template_name.empty()) {
     return make_error("give either --rootfs or --template, not both");
   }
-  if (!options.template_name.empty() && options.template_name != "busybox") {
-    return make_error("unknown template '" + options.template_name + "' (vcon has: busybox)");
+  const DebianTemplate* debian = find_debian_template(options.template_name);
+  if (!options.template_name.empty() && options.template_name != "busybox" && !debian) {
+    return make_error("unknown template '" + options.template_name + "' (vcon has: busybox, debian, debian-sysvinit)");
+  }
+  if (!debian && (!options.root_password_file.empty() || options.rebuild_template)) {
+    return make_error(std::string(options.root_password_file.empty() ? "--rebuild-template" : "--root-password-file") +
+                      " is for the Debian templates (--template debian or debian-sysvinit)");
+  }
+  for (auto [flag, text, field] : {std::tuple{"--halt-signal", &options.halt_signal, &config.halt_signal},
+                                   {"--reboot-signal", &options.reboot_signal, &config.reboot_signal}}) {
+    if (text->empty()) continue;
+    auto sig = parse_signal(*text);
+    if (!sig) return make_error(std::string(flag) + ": " + sig.error().message());
+    *field = sig.value();
+  }
+  std::optional<std::string> root_password;
+  if (!options.root_password_file.empty()) {
+    auto text = read_regular_file(options.root_password_file, 4096);
+    if (!text) return make_error("--root-password-file: " + text.error().message());
+    std::string line = text->substr(0, text->find('\n'));
+    if (line.empty()) return make_error("--root-password-file " + options.root_password_file + ": its first line is empty");
+    if (line.find(':') != std::string::npos || line.find('\r') != std::string::npos) {
+      return make_error("--root-password-file " + options.root_password_file + ": a password may not hold ':'");
+    }
+    root_password = line;
+  }
+  if (auto uuid = read_file("/proc/sys/kernel/random/uuid", 64)) {
+    config.uuid = uuid->substr(0, uuid->find('\n'));
+    if (!is_uuid(config.uuid)) config.uuid.clear();
   }
   if (!options.rootfs.empty()) {
     char resolved[PATH_MAX];
@@ -143,9 +173,15 @@ Result<int> create_zone(const Paths& paths, const CreateOptions& options) {
     if (config.rootfs.empty()) {
       config.rootfs = dir + "/rootfs";
       config.rootfs_owned = true;
-      VCON_TRY(build_busybox_rootfs(config.rootfs, config.hostname));
+      if (debian) {
+        VCON_TRY(install_debian_rootfs(paths, *debian, config.rootfs, {config.hostname, root_password},
+                                       options.rebuild_template));
+      } else {
+        VCON_TRY(build_busybox_rootfs(config.rootfs, config.hostname));
+      }
       if (!rootfs_has(config.rootfs, config.init[0])) {
-        return make_error("the busybox template has no " + config.init[0] + " (give the zone's init after '--')");
+        return make_error("the " + std::string(debian ? debian->name : "busybox") + " template has no " +
+                          config.init[0] + " (give the zone's init after '--')");
       }
     }
     return save_zone(paths, config);
@@ -157,6 +193,24 @@ Result<int> create_zone(const Paths& paths, const CreateOptions& options) {
   }
   fmt::print("created zone {} (rootfs {}{})\n", config.name, config.rootfs,
              config.privileged ? "; privileged: its root is the host's root, not a security boundary" : "");
+  if (debian && !root_password) {
+    fmt::print("root's password is locked: set one with vcon exec {} -- passwd (or create with --root-password-file)\n",
+               config.name);
+  }
+  if (!options.rootfs.empty() && !options.hostname.empty()) {
+    // The guest's own /etc/hostname wins over the UTS name at boot
+    // (systemd, sysvinit's hostname.sh): asked for a hostname, set it there.
+    UniqueFd root(::open(config.rootfs.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    auto file = root ? open_in_root(root.get(), "/etc/hostname", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW,
+                                    RESOLVE_NO_SYMLINKS)
+                     : Result<UniqueFd>(errno_error("open " + config.rootfs));
+    if (file && write_all(file->get(), config.hostname + "\n")) {
+      fmt::print("wrote /etc/hostname in its root file system: {}\n", config.hostname);
+    } else {
+      fmt::print(stderr, "vcon: warning: could not write /etc/hostname in {} ({}): a guest that reads it takes its "
+                         "hostname from there\n", config.rootfs, file ? "write failed" : file.error().message());
+    }
+  }
   return 0;
 }
 
@@ -221,13 +275,34 @@ Result<int> boot_zone(const Paths& paths, const std::string& name) {
 }
 
 namespace {
-Result<void> stop_zone(const Paths& paths, const std::string& name, const char* op, int timeout) {
+// The monitor's answer: {"ok", "killed", "how"}.
+Result<json> stop_zone(const Paths& paths, const std::string& name, const char* op, int timeout) {
   VCON_TRY(require_running(paths, name));
   auto client = proto::MonitorClient::connect_control(paths.zone_socket(name));
   if (!client) return client.error();
   auto answer = client->request({{"op", op}, {"grace", timeout}}, timeout + 30);
   if (!answer) return make_error(std::string("cannot ") + op + " zone " + name + ": " + answer.error().message());
-  return {};
+  return answer.value();
+}
+
+// halt and reboot: 0 when init did as asked; kExitKilled when the zone had
+// to be killed (not asked for with --force), which the message says.
+int stopped(const std::string& name, const char* done, const json& answer, int timeout, bool forced) {
+  std::string how = answer.value("how", "");
+  if (!answer.value("killed", false)) {
+    fmt::print("zone {} {}{}\n", name, done, how.empty() ? "" : " (" + how + ")");
+    return 0;
+  }
+  if (forced) {
+    fmt::print("zone {} {} (killed at once, as asked)\n", name, done);
+    return 0;
+  }
+  fmt::print("zone {} {}, but not cleanly: {}\n", name, done, how);
+  fmt::print(stderr,
+             "vcon: zone {}'s init did not stop within {} s and was killed (exit status {}); if its init is not the "
+             "one vcon detected, set halt_signal and reboot_signal (vcon create --halt-signal, --reboot-signal)\n",
+             name, timeout, kExitKilled);
+  return kExitKilled;
 }
 }  // namespace
 
@@ -262,16 +337,16 @@ Result<int> halt_zone(const Paths& paths, const std::string& name, int timeout, 
     auto config = load_zone(paths, name);
     if (config && zone_orphaned(config.value())) return halt_orphan(paths, name);
   }
-  VCON_TRY(stop_zone(paths, name, "halt", force ? 0 : timeout));
+  auto answer = stop_zone(paths, name, "halt", force ? 0 : timeout);
+  if (!answer) return answer.error();
   VCON_TRY(wait_for_monitor_exit(paths, name, 10));
-  fmt::print("zone {} halted\n", name);
-  return 0;
+  return stopped(name, "halted", answer.value(), timeout, force);
 }
 
 Result<int> reboot_zone(const Paths& paths, const std::string& name, int timeout) {
-  VCON_TRY(stop_zone(paths, name, "reboot", timeout));
-  fmt::print("zone {} rebooted\n", name);
-  return 0;
+  auto answer = stop_zone(paths, name, "reboot", timeout);
+  if (!answer) return answer.error();
+  return stopped(name, "rebooted", answer.value(), timeout, false);
 }
 
 Result<int> upgrade_command(const Paths& paths, const std::string& name, bool all, const std::string& binary) {

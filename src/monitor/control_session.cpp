@@ -82,9 +82,13 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
         }
         auto connection = connection_;
         target_.stop(request->op == proto::Op::Halt ? StopKind::Halt : StopKind::Reboot,
-                     std::chrono::seconds(request->grace), [connection](const Result<void>& result) {
-                       if (result) connection->send(FrameType::Response, json_text(json{{"ok", true}}));
-                       else connection->send(FrameType::Error, result.error().message());
+                     std::chrono::seconds(request->grace), [connection](const Result<StopOutcome>& result) {
+                       if (!result) {
+                         connection->send(FrameType::Error, result.error().message());
+                         return;
+                       }
+                       connection->send(FrameType::Response,
+                                        json_text(json{{"ok", true}, {"killed", result->killed}, {"how", result->how}}));
                      });
         return;
       }

@@ -22,10 +22,17 @@ namespace vcon {
 
 enum class StopKind { Halt, Reboot };
 
+// How a halt or reboot went: `killed` when init did not stop in time (or
+// was killed at once, as asked) and the zone was killed instead.
+struct StopOutcome {
+  bool killed = false;
+  std::string how;  // "init powered off", "init did not stop within 10 s: killed", ...
+};
+
 // What a control session may ask of the monitor.
 class ControlTarget {
  public:
-  using Reply = std::function<void(const Result<void>&)>;
+  using Reply = std::function<void(const Result<StopOutcome>&)>;
   virtual ~ControlTarget() = default;
   virtual nlohmann::json status() const = 0;
   // Asks init to stop (halt or reboot), kills the zone after `grace`; `reply`

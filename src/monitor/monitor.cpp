@@ -12,6 +12,7 @@
 #include <asio.hpp>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <deque>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -25,6 +26,7 @@
 #include "monitor/console_server.hpp"
 #include "monitor/console_stream.hpp"
 #include "monitor/keeper_channel.hpp"
+#include "zone/guest_init.hpp"
 #include "zone/process_table.hpp"
 #include "zone/zone_setup.hpp"
 
@@ -43,10 +45,16 @@ struct Zone {
   UniqueFd slave;       // held so the master never sees EIO between opens
 };
 
+// How init ended, as the log and halt/reboot tell it. reboot(2) in a PID
+// namespace ends its init with SIGINT (power off, halt) or SIGHUP
+// (restart); nothing else can: a signal from outside the namespace that
+// init has no handler for never reaches it, one from inside neither.
 std::string describe_exit(int status) {
-  if (status < 0) return "ended (how is unknown: its keeper was gone)";
-  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
-  return fmt::format("was killed by {}", signal_name(WTERMSIG(status)));
+  if (status < 0) return "init ended (how is unknown: its keeper was gone)";
+  if (WIFEXITED(status)) return fmt::format("init exited with status {}", WEXITSTATUS(status));
+  if (WTERMSIG(status) == SIGINT) return "init powered off";
+  if (WTERMSIG(status) == SIGHUP) return "init rebooted";
+  return fmt::format("init was killed by {}", signal_name(WTERMSIG(status)));
 }
 
 class ZoneDevice final : public ConsoleDevice {
@@ -59,10 +67,12 @@ class ZoneDevice final : public ConsoleDevice {
         cgroup_(std::move(options.cgroups), config_.cgroup_name()),
         keeper_(io_, options.keeper.release()),
         init_watch_(io_),
-        kill_timer_(io_) {}
+        kill_timer_(io_),
+        signal_timer_(io_) {}
 
   // A new zone: boot it.
   Result<void> boot() {
+    learn_init();
     std::optional<std::pair<uid_t, gid_t>> owner;
     if (!config_.privileged) owner = std::pair{config_.ids.base, config_.ids.base};
     VCON_TRY(cgroup_.create(config_.limits, owner));
@@ -91,6 +101,7 @@ class ZoneDevice final : public ConsoleDevice {
   // `ended`: init ended already (the keeper reaped it): there is only the
   // console to drain and the halt or reboot to see to.
   Result<void> adopt(RunningZone running, const std::string& why, bool ended) {
+    learn_init();
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, running.init_pid, 0)));
     if (!pidfd && !ended) return errno_error(fmt::format("take over init (PID {})", running.init_pid));
     boots_ = running.boots;
@@ -179,6 +190,7 @@ class ZoneDevice final : public ConsoleDevice {
     (kind == StopKind::Reboot ? reboot_waiters_ : halt_waiters_).push_back(std::move(reply));
     if (!zone_ && kind == StopKind::Halt) {  // between boots (a reboot loop held back): nothing to stop
       kill_timer_.cancel();
+      last_stop_ = {};
       halted("halt requested while the zone waited to boot again");
       return;
     }
@@ -187,15 +199,21 @@ class ZoneDevice final : public ConsoleDevice {
       return;
     }
     stopping_ = kind;
-    int sig = kind == StopKind::Halt ? (config_.halt_signal ? config_.halt_signal : kDefaultHaltSignal)
-                                     : (config_.reboot_signal ? config_.reboot_signal : kDefaultRebootSignal);
-    server_.log_event(fmt::format("{} requested: sending {} to init", kind == StopKind::Halt ? "halt" : "reboot",
-                                  signal_name(sig)));
-    if (zone_) pidfd_signal(zone_->init_pidfd.get(), grace.count() > 0 ? sig : SIGKILL);
+    int sig = kind == StopKind::Halt ? init_.halt_signal : init_.reboot_signal;
+    if (grace.count() == 0) {
+      server_.log_event(fmt::format("{} requested at once: killing the zone", kind == StopKind::Halt ? "halt" : "reboot"));
+      killed_ = "killed at once, as asked";
+      if (zone_) pidfd_signal(zone_->init_pidfd.get(), SIGKILL);
+      return;
+    }
+    server_.log_event(fmt::format("{} requested: sending {} to init ({})", kind == StopKind::Halt ? "halt" : "reboot",
+                                  signal_name(sig), guest_init_name(init_.kind)));
+    send_when_handled(sig);
     kill_timer_.expires_after(grace);
-    kill_timer_.async_wait([this](std::error_code ec) {
+    kill_timer_.async_wait([this, grace, sig](std::error_code ec) {
       if (ec || !zone_) return;
-      server_.log_event("init did not stop in time: killing the zone");
+      killed_ = fmt::format("init did not stop within {} s of {}: killed", grace.count(), signal_name(sig));
+      server_.log_event(*killed_ + " (SIGKILL)");
       pidfd_signal(zone_->init_pidfd.get(), SIGKILL);
     });
   }
@@ -218,6 +236,42 @@ class ZoneDevice final : public ConsoleDevice {
   bool keeper_gone() const { return keeper_pid_ <= 0; }
 
  private:
+  // A signal from outside init's PID namespace that init neither catches
+  // nor blocks is dropped, not queued: one sent while init is still
+  // starting (systemd blocks its signals for a signalfd a few milliseconds
+  // in) would be lost. So it is sent at once, and again once init catches
+  // or blocks it (SigCgt, SigBlk; checked every 10 ms until the kill) if it
+  // did neither at first. (/proc does not show a signal init waits for in
+  // sigtimedwait, as busybox init does: that one arrives the first time.)
+  void send_when_handled(int sig, bool first = true) {
+    if (!zone_) return;
+    bool handled = handles(zone_->init_pid, sig);
+    if (first || handled) pidfd_signal(zone_->init_pidfd.get(), sig);
+    if (handled) return;
+    signal_timer_.expires_after(std::chrono::milliseconds(10));
+    signal_timer_.async_wait([this, sig](std::error_code ec) {
+      if (!ec && stopping_) send_when_handled(sig, false);
+    });
+  }
+
+  static bool handles(pid_t pid, int sig) {
+    auto status = read_file("/proc/" + std::to_string(pid) + "/status", 1 << 20);
+    if (!status) return false;
+    unsigned long long taken = 0;
+    for (const char* field : {"\nSigCgt:\t", "\nSigBlk:\t"}) {
+      std::size_t at = status->find(field);
+      if (at != std::string::npos) taken |= std::strtoull(status->c_str() + at + 9, nullptr, 16);
+    }
+    return sig >= 1 && sig <= 64 && (taken >> (sig - 1)) & 1;
+  }
+
+  // Which init the zone runs decides how it is asked to stop.
+  void learn_init() {
+    UniqueFd root(::open(config_.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    init_ = detect_guest_init(root.get(), config_);  // no root: an init vcon does not know
+    if (!init_.warning.empty()) server_.log_event("warning: " + init_.warning);
+  }
+
   void run(pid_t init_pid, UniqueFd pidfd, UniqueFd master, UniqueFd slave) {
     zone_.emplace(Zone{init_pid, std::move(pidfd), std::move(slave)});
     // Read errors mean the zone is gone (or going): on_init_exit() takes over.
@@ -275,13 +329,17 @@ class ZoneDevice final : public ConsoleDevice {
     std::error_code ignored;
     init_watch_.close(ignored);
     kill_timer_.cancel();
+    signal_timer_.cancel();
     remove_cgroup();
     // reboot(2) in a PID namespace ends its init with SIGHUP (restart) or
     // SIGINT (power off / halt): that is how a zone asks for a reboot itself.
     bool self_reboot = status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP;
     bool reboot = stopping_ ? *stopping_ == StopKind::Reboot : self_reboot;
+    bool asked = stopping_.has_value();
     stopping_.reset();
-    std::string how = "init " + describe_exit(status);
+    std::string how = killed_ ? *killed_ : describe_exit(status) + (asked ? "" : ", by itself");
+    last_stop_ = StopOutcome{killed_.has_value(), how};
+    killed_.reset();
     if (reboot) {
       server_.announce({{"type", "state"}, {"state", "rebooting"}, {"zone", config_.name}}, "zone rebooting: " + how);
       auto delay = reboot_delay();
@@ -320,7 +378,7 @@ class ZoneDevice final : public ConsoleDevice {
   void reboot_now() {
     auto booted = boot();
     if (booted) {
-      answer(reboot_waiters_, {});
+      answer(reboot_waiters_, last_stop_);
       return;
     }
     halted("reboot failed: " + booted.error().message());
@@ -329,7 +387,7 @@ class ZoneDevice final : public ConsoleDevice {
   void halted(const std::string& how) {
     server_.announce({{"type", "state"}, {"state", "halted"}, {"zone", config_.name}}, "zone halted: " + how);
     answer(reboot_waiters_, make_error("the zone halted instead of rebooting: " + how));
-    answer(halt_waiters_, {});
+    answer(halt_waiters_, StopOutcome{last_stop_.killed, how});
     if (keeper_pid_ > 0) (void)send_fds(keeper_.native_handle(), {}, keeper::encode(keeper::Down{}));
     finish();
   }
@@ -346,7 +404,7 @@ class ZoneDevice final : public ConsoleDevice {
     if (!removed) server_.log_event("cgroup not removed: " + removed.error().message());
   }
 
-  static void answer(std::vector<ControlTarget::Reply>& waiters, const Result<void>& result) {
+  static void answer(std::vector<ControlTarget::Reply>& waiters, const Result<StopOutcome>& result) {
     for (auto& reply : waiters) {
       if (reply) reply(result);
     }
@@ -375,10 +433,14 @@ class ZoneDevice final : public ConsoleDevice {
   asio::posix::stream_descriptor keeper_;
   asio::posix::stream_descriptor init_watch_;
   asio::steady_timer kill_timer_;
+  asio::steady_timer signal_timer_;
   pid_t keeper_pid_ = ::getppid();
   std::optional<Zone> zone_;
   std::optional<ConsoleStream> console_;
   std::optional<StopKind> stopping_;
+  std::optional<std::string> killed_;  // why the zone was killed, while stopping it
+  StopOutcome last_stop_;
+  GuestInitInfo init_;
   std::vector<ControlTarget::Reply> halt_waiters_, reboot_waiters_;
   std::uint64_t input_total_ = 0;  // of earlier boots
   std::deque<std::chrono::steady_clock::time_point> recent_boots_;

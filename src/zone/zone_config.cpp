@@ -72,6 +72,7 @@ std::string serialize_zone_config(const ZoneConfig& config) {
   if (config.limits.pids_max) table.insert("pids_max", static_cast<int64_t>(*config.limits.pids_max));
   if (config.halt_signal) table.insert("halt_signal", signal_name(config.halt_signal));
   if (config.reboot_signal) table.insert("reboot_signal", signal_name(config.reboot_signal));
+  if (!config.uuid.empty()) table.insert("uuid", config.uuid);
   std::ostringstream out;
   out << "# vcon zone definition; edit with care, `vcon boot` checks it.\n" << table << "\n";
   return out.str();
@@ -95,13 +96,14 @@ Result<ZoneConfig> parse_zone_config(const std::string& text, const std::string&
   }
   static const char* const kKeys[] = {"name",       "rootfs",        "rootfs_owned", "hostname", "net",
                                       "init",       "ring_size",     "halt_signal",  "reboot_signal",
-                                      "privileged", "id_base",       "id_count",     "memory_max", "pids_max"};
+                                      "privileged", "id_base",       "id_count",     "memory_max", "pids_max",
+                                      "uuid"};
   for (const auto& [key, value] : table) {
     if (std::find(std::begin(kKeys), std::end(kKeys), key.str()) == std::end(kKeys)) {
       return config_error(source, "line " + std::to_string(value.source().begin.line) + ": unknown key '" +
                                       std::string(key.str()) + "' (a typo? the keys are name, rootfs, hostname, net, "
                                       "init, ring_size, halt_signal, reboot_signal, privileged, id_base, id_count, "
-                                      "memory_max, pids_max)");
+                                      "memory_max, pids_max, uuid)");
     }
   }
   ZoneConfig config;
@@ -162,7 +164,21 @@ Result<ZoneConfig> parse_zone_config(const std::string& text, const std::string&
     if (!value || *value < 1) return config_error(source, std::string("'") + key + "' must be a positive number");
     *field = static_cast<std::uint64_t>(*value);
   }
+  config.uuid = table["uuid"].value_or(std::string());
+  if (!config.uuid.empty() && !is_uuid(config.uuid)) {
+    return config_error(source, "'uuid' must be a UUID, as 3f2b8a9c-1d4e-4f60-9a7b-0c1d2e3f4a5b");
+  }
   return config;
+}
+
+bool is_uuid(std::string_view text) {
+  if (text.size() != 36) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    char c = text[i];
+    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
 }
 
 }  // namespace vcon

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.hpp"
@@ -29,14 +30,16 @@ struct ZoneConfig {
   bool privileged = false;
   IdRange ids;                      // count 0: none yet (given at the next boot)
   CgroupLimits limits;
+  std::string uuid;                 // the zone's container_uuid for its init ("": none), made at create
 
   // The zone's cgroup under each hierarchy's root. Its id range (unique on
   // the host) makes it unique too, also across state directories.
   std::string cgroup_name() const;
 };
 
-// busybox init: SIGUSR2 powers off, SIGTERM reboots. Other inits name their
-// own in zone.toml (systemd: SIGRTMIN+4 and SIGINT).
+// busybox init: SIGUSR2 powers off, SIGTERM reboots; for inits vcon does
+// not know. systemd and sysvinit are recognized at boot (guest_init.hpp);
+// zone.toml's halt_signal and reboot_signal win over all of these.
 constexpr int kDefaultHaltSignal = 12;    // SIGUSR2
 constexpr int kDefaultRebootSignal = 15;  // SIGTERM
 
@@ -45,6 +48,8 @@ const char* net_mode_name(NetMode mode);
 
 // "SIGUSR2", "USR2", "12", "SIGRTMIN+4" -> number.
 Result<int> parse_signal(const std::string& text);
+// Lowercase 8-4-4-4-12 hex.
+bool is_uuid(std::string_view text);
 std::string signal_name(int signal);
 
 std::string serialize_zone_config(const ZoneConfig& config);

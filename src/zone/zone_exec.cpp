@@ -139,6 +139,7 @@ struct Stdio {
   ::setenv("HOME", "/root", 1);
   ::setenv("TERM", term_value.c_str(), 1);
   ::setenv("container", "vcon", 1);
+  set_zone_file_soft_limit();
   int error = 0;
   if (auto filtered = load_zone_seccomp_filter(); !filtered) {
     error = filtered.error().errno_value ? filtered.error().errno_value : EPERM;
@@ -184,6 +185,7 @@ void keep_only(std::vector<int> keep) {
   for (int fd = 0; fd <= 2; ++fd) ::dup2(null, fd);
   keep_only({0, 1, 2, socket, error_pipe, stdio.pipes[0].get(), stdio.pipes[1].get(), stdio.pipes[2].get()});
   if (auto joined = target.cgroup.add_beside_init(::getpid(), target.init_pid); !joined) fail(joined.error());
+  raise_file_limit_for_zone();  // while still the host's root
   if (auto entered = enter_zone(target); !entered) fail(entered.error());
   UniqueFd master, slave;
   if (stdio.terminal) {

@@ -16,6 +16,7 @@ namespace vcon {
 Result<UniqueFd> open_in_root(int root, const std::string& path, int flags, std::uint64_t resolve) {
   open_how how{};
   how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
+  if (flags & O_CREAT) how.mode = 0644;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve;
   long fd;
   do fd = ::syscall(SYS_openat2, root, path.c_str(), &how, sizeof how);

@@ -17,6 +17,7 @@ namespace vcon {
 
 // `path` under the directory `root`, as the zone would resolve it.
 // `resolve` adds RESOLVE_* flags (RESOLVE_NO_SYMLINKS for mount points).
+// A file made with O_CREAT gets mode 0644.
 Result<UniqueFd> open_in_root(int root, const std::string& path, int flags, std::uint64_t resolve = 0);
 // A regular file on the same mount as `root`, at most `limit` bytes of it.
 // A FIFO, a device, a directory, a file on another mount (/proc/kcore bound

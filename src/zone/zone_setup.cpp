@@ -25,6 +25,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -33,6 +34,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <initializer_list>
 #include <string>
@@ -68,7 +70,7 @@ const char* const kMaskedPaths[] = {
     "proc/kcore",   "proc/keys",     "proc/key-users", "proc/timer_list", "proc/sched_debug", "proc/latency_stats",
     "proc/timer_stats", "proc/kmsg", "proc/acpi",      "proc/scsi",       "proc/sysrq-trigger",
     "sys/firmware", "sys/devices/virtual/powercap",    "sys/kernel/debug", "sys/kernel/security",
-    "sys/kernel/tracing",
+    "sys/kernel/tracing", "sys/fs/pstore",
 };
 const char* const kReadOnlyPaths[] = {"proc/sys", "proc/bus", "proc/fs", "proc/irq", "proc/asound"};
 
@@ -398,10 +400,16 @@ Result<void> exec_init(SetupContext& ctx) {
   std::vector<char*> argv;
   for (const auto& arg : ctx.config.init) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
+  // As systemd's container interface asks: container= names the manager,
+  // container_uuid= gives the machine id (when /etc/machine-id is empty).
   std::string hostname = "HOSTNAME=" + ctx.config.hostname;
-  char* envp[] = {const_cast<char*>("PATH=/bin:/sbin:/usr/bin:/usr/sbin"), const_cast<char*>("TERM=linux"),
-                  const_cast<char*>("HOME=/root"), const_cast<char*>("container=vcon"), hostname.data(), nullptr};
-  ::execve(argv[0], argv.data(), envp);
+  std::string uuid = "container_uuid=" + ctx.config.uuid;
+  std::vector<char*> envp = {const_cast<char*>("PATH=/bin:/sbin:/usr/bin:/usr/sbin"), const_cast<char*>("TERM=linux"),
+                             const_cast<char*>("HOME=/root"), const_cast<char*>("container=vcon"), hostname.data()};
+  if (!ctx.config.uuid.empty()) envp.push_back(uuid.data());
+  envp.push_back(nullptr);
+  set_zone_file_soft_limit();
+  ::execve(argv[0], argv.data(), envp.data());
   if (errno == ENOENT) {
     return make_error("rootfs " + ctx.config.rootfs + " has no " + ctx.config.init[0] +
                       " (give another init after '--' in vcon create)");
@@ -543,6 +551,24 @@ KernelPaths kernel_paths() {
   return {kMaskedPaths, std::size(kMaskedPaths), kReadOnlyPaths, std::size(kReadOnlyPaths)};
 }
 
+void raise_file_limit_for_zone() {
+  constexpr rlim_t kWanted = 524288;
+  rlim_t ceiling = kWanted;
+  if (auto text = read_file("/proc/sys/fs/nr_open", 64)) ceiling = std::min<rlim_t>(kWanted, std::stoul(*text));
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_max >= ceiling) return;
+  files.rlim_max = ceiling;
+  ::setrlimit(RLIMIT_NOFILE, &files);
+}
+
+void set_zone_file_soft_limit() {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur > 1024) {
+    files.rlim_cur = 1024;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
+}
+
 Result<LaunchedZone> launch_zone(const ZoneConfig& config, const ZoneCgroup& cgroup, InitParent parent) {
   if (!config.privileged && config.ids.count == 0) return make_error("zone " + config.name + " has no id range");
   int sockets[2], pipe_fds[2];
@@ -551,6 +577,7 @@ Result<LaunchedZone> launch_zone(const ZoneConfig& config, const ZoneCgroup& cgr
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return errno_error("pipe");
   UniqueFd error_read(pipe_fds[0]), error_write(pipe_fds[1]);
 
+  raise_file_limit_for_zone();
   std::uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
   if (!config.privileged) flags |= CLONE_NEWUSER;
   if (config.net == NetMode::None) flags |= CLONE_NEWNET;

@@ -27,6 +27,15 @@ enum class InitParent {
   CallersParent,  // CLONE_PARENT: the caller's parent (a zone's keeper) reaps it
 };
 
+// Open files in a zone: a zone's root cannot raise a hard limit (that
+// takes CAP_SYS_RESOURCE on the host), so the host side gives it room
+// before the zone's processes start: a hard limit of 524,288 (systemd's
+// default for services; dbus asks for 65,536), or the kernel's nr_open if
+// less. Inside, the soft limit is the usual 1,024 (select() breaks past it).
+// For init (launch_zone) and for vcon exec's commands alike.
+void raise_file_limit_for_zone();
+void set_zone_file_soft_limit();
+
 // Returns once init has been exec'd in the zone, or with the failing setup
 // step and its reason ("proc: mount proc: Permission denied"). `cgroup` must
 // have been created. The caller must be single-threaded (the child starts as

@@ -141,7 +141,7 @@ def test_halt_leaves_nothing_behind(vcon, zone):
     assert not any(process_alive(pid) for pid in zone_pids + [init_pid])
     assert not os.path.exists(vcon.run_dir(zone))
     assert vcon.monitor_pids() == []
-    assert re.search(r"[*~] zone halted: init was killed by SIGINT$", vcon.log_text(zone), re.M)
+    assert re.search(r"[*~] zone halted: init powered off$", vcon.log_text(zone), re.M)
     with open("/proc/self/mountinfo") as f:
         assert vcon.top not in f.read()
 
@@ -164,9 +164,10 @@ def test_zone_can_reboot_and_power_off_itself(vcon, zone):
     vcon.exec(zone, "reboot", check=False)
     wait_for(lambda: vcon.ls()[zone]["init_pid"] not in (None, old_init) and vcon.ls()[zone]["state"] == "running",
              what="self reboot")
-    assert "init was killed by SIGHUP" in vcon.log_text(zone)
+    assert "zone rebooting: init rebooted, by itself" in vcon.log_text(zone)
     vcon.exec(zone, "poweroff", check=False)
     wait_for(lambda: vcon.ls()[zone]["state"] == "halted", what="self power-off")
+    assert "zone halted: init powered off, by itself" in vcon.log_text(zone)
     wait_for(lambda: not os.path.exists(vcon.run_dir(zone)), what="run dir removed")
 
 
@@ -175,9 +176,18 @@ def test_halt_kills_an_init_that_ignores_the_signal(vcon):
     vcon.create("stubborn", "--", "/bin/sh", "-c", "echo stubborn-up; while :; do sleep 1; done")
     vcon.boot("stubborn")
     wait_for(lambda: "stubborn-up" in vcon.log_text("stubborn"), what="init output")
-    vcon.run("halt", "stubborn", "--timeout", "1")
+    halted = vcon.run("halt", "stubborn", "--timeout", "1", check=False)
+    assert halted.returncode == 3, "a halt that had to kill says so in its exit status"
+    assert "zone stubborn halted, but not cleanly: init did not stop within 1 s of SIGUSR2: killed" in halted.stdout
+    assert "was killed (exit status 3)" in halted.stderr and "--halt-signal" in halted.stderr
     assert vcon.ls()["stubborn"]["state"] == "halted"
-    assert "init did not stop in time" in vcon.log_text("stubborn")
+    log = vcon.log_text("stubborn")
+    assert "halt requested: sending SIGUSR2 to init (an init vcon does not know)" in log
+    assert "zone halted: init did not stop within 1 s of SIGUSR2: killed" in log
+    # --force asks for the kill: not a failure.
+    vcon.boot("stubborn")
+    forced = vcon.run("halt", "stubborn", "--force")
+    assert "killed at once, as asked" in forced.stdout
 
 
 def test_destroy(vcon, zone):
@@ -235,12 +245,18 @@ def test_a_zone_that_reboots_in_a_loop_is_held_back(vcon):
     vcon.create("loop", "--", "/bin/sh", "-c", "echo booting-again; reboot -f")
     vcon.boot("loop")
     # However fast or slow a boot is here: never more than 10 boots in 10 s.
-    deadline = time.monotonic() + 60
-    while vcon.log_text("loop").count("booting-again") < 12:
-        assert time.monotonic() < deadline, (vcon.log_text("loop")[-3000:], vcon.monitor_log("loop")[-2000:])
+    # (Boots are counted by the monitor's own lines: they are in the log whatever the zone managed to say.)
+    def boots():
+        log = vcon.log_text("loop")
+        return log, [line.split()[0] for line in log.splitlines() if re.search(r" zone loop booted, init", line)]
+
+    deadline = time.monotonic() + 120
+    log, booted = boots()
+    while len(booted) < 12:
+        assert time.monotonic() < deadline, (len(booted), log, vcon.monitor_log("loop"))
         time.sleep(0.1)
-    log = vcon.log_text("loop")
-    booted = [line.split()[0] for line in log.splitlines() if re.search(r" zone loop booted, init", line)]
+        log, booted = boots()
+    assert "booting-again" in log
     stamps = [time.mktime(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) + float("0." + stamp[20:26])
               for stamp in booted]
     if stamps[9] - stamps[0] < 10:  # ten boots within 10 s: the eleventh waits (1 s), the twelfth longer (2 s)

@@ -100,7 +100,8 @@ TEST(Escape, ConserverStyleCommands) {
                {'b', EscapeParser::Action::Break},    {'#', EscapeParser::Action::Break}};
   for (const auto& c : cases) {
     EscapeParser parser('~');
-    auto result = parser.feed(std::string("~") + c.key + "rest");
+    const std::string input = std::string("~") + c.key + "rest";  // result's views point into it
+    auto result = parser.feed(input);
     EXPECT_EQ(result.action, c.action) << c.key;
     EXPECT_EQ(result.rest, "rest");
   }

@@ -18,6 +18,7 @@ TEST(ZoneConfig, RoundTrip) {
   config.init = {"/bin/sh", "-c", "echo hi"};
   config.ring_size = 65536;
   config.halt_signal = SIGRTMIN + 4;
+  config.uuid = "3f2b8a9c-1d4e-4f60-9a7b-0c1d2e3f4a5b";
   auto parsed = parse_zone_config(serialize_zone_config(config), "zone.toml");
   ASSERT_TRUE(parsed.ok()) << parsed.error().message();
   EXPECT_EQ(parsed->name, "web");
@@ -28,6 +29,16 @@ TEST(ZoneConfig, RoundTrip) {
   EXPECT_EQ(parsed->ring_size, 65536u);
   EXPECT_EQ(parsed->halt_signal, SIGRTMIN + 4);
   EXPECT_EQ(parsed->reboot_signal, 0);
+  EXPECT_EQ(parsed->uuid, config.uuid);
+}
+
+TEST(ZoneConfig, UuidMustBeOne) {
+  auto bad = parse_zone_config("name = \"a\"\nrootfs = \"/r\"\nuuid = \"not-a-uuid\"\n", "zone.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("'uuid' must be a UUID"), std::string::npos);
+  EXPECT_TRUE(is_uuid("3f2b8a9c-1d4e-4f60-9a7b-0c1d2e3f4a5b"));
+  EXPECT_FALSE(is_uuid("3F2B8A9C-1D4E-4F60-9A7B-0C1D2E3F4A5B"));
+  EXPECT_FALSE(is_uuid("3f2b8a9c1d4e4f609a7b0c1d2e3f4a5b"));
 }
 
 TEST(ZoneConfig, Defaults) {
