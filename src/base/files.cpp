@@ -289,6 +289,29 @@ Result<SocketMessage> receive_message(int socket, std::size_t max_fds) {
   return message;
 }
 
+ssize_t receive_some(int socket, char* buffer, std::size_t size, UniqueFd& fd) {
+  iovec iov{buffer, size};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = ::recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  if (n < 0) return n;
+  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+    if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;
+    std::size_t received = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < received; ++i) {
+      int passed;
+      std::memcpy(&passed, CMSG_DATA(cmsg) + i * sizeof(int), sizeof passed);
+      if (!fd) fd = UniqueFd(passed);
+      else ::close(passed);
+    }
+  }
+  return n;
+}
+
 Result<std::vector<UniqueFd>> receive_fds(int socket, std::size_t count) {
   auto message = receive_message(socket, count);
   if (!message) return message.error();

@@ -52,6 +52,11 @@ struct SocketMessage {
 // One message (at most 4 KiB of text, `max_fds` fds); empty text at EOF.
 Result<SocketMessage> receive_message(int socket, std::size_t max_fds);
 
+// One non-blocking recvmsg of up to `size` bytes into `buffer`. The first
+// fd that came with them goes to `fd`; any others are closed at once.
+// Returns what recvmsg does: bytes, 0 at the end, -1 with errno.
+ssize_t receive_some(int socket, char* buffer, std::size_t size, UniqueFd& fd);
+
 Result<void> set_nonblocking(int fd);
 
 // A running monitor is one that holds flock(LOCK_EX) on its lock file, so no

@@ -8,6 +8,7 @@
 // way out (detach, zone halt, signal, error).
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -174,16 +175,32 @@ class ConsoleClient {
   // vcon's own lines: on a line of their own, set apart, and each carrying
   // this attach's token. A zone can print reverse video and brackets, but
   // not the token: it is made here, at random, and shown only at attach.
+  // With direct output the monitor writes to our terminal, so our lines go
+  // through it too, in order with the console's.
   void show(const std::string& text) {
-    if (text.empty()) return;
-    std::string marked = text.size() > 1 && text[0] == '[' ? "[" + token_ + " " + text.substr(1) : text;
-    (void)write_all(1, tty_ ? "\r\n\x1b[1;7m" + marked + "\x1b[0m\r\n" : "\n" + marked + "\n");
+    std::string line = vcon_line(text, token_, tty_);
+    if (line.empty()) return;
+    if (direct_) send(FrameType::Request, json_text(json{{"op", "print"}, {"text", line}}));
+    else (void)write_all(1, line);
   }
 
   void end(int code, std::string farewell = {}) {
     exit_code_ = code;
     farewell_ = std::move(farewell);
-    io_.stop();
+    if (!direct_ || ending_) {
+      io_.stop();
+      return;
+    }
+    // The monitor writes to our terminal: it must have stopped before the
+    // terminal is restored and the farewell printed. Our end of input tells
+    // it; its end of the connection (or half a second) says it has.
+    ending_ = true;
+    ::shutdown(socket_.native_handle(), SHUT_WR);
+    retry_timer_.cancel();
+    retry_timer_.expires_after(std::chrono::milliseconds(500));
+    retry_timer_.async_wait([this](std::error_code ec) {
+      if (!ec) io_.stop();
+    });
   }
 
   void fail(std::string message) {
@@ -191,26 +208,50 @@ class ConsoleClient {
     io_.stop();
   }
 
-  void send(FrameType type, std::string_view payload) {
-    outgoing_.push_back(proto::encode(type, payload));
+  void send(FrameType type, std::string_view payload, int fd = -1) {
+    if (ending_) return;
+    outgoing_.push_back(Outgoing{proto::encode(type, payload), fd});
     if (outgoing_.size() == 1) write_socket();
   }
 
   void write_socket() {
-    asio::async_write(socket_, asio::buffer(outgoing_.front()), [this](std::error_code ec, std::size_t) {
+    if (outgoing_.front().fd >= 0) {  // a frame with an fd: alone, in one sendmsg
+      socket_.async_wait(asio::posix::descriptor_base::wait_write, [this](std::error_code ec) {
+        if (ec || outgoing_.empty()) return;
+        const Outgoing& front = outgoing_.front();
+        if (!send_fds(socket_.native_handle(), {front.fd}, front.frame)) return;  // the read side reports it
+        outgoing_.pop_front();
+        if (!outgoing_.empty()) write_socket();
+      });
+      return;
+    }
+    asio::async_write(socket_, asio::buffer(outgoing_.front().frame), [this](std::error_code ec, std::size_t) {
       if (ec) return;  // the read side reports the loss
       outgoing_.pop_front();
       if (!outgoing_.empty()) write_socket();
     });
   }
 
+  // recvmsg: the monitor passes the bookmark page of direct output with a
+  // notice.
   void read_socket() {
-    socket_.async_read_some(asio::buffer(socket_buffer_), [this](std::error_code ec, std::size_t n) {
+    socket_.async_wait(asio::posix::descriptor_base::wait_read, [this](std::error_code ec) {
       if (ec) {
         on_disconnect();
         return;
       }
-      decoder_.feed(std::string_view(socket_buffer_.data(), n));
+      UniqueFd passed;
+      ssize_t n = receive_some(socket_.native_handle(), socket_buffer_.data(), socket_buffer_.size(), passed);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        read_socket();
+        return;
+      }
+      if (n <= 0) {
+        on_disconnect();
+        return;
+      }
+      if (passed) received_fd_ = std::move(passed);
+      decoder_.feed(std::string_view(socket_buffer_.data(), static_cast<std::size_t>(n)));
       while (auto frame = decoder_.next()) {
         if (!*frame) {
           fail(frame->error().message());
@@ -218,8 +259,40 @@ class ConsoleClient {
         }
         if (!on_frame(frame->value())) return;
       }
+      received_fd_.reset();
       read_socket();
     });
+  }
+
+  // Direct output (docs/monitor.md): on a terminal, attached straight to a
+  // local monitor, we pass it our terminal and it writes the console's
+  // output there itself, one process hop less per byte and per echo.
+  void ask_direct() {
+    if (!tty_ || !::isatty(0) || ssh_ > 0 || std::getenv("VCON_NO_DIRECT")) return;
+    send(FrameType::Request, json_text(json{{"op", "direct"}, {"token", token_}}), 1);
+  }
+
+  void on_direct(const json& notice) {
+    if (!proto::field_or<bool>(notice, "ok", false) || !received_fd_) return;  // the socket it is, then
+    void* page = ::mmap(nullptr, 4096, PROT_READ, MAP_SHARED, received_fd_.get(), 0);
+    received_fd_.reset();
+    if (page == MAP_FAILED) return;
+    bookmark_ = static_cast<const volatile std::uint64_t*>(page);
+    direct_ = true;
+    send(FrameType::Request, json_text(json{{"op", "resume"}}));  // all the socket brought is written
+  }
+
+  // Where we are in the console: with direct output, as far as the monitor
+  // wrote to our terminal.
+  std::uint64_t position() const { return bookmark_ ? *bookmark_ : position_; }
+
+  void leave_direct() {
+    if (bookmark_) {
+      position_ = *bookmark_;
+      ::munmap(const_cast<std::uint64_t*>(bookmark_), 4096);
+      bookmark_ = nullptr;
+    }
+    direct_ = false;
   }
 
   bool on_frame(const proto::Frame& frame) {
@@ -235,6 +308,7 @@ class ConsoleClient {
         reconnecting_ = false;
         waiting_ = false;
         start_input();
+        ask_direct();
         return true;
       }
       case FrameType::Data:
@@ -257,8 +331,12 @@ class ConsoleClient {
           can_write_ = false;
         }
         if (type == "state" && proto::field_or<std::string>(notice, "state", "") == "halted") halted_ = true;
-        if (type == "dropped") position_ += proto::field_or<std::uint64_t>(notice, "bytes", 0);
-        show(notice_text(notice));
+        if (type == "dropped" && !direct_) position_ += proto::field_or<std::uint64_t>(notice, "bytes", 0);
+        if (type == "direct") {
+          on_direct(notice);
+          return true;
+        }
+        if (!proto::field_or<bool>(notice, "shown", false)) show(notice_text(notice));
         return true;
       }
       case FrameType::Error:
@@ -270,6 +348,11 @@ class ConsoleClient {
   }
 
   void on_disconnect() {
+    if (ending_) {
+      io_.stop();
+      return;
+    }
+    leave_direct();
     if (!halted_) {
       reconnect();
       return;
@@ -318,7 +401,7 @@ class ConsoleClient {
         return;
       }
       socket_.assign(fd->release());
-      say_hello(false, 0, position_);
+      say_hello(false, 0, position());
       read_socket();
     });
   }
@@ -432,6 +515,10 @@ class ConsoleClient {
   void show_last_screen() {
     unsigned rows = 24;
     if (auto size = window_size()) rows = size->ws_row;
+    if (direct_) {  // the monitor has the output, and writes to our terminal
+      send(FrameType::Request, json_text(json{{"op", "screen"}, {"rows", rows}}));
+      return;
+    }
     std::size_t start = history_.size();
     for (unsigned lines = 0; start > 0 && lines <= rows;) {
       if (history_[--start] == '\n') ++lines;
@@ -481,7 +568,15 @@ class ConsoleClient {
   bool tty_;
   std::optional<RawTerminal> raw_;
   proto::FrameDecoder decoder_;
-  std::deque<std::string> outgoing_;
+  struct Outgoing {
+    std::string frame;
+    int fd = -1;  // sent with the frame (our terminal, for direct output); not ours to close
+  };
+  std::deque<Outgoing> outgoing_;
+  UniqueFd received_fd_;  // came with the frames being handled
+  bool direct_ = false;   // the monitor writes the console's output to our terminal
+  bool ending_ = false;   // waiting for the monitor to let go of our terminal
+  const volatile std::uint64_t* bookmark_ = nullptr;  // direct output's progress, kept by the monitor
   std::array<char, 65536> socket_buffer_;
   std::array<char, 4096> input_buffer_;
   bool can_write_ = false;

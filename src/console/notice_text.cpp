@@ -47,4 +47,10 @@ std::string notice_text(const nlohmann::json& notice) {
   return {};
 }
 
+std::string vcon_line(const std::string& text, const std::string& token, bool terminal) {
+  if (text.empty()) return {};
+  std::string marked = text.size() > 1 && text[0] == '[' ? "[" + token + " " + text.substr(1) : text;
+  return terminal ? "\r\n\x1b[1;7m" + marked + "\x1b[0m\r\n" : "\n" + marked + "\n";
+}
+
 }  // namespace vcon

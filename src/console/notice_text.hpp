@@ -12,4 +12,10 @@ namespace vcon {
 // people. Fields of the wrong type show as "?" (never an exception).
 std::string notice_text(const nlohmann::json& notice);
 
+// One of vcon's own lines as a client shows it: a "[...]" text gets this
+// attach's token after its bracket ("[#3fa9 +ops2, ops1]"); on a terminal
+// it stands on a line of its own in reverse video. The monitor renders
+// the same for a client whose terminal it writes to (direct output).
+std::string vcon_line(const std::string& text, const std::string& token, bool terminal);
+
 }  // namespace vcon

@@ -3,6 +3,7 @@
 #include "monitor/console_hub.hpp"
 
 #include "base/clock.hpp"
+#include "console/notice_text.hpp"
 
 #include <pwd.h>
 #include <sys/socket.h>
@@ -24,6 +25,11 @@ std::string clock_time(double seconds) {
 // A client catching up holds at most one slice of the ring at a time,
 // copied when it has written the previous one.
 constexpr std::size_t kReplaySlice = 64 * 1024;
+// Output queued for a terminal the monitor writes to, before the oldest is
+// dropped: as much as a client's socket queue holds.
+constexpr std::size_t kTerminalQueue = proto::FrameConnection::kDefaultDataLimit;
+// ~p looks for the last screenful in this much of the ring.
+constexpr std::size_t kScreenTail = 64 * 1024;
 }  // namespace
 
 Peer peer_of(int socket) {
@@ -64,7 +70,7 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
                         const proto::Hello& hello) {
   bool wants_write = hello.mode == proto::Mode::ReadWrite;
   ClientId id = next_id_++;
-  clients_[id] = Client{connection, peer, wants_write, wants_write, wall_clock_seconds(), std::nullopt};
+  clients_[id] = Client{connection, peer, wants_write, wants_write, wall_clock_seconds(), std::nullopt, nullptr, UniqueFd(), ""};
 
   std::optional<ClientId> displaced;
   if (wants_write) {
@@ -116,11 +122,10 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
 
   if (displaced) {
     port_.log_event(fmt::format("{} took write access from {}", describe(id), describe(*displaced)));
-    clients_.at(*displaced).connection->send(
-        FrameType::Notice, json_text(json{{"type", "forced"}, {"by_user", peer.user}, {"by_pid", peer.pid}}));
-    connection->send(FrameType::Notice, json_text(json{{"type", "took"},
-                                                       {"from_user", clients_.at(*displaced).peer.user},
-                                                       {"from_pid", clients_.at(*displaced).peer.pid}}));
+    notify(*displaced, {{"type", "forced"}, {"by_user", peer.user}, {"by_pid", peer.pid}});
+    notify(id, {{"type", "took"},
+                {"from_user", clients_.at(*displaced).peer.user},
+                {"from_pid", clients_.at(*displaced).peer.pid}});
   }
   json join{{"type", "join"}, {"user", peer.user}, {"pid", peer.pid}, {"clients", names_with_first(id)}};
   notice_all(join);
@@ -139,13 +144,12 @@ void ConsoleHub::on_frame(ClientId id, proto::Frame frame) {
       if (writer) {
         auto size = proto::parse_window_size(frame.payload);
         if (size) port_.resize(size->rows, size->cols);
-        else client.connection->send(FrameType::Notice, json_text(json{{"type", "info"}, {"text", size.error().message()}}));
+        else info(id, size.error().message());
       }
       return;
     case FrameType::Break: {
       auto sent = writer ? port_.send_break(describe(id)) : Result<void>(make_error("only the writer may send a break"));
-      client.connection->send(FrameType::Notice,
-                              json_text(json{{"type", "info"}, {"text", sent ? "break sent" : sent.error().message()}}));
+      info(id, sent ? "break sent" : sent.error().message());
       return;
     }
     case FrameType::Request:
@@ -160,37 +164,106 @@ void ConsoleHub::on_frame(ClientId id, proto::Frame frame) {
 
 void ConsoleHub::on_request(ClientId id, const std::string& payload) {
   Client& client = clients_.at(id);
-  auto info = [&](const std::string& text) {
-    client.connection->send(FrameType::Notice, json_text(json{{"type", "info"}, {"text", text}}));
-  };
   auto request = proto::parse_request(payload);
-  if (!request) return info(request.error().message());
+  if (!request) return info(id, request.error().message());
   switch (request->op) {
     case proto::Op::Who:
       client.connection->send(FrameType::Response, json_text(json{{"clients", who()}}));
       return;
     case proto::Op::Take:
-      if (!client.may_write) return info(client.peer.user + " has read-only access to this console");
-      if (lock_.holder() == id) return info("write access is yours already");
+      if (!client.may_write) return info(id, client.peer.user + " has read-only access to this console");
+      if (lock_.holder() == id) return info(id, "write access is yours already");
       client.wants_write = true;
       take_write(id, true);
       return;
     case proto::Op::Release: {
-      if (lock_.holder() != id) return info("you were not writing");
+      if (lock_.holder() != id) return info(id, "you were not writing");
       client.wants_write = false;
       auto back = lock_.release(id);
       lock_since_ = wall_clock_seconds();
       port_.log_event(describe(id) + " gave write access up");
-      info("read-only now: you watch");
+      info(id, "read-only now: you watch");
       if (back) {
         port_.log_event(describe(*back) + " has write access again");
-        clients_.at(*back).connection->send(FrameType::Notice, json_text(json{{"type", "write"}, {"granted", true}}));
+        notify(*back, {{"type", "write"}, {"granted", true}});
       }
       return;
     }
+    case proto::Op::Direct:
+      return ask_direct(id, json{{"token", request->command}});
+    case proto::Op::Resume:
+      if (client.terminal) client.terminal->resume();
+      return;
+    case proto::Op::Print:
+      if (client.terminal) client.terminal->text(request->command);
+      return;
+    case proto::Op::Screen:
+      return show_last_screen(id, json{{"rows", request->rows}});
     default:
-      return info("only who, take and release are for an attached client");
+      return info(id, "only who, take, release, direct, resume, print and screen are for an attached client");
   }
+}
+
+// The client passed its terminal with the request. Checked and opened again
+// here; it is written to once the client has caught up with its replay and
+// has written what it got through the socket (resume).
+void ConsoleHub::ask_direct(ClientId id, const json& request) {
+  Client& client = clients_.at(id);
+  UniqueFd passed(client.connection->take_received_fd());
+  auto refuse = [&](const std::string& why) {
+    client.connection->send(FrameType::Notice, json_text(json{{"type", "direct"}, {"ok", false}, {"text", why}}));
+  };
+  if (client.terminal || client.pending_terminal) return refuse("direct output is on already");
+  if (!passed) return refuse("no terminal came with the request");
+  auto tty = reopen_client_terminal(passed.get());
+  if (!tty) return refuse(tty.error().message());
+  client.token = request.value("token", "");
+  client.pending_terminal = std::move(tty.value());
+  if (!client.cursor) start_direct(id);
+}
+
+void ConsoleHub::start_direct(ClientId id) {
+  Client& client = clients_.at(id);
+  std::string token = client.token;
+  auto terminal = std::make_shared<TerminalWriter>(
+      client.connection->executor(), std::move(client.pending_terminal), kTerminalQueue,
+      [token](std::uint64_t bytes) { return vcon_line(notice_text(json{{"type", "dropped"}, {"bytes", bytes}}), token, true); });
+  auto bookmark = terminal->make_bookmark();
+  if (!bookmark) {
+    client.connection->send(FrameType::Notice, json_text(json{{"type", "direct"}, {"ok", false},
+                                                              {"text", bookmark.error().message()}}));
+    return;
+  }
+  terminal->pause();  // until the client has written what the socket brought it
+  client.terminal = std::move(terminal);
+  client.connection->send_with_fd(FrameType::Notice, json_text(json{{"type", "direct"}, {"ok", true}}),
+                                  bookmark->release());
+}
+
+// ~p: the last screenful of output, from the ring, shown again.
+void ConsoleHub::show_last_screen(ClientId id, const json& request) {
+  Client& client = clients_.at(id);
+  if (!client.terminal) return info(id, "the last screenful is shown by the client itself");
+  unsigned rows = std::max(1u, request.value("rows", 24u));
+  const RingBuffer& ring = port_.ring();
+  std::string tail;
+  std::uint64_t span = std::min<std::uint64_t>(ring.size(), kScreenTail);
+  ring.read(ring.end_offset() - span, kScreenTail, tail);
+  std::size_t start = tail.size();
+  for (unsigned lines = 0; start > 0 && lines <= rows;) {
+    if (tail[--start] == '\n') ++lines;
+  }
+  client.terminal->text(vcon_line("[the last screenful again]", client.token, true));
+  client.terminal->text(tail.substr(start == 0 ? 0 : start + 1));
+}
+
+void ConsoleHub::notify(ClientId id, json notice) {
+  Client& client = clients_.at(id);
+  if (client.terminal && !client.terminal->failed() && !client.connection->is_closed()) {
+    client.terminal->text(vcon_line(notice_text(notice), client.token, true));
+    notice["shown"] = true;
+  }
+  client.connection->send(FrameType::Notice, json_text(notice));
 }
 
 void ConsoleHub::take_write(ClientId id, bool force) {
@@ -201,14 +274,13 @@ void ConsoleHub::take_write(ClientId id, bool force) {
   if (outcome.displaced) {
     ClientId displaced = *outcome.displaced;
     port_.log_event(fmt::format("{} took write access from {}", describe(id), describe(displaced)));
-    clients_.at(displaced).connection->send(
-        FrameType::Notice, json_text(json{{"type", "forced"}, {"by_user", peer.user}, {"by_pid", peer.pid}}));
-    clients_.at(id).connection->send(FrameType::Notice, json_text(json{{"type", "took"},
-                                                                     {"from_user", clients_.at(displaced).peer.user},
-                                                                     {"from_pid", clients_.at(displaced).peer.pid}}));
+    notify(displaced, {{"type", "forced"}, {"by_user", peer.user}, {"by_pid", peer.pid}});
+    notify(id, {{"type", "took"},
+                {"from_user", clients_.at(displaced).peer.user},
+                {"from_pid", clients_.at(displaced).peer.pid}});
   } else {
     port_.log_event(describe(id) + " took write access");
-    clients_.at(id).connection->send(FrameType::Notice, json_text(json{{"type", "write"}, {"granted", true}}));
+    notify(id, {{"type", "write"}, {"granted", true}});
   }
 }
 
@@ -219,7 +291,7 @@ void ConsoleHub::feed(ClientId id) {
   const RingBuffer& ring = port_.ring();
   if (*client.cursor < ring.begin_offset()) {  // the zone wrote faster than it read
     std::uint64_t lost = ring.begin_offset() - *client.cursor;
-    client.connection->send(FrameType::Notice, json_text(json{{"type", "dropped"}, {"bytes", lost}}));
+    notify(id, {{"type", "dropped"}, {"bytes", lost}});
     client.cursor = ring.begin_offset();
   }
   if (*client.cursor < ring.end_offset()) {
@@ -231,6 +303,7 @@ void ConsoleHub::feed(ClientId id) {
   if (*client.cursor == ring.end_offset()) {  // caught up: live from here on
     client.cursor.reset();
     client.connection->set_drained_handler(nullptr);
+    if (client.pending_terminal) start_direct(id);
   }
 }
 
@@ -240,28 +313,29 @@ void ConsoleHub::detach(ClientId id) {
   json leave{{"type", "leave"}, {"user", found->second.peer.user}, {"pid", found->second.peer.pid}};
   leave["clients"] = names_with_first(id);
   port_.log_event(describe(id) + " detached");
-  dropped_by_gone_clients_ += found->second.connection->dropped_bytes();
+  dropped_by_gone_clients_ += dropped_for(found->second);
   clients_.erase(found);
   if (auto back = lock_.release(id)) {
     lock_since_ = wall_clock_seconds();
     port_.log_event(describe(*back) + " has write access again");
-    clients_.at(*back).connection->send(FrameType::Notice, json_text(json{{"type", "write"}, {"granted", true}}));
+    notify(*back, {{"type", "write"}, {"granted", true}});
   }
   notice_all(leave);
   port_.clients_changed(clients_.size());
 }
 
-void ConsoleHub::broadcast(std::string_view bytes) {
+void ConsoleHub::broadcast(std::string_view bytes, std::uint64_t end) {
   if (clients_.empty()) return;
   auto chunk = std::make_shared<const std::string>(bytes);
   for (auto& [id, client] : clients_) {
-    if (!client.cursor) client.connection->send_data(chunk);  // one catching up reads it from the ring
+    if (client.connection->is_closed()) continue;  // it left: its terminal is its own again
+    if (client.terminal) client.terminal->data(chunk, end);
+    else if (!client.cursor) client.connection->send_data(chunk);  // one catching up reads it from the ring
   }
 }
 
 void ConsoleHub::notice_all(const json& notice) {
-  std::string text = json_text(notice);
-  for (auto& [id, client] : clients_) client.connection->send(FrameType::Notice, text);
+  for (auto& [id, client] : clients_) notify(id, notice);
 }
 
 void ConsoleHub::close_all() {
@@ -275,7 +349,7 @@ void ConsoleHub::close_all() {
 
 std::uint64_t ConsoleHub::dropped_bytes() const {
   std::uint64_t total = dropped_by_gone_clients_;
-  for (const auto& [id, client] : clients_) total += client.connection->dropped_bytes();
+  for (const auto& [id, client] : clients_) total += dropped_for(client);
   return total;
 }
 
@@ -289,7 +363,8 @@ json ConsoleHub::who() const {
                     {"mode", lock_.holder() == id ? "rw" : "ro"},
                     {"wants_write", client.wants_write},
                     {"since", client.since},
-                    {"dropped_bytes", client.connection->dropped_bytes()}});
+                    {"dropped_bytes", dropped_for(client)},
+                    {"direct", client.terminal != nullptr}});
   }
   return list;
 }

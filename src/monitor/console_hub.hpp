@@ -13,10 +13,12 @@
 #include <string>
 
 #include "base/result.hpp"
+#include "base/unique_fd.hpp"
 #include "console/ring_buffer.hpp"
 #include "console/write_lock.hpp"
 #include "proto/connection.hpp"
 #include "proto/messages.hpp"
+#include "monitor/terminal_writer.hpp"
 
 namespace vcon {
 
@@ -62,8 +64,10 @@ class ConsoleHub {
   // viewer if its hello says busy: watch.
   void attach(std::shared_ptr<proto::FrameConnection> connection, const Peer& peer, const proto::Hello& hello);
   // Console output for every client: copied once into a chunk they all
-  // share, and not at all when nobody is attached.
-  void broadcast(std::string_view bytes);
+  // share, and not at all when nobody is attached. `end`: the console
+  // offset after its last byte. Terminals the monitor writes to directly
+  // get it first, before anything else is done with it.
+  void broadcast(std::string_view bytes, std::uint64_t end);
   // A notice for every client: {"type": "state", "state": ...}.
   void notice_all(const nlohmann::json& notice);
   // Every client gets what is queued, then is disconnected.
@@ -85,6 +89,12 @@ class ConsoleHub {
     // Set while the client catches up from the ring (its replay): the next
     // offset it gets. Live output reaches it only once it has caught up.
     std::optional<std::uint64_t> cursor;
+    // Direct output: the monitor writes to the client's terminal itself
+    // (docs/monitor.md). Asked for while catching up, it starts once the
+    // client has caught up (`pending_terminal`).
+    std::shared_ptr<TerminalWriter> terminal;
+    UniqueFd pending_terminal;
+    std::string token;  // the attach's token, for vcon's lines on that terminal
   };
 
   void on_frame(ClientId id, proto::Frame frame);
@@ -96,6 +106,18 @@ class ConsoleHub {
   // it reaches the end.
   void feed(ClientId id);
   void detach(ClientId id);
+  static std::uint64_t dropped_for(const Client& client) {
+    return client.connection->dropped_bytes() + (client.terminal ? client.terminal->dropped_bytes() : 0);
+  }
+  // A notice to one client: on a terminal the monitor writes to, it is
+  // shown there in order with the output, and the frame says so ("shown").
+  void notify(ClientId id, nlohmann::json notice);
+  void info(ClientId id, const std::string& text) { notify(id, {{"type", "info"}, {"text", text}}); }
+  // In-session requests of a direct client: take its terminal, start
+  // writing to it, show a line, show the last screenful again.
+  void ask_direct(ClientId id, const nlohmann::json& request);
+  void start_direct(ClientId id);
+  void show_last_screen(ClientId id, const nlohmann::json& request);
   nlohmann::json names_with_first(ClientId first) const;
   std::string describe(ClientId id) const;
 

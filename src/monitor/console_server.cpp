@@ -45,9 +45,11 @@ const ConsoleDb& ConsoleServer::consoledb() {
 }
 
 void ConsoleServer::output(std::string_view bytes) {
+  // Terminals first (a keystroke's echo waits for nothing else), then the
+  // ring (before any client could ask for it), then the log.
+  hub_.broadcast(bytes, ring_.end_offset() + bytes.size());
   ring_.append(bytes);
   log_.console(bytes);
-  hub_.broadcast(bytes);
 }
 
 void ConsoleServer::announce(const json& notice, const std::string& text) {

@@ -110,7 +110,13 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
       }
       case proto::Op::Take:
       case proto::Op::Release:
-        connection_->send(FrameType::Error, "take and release are for attached clients, not control connections");
+      case proto::Op::Direct:
+      case proto::Op::Resume:
+      case proto::Op::Print:
+      case proto::Op::Screen:
+        connection_->send(FrameType::Error,
+                          "take, release, direct, resume, print and screen are for attached clients, not control "
+                          "connections");
         return;
       case proto::Op::Upgrade: {
         if (peer_.uid != 0) {

@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "base/files.hpp"
+
 namespace vcon::proto {
 
 FrameConnection::FrameConnection(asio::local::stream_protocol::socket socket, std::size_t data_limit,
@@ -23,14 +25,28 @@ void FrameConnection::set_handlers(FrameHandler on_frame, CloseHandler on_close)
   on_close_ = std::move(on_close);
 }
 
+// recvmsg rather than read: a client may pass its terminal with a frame
+// (direct output). Whatever else comes with fds is closed at once, so a
+// client cannot make the monitor hold descriptors.
 void FrameConnection::read_more() {
-  socket_.async_read_some(asio::buffer(read_buffer_), [self = shared_from_this()](std::error_code ec, std::size_t n) {
+  socket_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](std::error_code ec) {
     if (self->closed_) return;
     if (ec) {
-      self->close(ec == asio::error::eof ? "client left" : ec.message());
+      self->close(ec.message());
       return;
     }
-    self->decoder_.feed(std::string_view(self->read_buffer_.data(), n));
+    UniqueFd passed;
+    ssize_t n = receive_some(self->socket_.native_handle(), self->read_buffer_.data(), self->read_buffer_.size(), passed);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      self->read_more();
+      return;
+    }
+    if (n <= 0) {
+      self->close(n == 0 ? "client left" : std::strerror(errno));
+      return;
+    }
+    self->received_fd_ = std::move(passed);  // one at a time: an earlier one nobody took is closed
+    self->decoder_.feed(std::string_view(self->read_buffer_.data(), static_cast<std::size_t>(n)));
     while (auto frame = self->decoder_.next()) {
       if (!*frame) {
         self->close(frame->error().message());
@@ -40,6 +56,7 @@ void FrameConnection::read_more() {
       if (handler) handler(std::move(frame->value()));
       if (self->closed_) return;
     }
+    self->received_fd_.reset();  // nobody took it
     self->read_more();
   });
 }

@@ -17,8 +17,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "base/unique_fd.hpp"
 #include "proto/frame.hpp"
 #include "proto/output_queue.hpp"
 
@@ -59,6 +61,9 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   // Keeps `slot` for as long as this connection lives (a connection count).
   void hold(std::shared_ptr<void> slot) { slot_ = std::move(slot); }
   std::uint64_t dropped_bytes() const { return queue_.dropped_bytes(); }
+  // The fd that came (SCM_RIGHTS) with the frame being handled, if any;
+  // at most one is held, until the next read: fds nobody takes are closed.
+  int take_received_fd() { return received_fd_.release(); }
 
  private:
   void read_more();
@@ -79,6 +84,7 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   CloseHandler on_close_;
   std::function<void()> on_drained_;
   std::shared_ptr<void> slot_;
+  UniqueFd received_fd_;
 };
 
 }  // namespace vcon::proto

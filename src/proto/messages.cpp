@@ -1,6 +1,8 @@
 // Protocol message decoding.
 #include "proto/messages.hpp"
 
+#include <fmt/core.h>
+
 #include "proto/frame.hpp"
 
 namespace vcon::proto {
@@ -122,6 +124,10 @@ Result<Request> parse_request(std::string_view payload) {
   else if (name == "log") parsed.op = Op::Log;
   else if (name == "take") parsed.op = Op::Take;
   else if (name == "release") parsed.op = Op::Release;
+  else if (name == "direct") parsed.op = Op::Direct;
+  else if (name == "resume") parsed.op = Op::Resume;
+  else if (name == "print") parsed.op = Op::Print;
+  else if (name == "screen") parsed.op = Op::Screen;
   else return make_error("unknown request '" + name + "'");
   if (parsed.op == Op::Upgrade) {
     auto binary = request.find("binary");
@@ -136,6 +142,20 @@ Result<Request> parse_request(std::string_view payload) {
     if (command == request.end() || !command->is_string()) return make_error("ctl needs \"command\": a string");
     parsed.command = command->get<std::string>();
   }
+  if (parsed.op == Op::Direct || parsed.op == Op::Print) {
+    const char* key = parsed.op == Op::Direct ? "token" : "text";
+    auto value = request.find(key);
+    if (value == request.end() || !value->is_string()) {
+      return make_error(fmt::format("{} needs \"{}\": a string", name, key));
+    }
+    parsed.command = value->get<std::string>();
+    if (parsed.op == Op::Direct && (parsed.command.empty() || parsed.command.size() > 16)) {
+      return make_error("direct: \"token\" must have 1 to 16 characters");
+    }
+  }
+  auto rows = unsigned_field(request, "rows", 24, 1000);
+  if (!rows) return rows.error();
+  parsed.rows = static_cast<unsigned>(rows.value());
   auto on_behalf = on_behalf_field(request);
   if (!on_behalf) return on_behalf.error();
   parsed.on_behalf = on_behalf.value();

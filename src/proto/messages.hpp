@@ -43,12 +43,16 @@ struct Hello {
 
 // Take and Release are for attached clients (in-session commands): take
 // the write lock by force, give it up.
-enum class Op { Status, Who, Halt, Reboot, Ctl, Upgrade, Log, Take, Release };
+// Direct, Resume, Print and Screen are for an attached client whose
+// terminal the monitor writes to (direct output, docs/protocol.md).
+enum class Op { Status, Who, Halt, Reboot, Ctl, Upgrade, Log, Take, Release, Direct, Resume, Print, Screen };
 
 struct Request {
   Op op = Op::Status;
   unsigned grace = 10;  // halt and reboot: seconds before the zone is killed
-  std::string command;  // ctl: one NAMEctl command line; upgrade: the new monitor's binary
+  std::string command;  // ctl: one NAMEctl command line; upgrade: the new monitor's binary;
+                        // direct: the attach's token; print: the bytes to show
+  unsigned rows = 24;   // screen: the terminal's height
   std::optional<OnBehalf> on_behalf;
   bool audit = false;   // log: the audit log rather than the console log
 };

@@ -1,0 +1,180 @@
+// TerminalWriter implementation.
+#include "monitor/terminal_writer.hpp"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace vcon {
+
+namespace {
+constexpr std::size_t kBookmarkSize = 4096;
+}  // namespace
+
+Result<UniqueFd> reopen_client_terminal(int passed) {
+  struct stat before {};
+  if (::fstat(passed, &before) != 0 || !S_ISCHR(before.st_mode)) {
+    return make_error("what was passed as the terminal is not a character device");
+  }
+  termios ignored{};
+  if (::tcgetattr(passed, &ignored) != 0) return make_error("what was passed as the terminal is not a terminal");
+  int pty_number = 0;
+  if (::ioctl(passed, TIOCGPTN, &pty_number) == 0) return make_error("a pty master is not a terminal to write to");
+  int flags = ::fcntl(passed, F_GETFL);
+  if (flags < 0 || (flags & O_ACCMODE) == O_RDONLY) return make_error("the terminal was passed read-only");
+  // The same tty, opened again: the client could write to it already, and
+  // the new description is ours to make non-blocking.
+  std::string path = "/proc/self/fd/" + std::to_string(passed);
+  UniqueFd tty(::open(path.c_str(), O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+  if (!tty) return errno_error("cannot open the client's terminal again");
+  struct stat after {};
+  if (::fstat(tty.get(), &after) != 0 || after.st_rdev != before.st_rdev || after.st_ino != before.st_ino ||
+      after.st_dev != before.st_dev) {
+    return make_error("the client's terminal changed while it was opened again");
+  }
+  return tty;
+}
+
+TerminalWriter::TerminalWriter(const asio::any_io_executor& executor, UniqueFd tty, std::size_t limit,
+                               std::function<std::string(std::uint64_t)> dropped_line)
+    : tty_(executor, tty.release()), limit_(limit), dropped_line_(std::move(dropped_line)) {}
+
+TerminalWriter::~TerminalWriter() {
+  *alive_ = false;
+  std::error_code ignored;
+  tty_.close(ignored);
+  if (bookmark_) ::munmap(const_cast<std::uint64_t*>(bookmark_), kBookmarkSize);
+}
+
+Result<UniqueFd> TerminalWriter::make_bookmark() {
+  UniqueFd memfd(::memfd_create("vcon-bookmark", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!memfd) return errno_error("memfd_create");
+  if (::ftruncate(memfd.get(), kBookmarkSize) != 0 ||
+      ::fcntl(memfd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+    return errno_error("cannot make the bookmark page");
+  }
+  void* page = ::mmap(nullptr, kBookmarkSize, PROT_READ | PROT_WRITE, MAP_SHARED, memfd.get(), 0);
+  if (page == MAP_FAILED) return errno_error("mmap");
+  if (bookmark_) ::munmap(const_cast<std::uint64_t*>(bookmark_), kBookmarkSize);
+  bookmark_ = static_cast<volatile std::uint64_t*>(page);
+  *bookmark_ = done_offset_;
+  return memfd;
+}
+
+void TerminalWriter::resume() {
+  paused_ = false;
+  if (!waiting_) flush();
+}
+
+void TerminalWriter::data(const Chunk& chunk, std::uint64_t end) {
+  if (failed_) {
+    done_offset_ = end;
+    if (bookmark_) *bookmark_ = done_offset_;
+    return;
+  }
+  queue_.push_back(Item{chunk, 0, true, end});
+  queued_console_ += chunk->size();
+  while (queued_console_ > limit_) drop_oldest();
+  if (!waiting_ && !paused_) flush();
+}
+
+void TerminalWriter::text(std::string bytes) {
+  if (failed_ || bytes.empty()) return;
+  queue_.push_back(Item{std::make_shared<const std::string>(std::move(bytes))});
+  if (!waiting_ && !paused_) flush();
+}
+
+// The oldest console chunk not begun goes; a line saying how much went
+// stands in its place (one line for a run of drops).
+void TerminalWriter::drop_oldest() {
+  auto victim = std::find_if(queue_.begin(), queue_.end(),
+                             [](const Item& item) { return item.console && item.written == 0; });
+  if (victim == queue_.end()) {  // only the chunk being written is left
+    queued_console_ = 0;
+    return;
+  }
+  std::uint64_t size = victim->bytes->size(), end = victim->end;
+  queued_console_ -= size;
+  dropped_total_ += size;
+  auto at = queue_.erase(victim);
+  if (at != queue_.begin()) {
+    Item& before = *std::prev(at);
+    if (before.dropped > 0 && !before.bytes) {  // a drop line not yet shown: it stands for these too
+      before.dropped += size;
+      before.end = end;
+      return;
+    }
+  }
+  Item line;
+  line.dropped = size;
+  line.end = end;
+  queue_.insert(at, std::move(line));
+}
+
+void TerminalWriter::flush() {
+  bool moved = false;
+  while (!queue_.empty() && !paused_ && !failed_) {
+    std::vector<iovec> parts;
+    for (auto& item : queue_) {
+      if (parts.size() == 32) break;
+      if (!item.bytes) item.bytes = std::make_shared<const std::string>(dropped_line_(item.dropped));
+      parts.push_back({const_cast<char*>(item.bytes->data()) + item.written, item.bytes->size() - item.written});
+    }
+    ssize_t n = ::writev(tty_.native_handle(), parts.data(), static_cast<int>(parts.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      wait_writable();
+      break;
+    }
+    if (n <= 0) {  // hung up or gone: the client leaves too
+      failed_ = true;
+      for (const Item& item : queue_) done_offset_ = std::max(done_offset_, item.end);
+      queue_.clear();
+      queued_console_ = 0;
+      moved = true;
+      break;
+    }
+    auto left = static_cast<std::size_t>(n);
+    while (left > 0) {
+      Item& front = queue_.front();
+      std::size_t take = std::min(left, front.bytes->size() - front.written);
+      front.written += take;
+      left -= take;
+      if (front.written < front.bytes->size()) break;
+      if (front.console) queued_console_ -= front.bytes->size();
+      if (front.console || front.dropped > 0) {
+        done_offset_ = std::max(done_offset_, front.end);
+        moved = true;
+      }
+      queue_.pop_front();
+    }
+  }
+  if (moved && bookmark_) *bookmark_ = done_offset_;
+  if (moved && on_progress_) on_progress_();
+}
+
+void TerminalWriter::wait_writable() {
+  waiting_ = true;
+  tty_.async_wait(asio::posix::descriptor_base::wait_write, [this, alive = alive_](std::error_code ec) {
+    if (!*alive) return;
+    waiting_ = false;
+    if (ec) {
+      failed_ = true;
+      queue_.clear();
+      queued_console_ = 0;
+      if (on_progress_) on_progress_();
+      return;
+    }
+    flush();
+  });
+}
+
+}  // namespace vcon

@@ -1,0 +1,164 @@
+"""Direct output: the monitor writes the console's output to an attached
+client's terminal itself (docs/monitor.md). A client on a terminal gets it;
+what a hostile client passes as its "terminal" is checked."""
+import array
+import json
+import mmap
+import os
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+import pexpect
+import pytest
+
+from conftest import VCON, attached, close, said, wait_for
+
+
+def who(vcon, zone):
+    return json.loads(vcon.run("who", zone, "--json").stdout)
+
+
+class FdClient:
+    """An attached client speaking the protocol by hand, able to pass fds."""
+
+    def __init__(self, vcon, zone):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(os.path.join(vcon.run_dir(zone), "console.sock"))
+        self.sock.settimeout(15)
+        self.buffer, self.fds = b"", []
+        self.send(1, {"version": 1, "mode": "ro"})
+        assert self.receive()[0] == 2  # welcome
+
+    def send(self, kind, payload, fd=None):
+        payload = json.dumps(payload).encode()
+        data = (len(payload) + 1).to_bytes(4, "big") + bytes([kind]) + payload
+        ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))] if fd is not None else []
+        self.sock.sendmsg([data], ancillary)
+
+    def receive(self):
+        while True:
+            if len(self.buffer) >= 4:
+                length = int.from_bytes(self.buffer[:4], "big")
+                if len(self.buffer) >= 4 + length:
+                    frame, self.buffer = self.buffer[4:4 + length], self.buffer[4 + length:]
+                    return frame[0], frame[1:]
+            data, ancillary, _, _ = self.sock.recvmsg(65536, socket.CMSG_SPACE(16))
+            for level, kind, payload in ancillary:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    self.fds += array.array("i", payload[:len(payload) - len(payload) % 4]).tolist()
+            if not data:
+                raise EOFError("monitor closed the stream")
+            self.buffer += data
+
+    def direct_answer(self, fd):
+        """Asks for direct output with `fd` as the terminal; the monitor's "direct" notice."""
+        self.send(8, {"op": "direct", "token": "#test"}, fd)
+        while True:
+            kind, payload = self.receive()
+            if kind == 6 and json.loads(payload).get("type") == "direct":
+                return json.loads(payload)
+
+    def close(self):
+        self.sock.close()
+        for fd in self.fds:
+            os.close(fd)
+
+
+def test_a_terminal_client_gets_direct_output_and_a_pipe_does_not(vcon, zone):
+    child = pexpect.spawn(VCON, ["console", zone], env=vcon.env, encoding="utf-8", timeout=15)
+    piped = subprocess.Popen([VCON, "console", "-r", zone], env=vcon.env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE)
+    try:
+        attached(child)
+        wait_for(lambda: len(who(vcon, zone)) == 2, what="both clients")
+        modes = {c["pid"]: c["direct"] for c in who(vcon, zone)}
+        assert modes == {child.pid: True, piped.pid: False}, modes
+        # Typing, echo, notices and in-session commands work as before.
+        child.send("echo direct-$((6*7))\r")
+        child.expect("direct-42")
+        vcon.exec(zone, "sh", "-c", "echo from-the-zone > /dev/console")
+        child.expect("from-the-zone")
+        child.send("\r~w")
+        child.expect(said(child, "[attached: root (PID"))
+        child.send("\r~p")
+        child.expect(said(child, "[the last screenful again]"))
+        child.expect("from-the-zone")
+        child.send("\r~.")
+        child.expect(rf"\[{child.token} detached\]")
+        child.expect(pexpect.EOF)
+        child.wait()
+        assert child.exitstatus == 0
+    finally:
+        piped.kill()
+        piped.wait()
+        close(child)
+
+
+def test_what_a_client_passes_as_its_terminal_is_checked(vcon, zone, tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    master, slave = os.openpty()
+    read_only_slave = os.open(os.ttyname(slave), os.O_RDONLY | os.O_NOCTTY)
+    files = [os.open(victim, os.O_RDWR), os.open("/dev/null", os.O_WRONLY), master, read_only_slave]
+    client = FdClient(vcon, zone)
+    try:
+        refusals = {
+            None: "no terminal came with the request",
+            files[0]: "not a character device",
+            files[1]: "not a terminal",
+            master: "a pty master",
+            read_only_slave: "read-only",
+        }
+        for fd, why in refusals.items():
+            answer = client.direct_answer(fd)
+            assert answer["ok"] is False and why in answer["text"], (fd, answer)
+        vcon.exec(zone, "sh", "-c", "echo after-the-refusals > /dev/console")
+        assert victim.read_text() == "precious\n"
+        assert all(not c["direct"] for c in who(vcon, zone))
+        # A real terminal it may write to: the monitor writes there, and keeps
+        # the bookmark page, which the client cannot shrink under it.
+        answer = client.direct_answer(slave)
+        assert answer["ok"] is True and client.fds, answer
+        bookmark = client.fds[-1]
+        with pytest.raises(OSError):
+            os.ftruncate(bookmark, 0)
+        page = mmap.mmap(bookmark, 4096, prot=mmap.PROT_READ)
+        start = struct.unpack("<Q", page[:8])[0]
+        client.send(8, {"op": "resume"})
+        vcon.exec(zone, "sh", "-c", "echo straight-to-the-tty > /dev/console")
+        seen = b""
+        deadline = time.monotonic() + 10
+        while b"straight-to-the-tty" not in seen:
+            assert time.monotonic() < deadline, seen
+            seen += os.read(master, 4096)
+        wait_for(lambda: struct.unpack("<Q", page[:8])[0] > start, what="the bookmark moves on")
+        page.close()
+        assert any(c["direct"] for c in who(vcon, zone))
+        assert vcon.exec(zone, "echo", "alive").stdout.strip() == "alive"
+    finally:
+        client.close()
+        for fd in files + [slave]:
+            os.close(fd)
+
+
+def test_a_stopped_terminal_loses_output_not_the_zone(vcon, zone):
+    """The monitor writes to a terminal nobody reads: it drops the oldest,
+    says so there, and the zone never waits."""
+    child = pexpect.spawn(VCON, ["console", "-r", zone], env=vcon.env, encoding="utf-8", timeout=60)
+    try:
+        attached(child)
+        wait_for(lambda: any(c["direct"] for c in who(vcon, zone)), what="direct output")
+        flood = vcon.run("exec", zone, "--", "sh", "-c",
+                         "dd if=/dev/zero bs=65536 count=160 2>/dev/null | tr '\\0' y > /dev/console; "
+                         "echo flood-over > /dev/console; echo finished", timeout=120)
+        assert flood.stdout.strip() == "finished"
+        lost = who(vcon, zone)[0]["dropped_bytes"]
+        assert lost > 4 * 1024 * 1024, lost
+        child.expect(said(child, "[") + r"\d+ bytes of output dropped: this client fell behind\]",
+                     searchwindowsize=4096)
+        child.expect("flood-over", searchwindowsize=4096)
+    finally:
+        close(child)
