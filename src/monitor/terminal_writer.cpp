@@ -77,7 +77,7 @@ void TerminalWriter::resume() {
 void TerminalWriter::data(const Chunk& chunk, std::uint64_t end) {
   if (failed_) {
     done_offset_ = end;
-    if (bookmark_) *bookmark_ = done_offset_;
+    note_progress();
     return;
   }
   queue_.push_back(Item{chunk, 0, true, end});
@@ -135,12 +135,8 @@ void TerminalWriter::flush() {
       break;
     }
     if (n <= 0) {  // hung up or gone: the client leaves too
-      failed_ = true;
-      for (const Item& item : queue_) done_offset_ = std::max(done_offset_, item.end);
-      queue_.clear();
-      queued_console_ = 0;
-      moved = true;
-      break;
+      fail();
+      return;
     }
     auto left = static_cast<std::size_t>(n);
     while (left > 0) {
@@ -157,8 +153,19 @@ void TerminalWriter::flush() {
       queue_.pop_front();
     }
   }
-  if (moved && bookmark_) *bookmark_ = done_offset_;
-  if (moved && on_progress_) on_progress_();
+  if (moved) note_progress();
+}
+
+void TerminalWriter::note_progress() {
+  if (bookmark_) *bookmark_ = done_offset_;
+}
+
+void TerminalWriter::fail() {
+  failed_ = true;
+  for (const Item& item : queue_) done_offset_ = std::max(done_offset_, item.end);
+  queue_.clear();
+  queued_console_ = 0;
+  note_progress();
 }
 
 void TerminalWriter::wait_writable() {
@@ -167,10 +174,7 @@ void TerminalWriter::wait_writable() {
     if (!*alive) return;
     waiting_ = false;
     if (ec) {
-      failed_ = true;
-      queue_.clear();
-      queued_console_ = 0;
-      if (on_progress_) on_progress_();
+      fail();
       return;
     }
     flush();

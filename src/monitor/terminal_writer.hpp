@@ -53,9 +53,7 @@ class TerminalWriter {
   // dropped: where a client that reconnects goes on from.
   std::uint64_t done_offset() const { return done_offset_; }
   std::uint64_t dropped_bytes() const { return dropped_total_; }
-  // Called after writes moved done_offset() on; and once when the terminal
-  // is gone (hung up, EIO): nothing more is written then.
-  void on_progress(std::function<void()> handler) { on_progress_ = std::move(handler); }
+  // The terminal is gone (hung up, EIO): nothing more is written to it.
   bool failed() const { return failed_; }
 
   // A page the client maps too (sealed: it cannot shrink it under us),
@@ -75,11 +73,12 @@ class TerminalWriter {
   void flush();
   void wait_writable();
   void drop_oldest();
+  void fail();
+  void note_progress();
 
   asio::posix::stream_descriptor tty_;
   std::size_t limit_;
   std::function<std::string(std::uint64_t)> dropped_line_;
-  std::function<void()> on_progress_;
   std::deque<Item> queue_;
   std::size_t queued_console_ = 0;
   std::uint64_t done_offset_ = 0;

@@ -1,0 +1,135 @@
+// TerminalWriter on real ptys: order, drops of the oldest with a line in
+// their place, the bookmark, and what reopen_client_terminal() refuses.
+#include <fcntl.h>
+#include <pty.h>
+#include <sys/mman.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "monitor/terminal_writer.hpp"
+
+namespace vcon {
+namespace {
+
+struct Pty {
+  int master = -1, slave = -1;
+  Pty() {
+    EXPECT_EQ(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
+    termios raw{};
+    ::tcgetattr(slave, &raw);
+    ::cfmakeraw(&raw);
+    ::tcsetattr(slave, TCSANOW, &raw);
+    ::fcntl(master, F_SETFL, O_NONBLOCK);
+  }
+  ~Pty() {
+    ::close(master);
+    ::close(slave);
+  }
+  std::string drain() {
+    std::string out;
+    char buffer[65536];
+    for (int idle = 0; idle < 20;) {
+      ssize_t n = ::read(master, buffer, sizeof buffer);
+      if (n > 0) {
+        out.append(buffer, static_cast<std::size_t>(n));
+        idle = 0;
+      } else {
+        ++idle;
+        ::usleep(1000);
+      }
+    }
+    return out;
+  }
+};
+
+proto::Chunk chunk(std::string bytes) { return std::make_shared<const std::string>(std::move(bytes)); }
+
+std::string dropped_line(std::uint64_t bytes) { return "[dropped " + std::to_string(bytes) + "]"; }
+
+TEST(TerminalWriter, WritesOutputAndLinesInOrder) {
+  Pty pty;
+  asio::io_context io;
+  auto tty = reopen_client_terminal(pty.slave);
+  ASSERT_TRUE(tty) << tty.error().message();
+  TerminalWriter writer(io.get_executor(), std::move(tty.value()), 1 << 20, dropped_line);
+  writer.pause();
+  writer.data(chunk("abc"), 3);
+  writer.text("[line]");
+  writer.data(chunk("def"), 6);
+  EXPECT_EQ(writer.done_offset(), 0u) << "held while paused";
+  writer.resume();
+  io.poll();
+  EXPECT_EQ(pty.drain(), "abc[line]def");
+  EXPECT_EQ(writer.done_offset(), 6u);
+}
+
+TEST(TerminalWriter, ATerminalNobodyReadsLosesTheOldestAndIsToldWhere) {
+  Pty pty;
+  asio::io_context io;
+  auto tty = reopen_client_terminal(pty.slave);
+  ASSERT_TRUE(tty);
+  TerminalWriter writer(io.get_executor(), std::move(tty.value()), 1000, dropped_line);
+  auto bookmark = writer.make_bookmark();
+  ASSERT_TRUE(bookmark);
+  auto* page = static_cast<const std::uint64_t*>(::mmap(nullptr, 4096, PROT_READ, MAP_SHARED, bookmark->get(), 0));
+  ASSERT_NE(page, MAP_FAILED);
+  EXPECT_NE(::ftruncate(bookmark->get(), 0), 0) << "sealed: the client cannot shrink it";
+  // Fill the terminal until it takes nothing more, then keep writing.
+  std::uint64_t end = 0;
+  std::string filler(4096, 'f');
+  while (writer.dropped_bytes() == 0) {
+    end += filler.size();
+    writer.data(chunk(filler), end);
+    ASSERT_LT(end, 64u << 20) << "the terminal never filled up";
+  }
+  std::string newest(100, 'n');
+  for (int i = 0; i < 5; ++i) {
+    end += newest.size();
+    writer.data(chunk(newest), end);
+  }
+  writer.text("[after]");
+  std::uint64_t dropped = writer.dropped_bytes();
+  EXPECT_GT(dropped, 0u);
+  // Reading the terminal lets the writer go on (the loop runs while it is read).
+  std::string seen;
+  for (int round = 0; round < 200 && seen.find("[after]") == std::string::npos; ++round) {
+    io.run_for(std::chrono::milliseconds(5));
+    seen += pty.drain();
+  }
+  std::size_t line = seen.find("[dropped ");
+  ASSERT_NE(line, std::string::npos);
+  EXPECT_EQ(seen.find("[dropped ", line + 1), std::string::npos) << "one line for a run of drops";
+  EXPECT_NE(seen.find(newest + newest + newest + newest + newest + "[after]"), std::string::npos)
+      << "the newest output and the line after it arrive whole";
+  EXPECT_EQ(seen.size() - std::string("[after]").size(), end - dropped + (seen.find("]", line) - line + 1))
+      << "every byte not dropped arrived once";
+  EXPECT_EQ(writer.done_offset(), end);
+  EXPECT_EQ(*page, end) << "the bookmark follows";
+  ::munmap(const_cast<std::uint64_t*>(page), 4096);
+}
+
+TEST(TerminalWriter, OnlyAWritableTerminalIsTaken) {
+  Pty pty;
+  EXPECT_FALSE(reopen_client_terminal(pty.master)) << "a pty master";
+  int read_only = ::open(::ttyname(pty.slave), O_RDONLY | O_NOCTTY);
+  ASSERT_GE(read_only, 0);
+  EXPECT_FALSE(reopen_client_terminal(read_only));
+  ::close(read_only);
+  int null = ::open("/dev/null", O_WRONLY);
+  EXPECT_FALSE(reopen_client_terminal(null)) << "a character device, not a terminal";
+  ::close(null);
+  char name[] = "/tmp/vcon-terminal-writer-XXXXXX";
+  int file = ::mkstemp(name);
+  ASSERT_GE(file, 0);
+  ::unlink(name);
+  EXPECT_FALSE(reopen_client_terminal(file));
+  ::close(file);
+  EXPECT_TRUE(reopen_client_terminal(pty.slave));
+}
+
+}  // namespace
+}  // namespace vcon
