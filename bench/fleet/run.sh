@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # bench/fleet: a host full of idle zones (ZONES, default 1,000): the time to
-# create and boot them (JOBS vcon processes at a time, default the CPU
-# count), the PSS of all their monitors and keepers, and `ls -l` of a
-# consolefs mount that lists them all, each against its goal (issue 13).
+# create them (JOBS vcon processes at a time, default the CPU count) and
+# boot them (BOOT=one: one `vcon boot` naming them all, the default;
+# BOOT=each: `vcon boot NAME`, JOBS at a time), the PSS of all their
+# monitors and keepers, and `ls -l` of a consolefs mount that lists them
+# all, each against its goal (issue 13).
 # Needs root. Uses a temporary directory and removes it, and every zone.
 set -euo pipefail
 build=$(realpath "${VCON_BUILD:-build}")
