@@ -227,10 +227,13 @@ struct PendingBoot {
   std::string answer;
 };
 
-// Checks the zone and forks its keeper. `others` are the boots still under
-// way in this command: the keeper must not hold their pipes.
+// Checks the zone and forks its keeper. `registered`: every zone's root
+// file system, read once for many boots; without it, read here and freed
+// before the fork (what is live then stays in the keeper and its monitor
+// for the zone's life). `others` are the boots still under way in this
+// command: the keeper must not hold their pipes.
 Result<PendingBoot> start_boot(const Paths& paths, const std::string& name,
-                               const std::vector<RegisteredRootfs>& registered,
+                               const std::vector<RegisteredRootfs>* registered,
                                const std::vector<PendingBoot>& others) {
   auto config = load_zone(paths, name);
   if (!config) return config.error();
@@ -239,7 +242,9 @@ Result<PendingBoot> start_boot(const Paths& paths, const std::string& name,
     auto closed = require_private_rootfs(config->rootfs);
     if (!closed) return make_error("cannot boot zone " + name + ": " + closed.error().message());
   }
-  if (auto own = require_own_rootfs(paths, name, config->rootfs, registered); !own) {
+  if (auto own = registered ? require_own_rootfs(paths, name, config->rootfs, *registered)
+                            : require_own_rootfs(paths, name, config->rootfs);
+      !own) {
     return make_error("cannot boot zone " + name + ": " + own.error().message());
   }
   VCON_TRY(make_directories(paths.log_dir, 0755));
@@ -299,7 +304,7 @@ Result<void> finish_boot(const Paths& paths, PendingBoot& boot) {
 }  // namespace
 
 Result<int> boot_zone(const Paths& paths, const std::string& name) {
-  auto pending = start_boot(paths, name, registered_rootfs(paths), {});
+  auto pending = start_boot(paths, name, nullptr, {});
   if (!pending) return pending.error();
   (void)read_to_end(pending->notify.get(), pending->answer);  // nothing at all: the monitor died, said below
   VCON_TRY(finish_boot(paths, pending.value()));
@@ -320,7 +325,7 @@ Result<int> boot_zones(const Paths& paths, const std::vector<std::string>& names
   std::size_t next = 0;
   while (next < names.size() || !pending.empty()) {
     while (next < names.size() && pending.size() < window) {
-      auto started = start_boot(paths, names[next++], registered, pending);
+      auto started = start_boot(paths, names[next++], &registered, pending);
       if (!started) {
         fmt::print(stderr, "vcon: {}\n", started.error().message());
         ++failures;
