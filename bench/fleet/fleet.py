@@ -118,7 +118,8 @@ def main():
     run_dir = os.environ["VCON_RUN_DIR"]
     names = [f"z{i:04d}" for i in range(n)]
     print(f"fleet: {n} idle zones (init: {' '.join(INIT)}), {jobs} vcon processes at a time, "
-          f"{os.cpu_count()} CPUs, RLIMIT_NOFILE {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}")
+          f"{os.cpu_count()} CPUs, RLIMIT_NOFILE {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}, "
+          f"load average {os.getloadavg()[0]:.2f} at the start")
 
     create_s = parallel(jobs, [[vcon, "create", name, "--"] + INIT for name in names])
     if os.environ.get("BOOT", "one") == "one":  # one command: vcon boot z0000 ... (a few at a time inside)
