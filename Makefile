@@ -51,6 +51,7 @@ bench: build
 	@bash bench/serial/run.sh
 	@bash bench/monitor/run.sh
 	@bash bench/guests/run.sh
+	@bash bench/fleet/run.sh
 
 # Installs vcon and hands every running zone's console over to a monitor
 # running the new binary (vcon upgrade --all): no zone restarts.

@@ -5,7 +5,8 @@
 // around them) and bare_floor (bare_floor.c: the old unisolated boot, no
 // vcon code), all timed from here: from spawning the program to seeing the
 // byte. Then the PSS of an idle monitor, and how many idle zones `vcon boot`
-// starts in 10 s.
+// starts in 10 s. Every zone has its own busybox root file system (vcon
+// create's default); the floors boot ROOTFS, a copy of the same template.
 //   bench_boot VCON FLOOR BARE_FLOOR ROOTFS WORKDIR [RUNS]
 #include <fcntl.h>
 #include <poll.h>
@@ -157,8 +158,10 @@ int main(int argc, char** argv) {
   setenv("VCON_LOG_DIR", log_dir.c_str(), 1);
   mkdir(log_dir.c_str(), 0755);
 
+  // Each zone gets a root file system of its own (zones never share one):
+  // the busybox template, the same layout as the floors' ROOTFS.
   auto create = [&](const std::string& name, bool privileged) {
-    std::vector<std::string> args{vcon, "create", name, "--rootfs", rootfs};
+    std::vector<std::string> args{vcon, "create", name};
     if (privileged) args.push_back("--privileged");
     args.push_back("--");
     args.insert(args.end(), std::begin(kInit), std::end(kInit));

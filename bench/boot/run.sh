@@ -5,7 +5,15 @@
 set -euo pipefail
 build=${VCON_BUILD:-build}
 work=$(mktemp -d /tmp/vcon-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# Whatever bench_boot left running (it stopped half-way) goes first.
+cleanup() {
+  for zone in "$work"/state/zones/*; do
+    [ -d "$zone" ] && VCON_STATE_DIR=$work/state VCON_RUN_DIR=$work/run VCON_LOG_DIR=$work/log \
+      "$build/vcon" destroy --force "${zone##*/}" >/dev/null 2>&1
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
 rootfs=$work/rootfs
 # A busybox root file system with the template's layout.
 VCON_STATE_DIR=$work/template "$build/vcon" create template >/dev/null

@@ -53,24 +53,28 @@ Result<void> read_to_end(int fd, std::string& out) {
   }
 }
 
+namespace {
+// Reads at most `limit` bytes, growing `out` only by what came: a bound of
+// 1 MiB must not cost 1 MiB (zero-filled in advance, those pages stayed in
+// every monitor's heap and were shared into every keeper; bench/fleet).
+Result<void> read_bounded(int fd, std::size_t limit, std::string& out) {
+  char buf[16384];
+  while (out.size() < limit) {
+    ssize_t n = ::read(fd, buf, std::min(sizeof buf, limit - out.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("read");
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return {};
+}
+}  // namespace
+
 Result<std::string> read_file(const std::string& path, std::size_t limit) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return errno_error("open " + path);
   std::string content;
-  if (limit == SIZE_MAX) {
-    if (auto done = read_to_end(fd.get(), content); !done) return Error{"read " + path, done.error().errno_value};
-    return content;
-  }
-  content.resize(limit);
-  std::size_t filled = 0;
-  while (filled < limit) {
-    ssize_t n = ::read(fd.get(), content.data() + filled, limit - filled);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error("read " + path);
-    if (n == 0) break;
-    filled += static_cast<std::size_t>(n);
-  }
-  content.resize(filled);
+  if (auto done = read_bounded(fd.get(), limit, content); !done) return Error{"read " + path, done.error().errno_value};
   return content;
 }
 
@@ -81,16 +85,8 @@ Result<std::string> read_regular_fd(int fd, const std::string& path, std::size_t
   if (static_cast<std::uint64_t>(st.st_size) > limit) {
     return make_error(path + " is larger than " + std::to_string(limit) + " bytes");
   }
-  std::string content(limit, '\0');
-  std::size_t filled = 0;
-  while (filled < limit) {
-    ssize_t n = ::read(fd, content.data() + filled, limit - filled);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error("read " + path);
-    if (n == 0) break;
-    filled += static_cast<std::size_t>(n);
-  }
-  content.resize(filled);
+  std::string content;
+  if (auto done = read_bounded(fd, limit, content); !done) return Error{"read " + path, done.error().errno_value};
   return content;
 }
 

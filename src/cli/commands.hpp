@@ -48,6 +48,9 @@ struct ConsoleOptions {
 
 Result<int> create_zone(const Paths& paths, const CreateOptions& options);
 Result<int> boot_zone(const Paths& paths, const std::string& name);
+// `vcon boot A B C...`: several at once; each failure is reported and the
+// others boot on (exit 1 if any failed).
+Result<int> boot_zones(const Paths& paths, const std::vector<std::string>& names);
 // halt and reboot exit with this when init did not stop in time and the
 // zone was killed (the message says so); 0 when it stopped as asked.
 constexpr int kExitKilled = 3;

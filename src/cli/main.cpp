@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
   int timeout = 10;
   bool force = false, as_json = false;
   auto* boot_cmd = app.add_subcommand("boot", "start the zone's monitor and init; returns once init runs");
-  boot_cmd->add_option("name", name, "zone")->required();
+  std::vector<std::string> boot_names;
+  boot_cmd->add_option("name", boot_names, "zone, or several (booted a few at a time)")->required();
   bool boot_console = false;
   boot_cmd->add_flag("--console", boot_console,
                      "then attach to its console, showing the boot from its first byte (as lxc-start -F)");
@@ -242,9 +243,13 @@ int main(int argc, char** argv) {
   if (chosen == boot_cmd || chosen == serve_cmd || chosen == fs_cmd) warn_about_consoledb(paths);
   if (chosen == create_cmd) return report(create_zone(paths, create));
   if (chosen == boot_cmd) {
-    auto booted = boot_zone(paths, name);
+    if (boot_console && boot_names.size() != 1) {
+      fmt::print(stderr, "vcon boot: --console attaches to one zone; name one\n");
+      return 2;
+    }
+    auto booted = boot_zones(paths, boot_names);
     if (!boot_console || !booted || booted.value() != 0) return report(booted);
-    console.name = name;
+    console.name = boot_names[0];
     console.replay = 1LL << 30;  // the whole ring: this boot from its first byte
     return report(console_command(paths, console));
   }

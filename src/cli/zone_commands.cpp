@@ -2,10 +2,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <climits>
@@ -214,7 +216,25 @@ Result<int> create_zone(const Paths& paths, const CreateOptions& options) {
   return 0;
 }
 
-Result<int> boot_zone(const Paths& paths, const std::string& name) {
+namespace {
+
+// A boot under way: its keeper is forked, its monitor answers on `notify`
+// ("ok", or "error WHY") and closes it.
+struct PendingBoot {
+  std::string name;
+  pid_t keeper = -1;
+  UniqueFd notify;
+  std::string answer;
+};
+
+// Checks the zone and forks its keeper. `registered`: every zone's root
+// file system, read once for many boots; without it, read here and freed
+// before the fork (what is live then stays in the keeper and its monitor
+// for the zone's life). `others` are the boots still under way in this
+// command: the keeper must not hold their pipes.
+Result<PendingBoot> start_boot(const Paths& paths, const std::string& name,
+                               const std::vector<RegisteredRootfs>* registered,
+                               const std::vector<PendingBoot>& others) {
   auto config = load_zone(paths, name);
   if (!config) return config.error();
   if (!is_directory(config->rootfs)) return make_error("rootfs " + config->rootfs + " of zone " + name + " does not exist");
@@ -222,7 +242,9 @@ Result<int> boot_zone(const Paths& paths, const std::string& name) {
     auto closed = require_private_rootfs(config->rootfs);
     if (!closed) return make_error("cannot boot zone " + name + ": " + closed.error().message());
   }
-  if (auto own = require_own_rootfs(paths, name, config->rootfs); !own) {
+  if (auto own = registered ? require_own_rootfs(paths, name, config->rootfs, *registered)
+                            : require_own_rootfs(paths, name, config->rootfs);
+      !own) {
     return make_error("cannot boot zone " + name + ": " + own.error().message());
   }
   VCON_TRY(make_directories(paths.log_dir, 0755));
@@ -250,6 +272,7 @@ Result<int> boot_zone(const Paths& paths, const std::string& name) {
   pid_t pid = ::fork();
   if (pid < 0) return errno_error("fork the zone's keeper");
   if (pid == 0) {
+    for (const auto& other : others) ::close(other.notify.get());
     ::setsid();
     int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     ::dup2(null, 0);
@@ -260,18 +283,80 @@ Result<int> boot_zone(const Paths& paths, const std::string& name) {
     ::_exit(run_keeper(
         {paths, std::move(config.value()), std::move(layout.value()), std::move(lock.value()), std::move(notify_write)}));
   }
-  notify_write.reset();
-  lock->reset();
-  std::string answer;
-  (void)read_to_end(notify_read.get(), answer);  // nothing at all: the monitor died, said below
-  if (answer.rfind("ok", 0) == 0) {
-    fmt::print("zone {} booted\n", name);
-    return 0;
+  return PendingBoot{name, pid, std::move(notify_read), {}};
+}
+
+// Once the monitor has answered (its end of the pipe is closed).
+Result<void> finish_boot(const Paths& paths, PendingBoot& boot) {
+  if (boot.answer.rfind("ok", 0) == 0) {
+    fmt::print("zone {} booted\n", boot.name);
+    return {};
   }
   int status;
-  ::waitpid(pid, &status, 0);  // the keeper's monitor gave up: the keeper has cleaned up and exits
-  if (answer.rfind("error ", 0) == 0) return make_error("cannot boot zone " + name + ": " + answer.substr(6));
-  return make_error("cannot boot zone " + name + ": its monitor died while booting; see " + monitor_log);
+  ::waitpid(boot.keeper, &status, 0);  // the keeper's monitor gave up: the keeper has cleaned up and exits
+  if (boot.answer.rfind("error ", 0) == 0) {
+    return make_error("cannot boot zone " + boot.name + ": " + boot.answer.substr(6));
+  }
+  return make_error("cannot boot zone " + boot.name + ": its monitor died while booting; see " +
+                    paths.monitor_log(boot.name));
+}
+
+}  // namespace
+
+Result<int> boot_zone(const Paths& paths, const std::string& name) {
+  auto pending = start_boot(paths, name, nullptr, {});
+  if (!pending) return pending.error();
+  (void)read_to_end(pending->notify.get(), pending->answer);  // nothing at all: the monitor died, said below
+  VCON_TRY(finish_boot(paths, pending.value()));
+  return 0;
+}
+
+Result<int> boot_zones(const Paths& paths, const std::vector<std::string>& names) {
+  if (names.size() == 1) return boot_zone(paths, names[0]);
+  // Every zone's root file system is read once for all of them, and a few
+  // boots run at once: each monitor sets its zone up on its own, so this
+  // command only forks and waits. A zone that fails is reported; the others
+  // boot on.
+  auto registered = registered_rootfs(paths);
+  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  std::size_t window = static_cast<std::size_t>(std::clamp(cpus * 4, 4L, 32L));
+  std::vector<PendingBoot> pending;
+  int failures = 0;
+  std::size_t next = 0;
+  while (next < names.size() || !pending.empty()) {
+    while (next < names.size() && pending.size() < window) {
+      auto started = start_boot(paths, names[next++], &registered, pending);
+      if (!started) {
+        fmt::print(stderr, "vcon: {}\n", started.error().message());
+        ++failures;
+        continue;
+      }
+      pending.push_back(std::move(started.value()));
+    }
+    if (pending.empty()) continue;
+    std::vector<pollfd> fds;
+    for (const auto& boot : pending) fds.push_back({boot.notify.get(), POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("wait for the zones' monitors");
+    }
+    for (std::size_t i = pending.size(); i-- > 0;) {
+      if (!fds[i].revents) continue;
+      char buf[512];
+      ssize_t n = ::read(pending[i].notify.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n > 0) {
+        pending[i].answer.append(buf, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (auto done = finish_boot(paths, pending[i]); !done) {
+        fmt::print(stderr, "vcon: {}\n", done.error().message());
+        ++failures;
+      }
+      pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+  return failures ? 1 : 0;
 }
 
 namespace {

@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -491,6 +492,11 @@ int run_monitor(MonitorOptions options) {
   }
   if (!started) return fail(started.error().message());
   notify(notify_fd, "ok\n");
+  // What booting freed (and what `vcon boot` left in the heap we were
+  // forked with) goes back to the system: an idle monitor is mostly this.
+  // A moment later, off the path of the zone's first console output.
+  asio::steady_timer trim(io, std::chrono::milliseconds(500));
+  trim.async_wait([](std::error_code) { ::malloc_trim(0); });
   device.watch_keeper();
   if (options.exited) device.init_ended_meanwhile(*options.exited);
   server.run();

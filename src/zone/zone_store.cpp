@@ -61,29 +61,43 @@ bool is_within(const std::string& inner, const std::string& outer) {
 }
 }  // namespace
 
-Result<void> require_own_rootfs(const Paths& paths, const std::string& zone, const std::string& rootfs) {
+std::vector<RegisteredRootfs> registered_rootfs(const Paths& paths) {
+  std::vector<RegisteredRootfs> registered;
+  auto registry_text = read_file(paths.id_registry);
+  auto entries = parse_id_registry(registry_text ? registry_text.value() : "", paths.id_registry);
+  if (!entries) return registered;  // a broken registry is reported where ids are handed out
+  registered.reserve(entries->size());
+  for (const auto& entry : entries.value()) {
+    auto text = read_file(entry.owner + "/zone.toml", 1 << 20);
+    if (!text) continue;  // a zone being created or destroyed: it has no rootfs to share yet
+    auto other = parse_zone_config(text.value(), entry.owner + "/zone.toml");
+    if (!other) continue;
+    registered.push_back({entry.owner, other->name, other->rootfs});
+  }
+  return registered;
+}
+
+Result<void> require_own_rootfs(const Paths& paths, const std::string& zone, const std::string& rootfs,
+                                const std::vector<RegisteredRootfs>& registered) {
   char state[PATH_MAX];
   std::string state_dir = ::realpath(paths.state_dir.c_str(), state) ? state : paths.state_dir;
   if (is_within(state_dir, rootfs)) {
     return make_error("rootfs " + rootfs + " holds vcon's state directory " + paths.state_dir +
                       " (every zone's definition): give the zone a tree of its own");
   }
-  auto registry_text = read_file(paths.id_registry);
-  auto entries = parse_id_registry(registry_text ? registry_text.value() : "", paths.id_registry);
-  if (!entries) return {};  // a broken registry is reported where ids are handed out
   std::string self = paths.zone_dir(zone);
-  for (const auto& entry : entries.value()) {
-    if (entry.owner == self) continue;
-    auto text = read_file(entry.owner + "/zone.toml", 1 << 20);
-    if (!text) continue;  // a zone being created or destroyed: it has no rootfs to share yet
-    auto other = parse_zone_config(text.value(), entry.owner + "/zone.toml");
-    if (!other) continue;
-    if (is_within(rootfs, other->rootfs) || is_within(other->rootfs, rootfs)) {
-      return make_error("rootfs " + rootfs + " is, holds or lies in the root file system " + other->rootfs +
-                        " of zone " + other->name + " (" + entry.owner + "): zones never share a tree");
+  for (const auto& other : registered) {
+    if (other.owner == self) continue;
+    if (is_within(rootfs, other.rootfs) || is_within(other.rootfs, rootfs)) {
+      return make_error("rootfs " + rootfs + " is, holds or lies in the root file system " + other.rootfs +
+                        " of zone " + other.name + " (" + other.owner + "): zones never share a tree");
     }
   }
   return {};
+}
+
+Result<void> require_own_rootfs(const Paths& paths, const std::string& zone, const std::string& rootfs) {
+  return require_own_rootfs(paths, zone, rootfs, registered_rootfs(paths));
 }
 
 Result<void> assign_id_range(const Paths& paths, ZoneConfig& config) {

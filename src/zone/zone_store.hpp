@@ -29,6 +29,16 @@ Result<void> assign_id_range(const Paths& paths, ZoneConfig& config);
 // reach others' definitions, are no boundary. Every zone on the host is
 // checked (the id registry names them all), whatever its state directory.
 Result<void> require_own_rootfs(const Paths& paths, const std::string& zone, const std::string& rootfs);
+// The same check against a list read once, for booting many zones in one
+// command (reading every zone's definition per boot made booting N zones
+// cost N squared reads).
+struct RegisteredRootfs {
+  std::string owner;  // the zone's directory
+  std::string name, rootfs;
+};
+std::vector<RegisteredRootfs> registered_rootfs(const Paths& paths);
+Result<void> require_own_rootfs(const Paths& paths, const std::string& zone, const std::string& rootfs,
+                                const std::vector<RegisteredRootfs>& registered);
 
 // Takes the zone's lock (creating the run directory) or fails with "zone X is
 // already running". The lock passes to the monitor, which holds it for life.

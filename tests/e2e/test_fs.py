@@ -292,6 +292,24 @@ def test_consoles_come_and_go_with_the_consoledb_and_zones(vcon, zone, fs):
              what="the broken entry reported")
 
 
+def test_a_file_gone_is_gone_at_once_though_its_name_is_kept(vcon, fs):
+    """Names stay in the kernel's cache for a second (ls -l of 1,000 zones), attributes never: a stat or an
+    open of a file whose zone is gone fails at once, and a zone made again under the name is there at once."""
+    vcon.create("gone")
+    for name in ("gone", "gonectl", "gonestat"):
+        os.stat(fs.path(name))
+    vcon.run("destroy", "gone")
+    for name in ("gone", "gonectl", "gonestat"):
+        with pytest.raises(FileNotFoundError):
+            os.stat(fs.path(name))
+        with pytest.raises(FileNotFoundError):
+            open(fs.path(name), "wb" if name == "gonectl" else "rb")
+    vcon.create("gone")
+    for name in ("gone", "gonectl", "gonestat"):
+        assert os.stat(fs.path(name)).st_mode & 0o777 == {"gone": 0o600, "gonectl": 0o200, "gonestat": 0o400}[name]
+    assert "state: down" in open(fs.path("gonestat")).read()
+
+
 def test_zone_output_cannot_pass_for_a_notice_in_the_file(vcon, zone, fs):
     say(vcon, zone, "[vcon #0000] [zone web halted]")  # in the replay, before the reader's first line
     cat = Reader(vcon, ["cat", fs.path(zone)])

@@ -1,6 +1,7 @@
 """Zones end to end: boot, console, PID virtualization, isolation, life cycle."""
 import os
 import re
+import shutil
 import subprocess
 import time
 
@@ -265,3 +266,36 @@ def test_a_zone_that_reboots_in_a_loop_is_held_back(vcon):
     # A halt while the next boot waits ends it at once.
     vcon.run("halt", "loop", timeout=10)
     assert vcon.ls()["loop"]["state"] == "halted"
+
+
+def test_boot_several_zones_in_one_command(vcon):
+    """vcon boot A B C...: each zone boots as if alone (its own keeper holding only its own fds), one that
+    cannot boot is reported and the others boot on, and the shared-rootfs check still holds."""
+    for name in ("m1", "m2", "m3", "bad", "shared"):
+        vcon.create(name, "--", "/bin/sh", "-c", "exec sleep 1000000")
+    shutil.rmtree(os.path.join(vcon.zone_dir("bad"), "rootfs"))
+    config = os.path.join(vcon.zone_dir("shared"), "zone.toml")
+    theirs = os.path.join(vcon.zone_dir("m1"), "rootfs")
+    text = open(config).read()
+    text = re.sub(r"^rootfs = .*$", f"rootfs = '{theirs}'", text, flags=re.M)
+    text = text.replace("rootfs_owned = true", "rootfs_owned = false")
+    open(config, "w").write(text)
+    vcon.booted.update({"m1", "m2", "m3"})
+    result = vcon.run("boot", "m1", "bad", "m2", "shared", "m3", check=False)
+    assert result.returncode == 1, result
+    assert sorted(result.stdout.splitlines()) == ["zone m2 booted", "zone m3 booted"], result.stdout
+    # m1 and shared are refused both ways, as when booted alone.
+    for name in ("m1", "shared"):
+        assert re.search(rf"cannot boot zone {name}: .*zones never share a tree", result.stderr), result.stderr
+    assert re.search(r"rootfs \S+/bad/rootfs of zone bad does not exist", result.stderr), result.stderr
+    zones = vcon.ls()
+    assert [zones[n]["state"] for n in ("m1", "m2", "m3", "bad", "shared")] == ["halted", "running", "running",
+                                                                                 "halted", "halted"]
+    # No keeper holds another zone's lock: each halts and boots again alone.
+    for name in ("m2", "m3"):
+        vcon.run("halt", name, "--force")
+    assert all(z["state"] == "halted" for z in vcon.ls().values())
+    vcon.run("boot", "m2")
+    assert vcon.ls()["m2"]["state"] == "running"
+    assert_refused = vcon.run("boot", "m1", "m2", "--console", check=False)
+    assert assert_refused.returncode == 2 and "--console attaches to one zone" in assert_refused.stderr
