@@ -52,6 +52,7 @@ bench: build
 	@bash bench/monitor/run.sh
 	@bash bench/guests/run.sh
 	@bash bench/fleet/run.sh
+	@bash bench/peers/run.sh
 
 # Installs vcon and hands every running zone's console over to a monitor
 # running the new binary (vcon upgrade --all): no zone restarts.

@@ -264,11 +264,14 @@ class ConsoleClient {
     });
   }
 
-  // Direct output (docs/monitor.md): on a terminal, attached straight to a
-  // local monitor, we pass it our terminal and it writes the console's
-  // output there itself, one process hop less per byte and per echo.
+  // Direct output (docs/monitor.md), opt-in with VCON_DIRECT=1: on a
+  // terminal, attached straight to a local monitor, we pass it our terminal
+  // and it writes the console's output there itself. Off by default: on
+  // this project's machine it made echo no faster and a viewer that keeps
+  // reading got less of a flood (bench/peers).
   void ask_direct() {
-    if (!tty_ || !::isatty(0) || ssh_ > 0 || std::getenv("VCON_NO_DIRECT")) return;
+    const char* wanted = std::getenv("VCON_DIRECT");
+    if (!wanted || std::string_view(wanted) != "1" || !tty_ || !::isatty(0) || ssh_ > 0) return;
     send(FrameType::Request, json_text(json{{"op", "direct"}, {"token", token_}}), 1);
   }
 

@@ -83,7 +83,10 @@ void TerminalWriter::data(const Chunk& chunk, std::uint64_t end) {
   queue_.push_back(Item{chunk, 0, true, end});
   queued_console_ += chunk->size();
   while (queued_console_ > limit_) drop_oldest();
-  if (!waiting_ && !paused_) flush();
+  // Even while waiting for the terminal to be writable: a pty's writer is
+  // woken late (when its reader's side unthrottles, not as room appears),
+  // and new output is a good moment to try again.
+  if (!paused_) flush();
 }
 
 void TerminalWriter::text(std::string bytes) {
@@ -131,7 +134,7 @@ void TerminalWriter::flush() {
     ssize_t n = ::writev(tty_.native_handle(), parts.data(), static_cast<int>(parts.size()));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) {
-      wait_writable();
+      if (!waiting_) wait_writable();
       break;
     }
     if (n <= 0) {  // hung up or gone: the client leaves too

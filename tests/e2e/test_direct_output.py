@@ -1,6 +1,7 @@
-"""Direct output: the monitor writes the console's output to an attached
-client's terminal itself (docs/monitor.md). A client on a terminal gets it;
-what a hostile client passes as its "terminal" is checked."""
+"""Direct output (opt-in, VCON_DIRECT=1): the monitor writes the console's
+output to an attached client's terminal itself (docs/monitor.md). A client
+on a terminal that asks gets it; what a hostile client passes as its
+"terminal" is checked."""
 import array
 import json
 import mmap
@@ -67,15 +68,21 @@ class FdClient:
             os.close(fd)
 
 
+def direct_env(vcon):
+    return dict(vcon.env, VCON_DIRECT="1")
+
+
 def test_a_terminal_client_gets_direct_output_and_a_pipe_does_not(vcon, zone):
-    child = pexpect.spawn(VCON, ["console", zone], env=vcon.env, encoding="utf-8", timeout=15)
-    piped = subprocess.Popen([VCON, "console", "-r", zone], env=vcon.env, stdin=subprocess.DEVNULL,
+    child = pexpect.spawn(VCON, ["console", zone], env=direct_env(vcon), encoding="utf-8", timeout=15)
+    piped = subprocess.Popen([VCON, "console", "-r", zone], env=direct_env(vcon), stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE)
+    default = pexpect.spawn(VCON, ["console", "-r", zone], env=vcon.env, encoding="utf-8", timeout=15)
     try:
         attached(child)
-        wait_for(lambda: len(who(vcon, zone)) == 2, what="both clients")
+        attached(default)
+        wait_for(lambda: len(who(vcon, zone)) == 3, what="the three clients")
         modes = {c["pid"]: c["direct"] for c in who(vcon, zone)}
-        assert modes == {child.pid: True, piped.pid: False}, modes
+        assert modes == {child.pid: True, piped.pid: False, default.pid: False}, modes
         # Typing, echo, notices and in-session commands work as before.
         child.send("echo direct-$((6*7))\r")
         child.expect("direct-42")
@@ -94,7 +101,7 @@ def test_a_terminal_client_gets_direct_output_and_a_pipe_does_not(vcon, zone):
     finally:
         piped.kill()
         piped.wait()
-        close(child)
+        close(child, default)
 
 
 def test_what_a_client_passes_as_its_terminal_is_checked(vcon, zone, tmp_path):
@@ -147,7 +154,7 @@ def test_what_a_client_passes_as_its_terminal_is_checked(vcon, zone, tmp_path):
 def test_a_stopped_terminal_loses_output_not_the_zone(vcon, zone):
     """The monitor writes to a terminal nobody reads: it drops the oldest,
     says so there, and the zone never waits."""
-    child = pexpect.spawn(VCON, ["console", "-r", zone], env=vcon.env, encoding="utf-8", timeout=60)
+    child = pexpect.spawn(VCON, ["console", "-r", zone], env=direct_env(vcon), encoding="utf-8", timeout=60)
     try:
         attached(child)
         wait_for(lambda: any(c["direct"] for c in who(vcon, zone)), what="direct output")

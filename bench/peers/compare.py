@@ -1,0 +1,535 @@
+#!/usr/bin/env python3
+"""bench/peers: vcon beside conserver, tmux, screen and dtach (see README.md).
+
+Usage: compare.py WORK BIN VCON. WORK is an empty scratch directory, BIN holds
+the helpers run.sh compiled (pump, viewers, keyecho). Settings come from the
+environment: ROUNDS, MIB, KS, ECHOES, TIMEOUT, TOOLS. Tables go to stdout,
+progress to stderr.
+"""
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+WORK, BIN, VCON = (os.path.abspath(a) for a in sys.argv[1:4])
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+MIB = int(os.environ.get("MIB", "64"))
+KS = [int(k) for k in os.environ.get("KS", "1,10,100").split(",")]
+ECHOES = int(os.environ.get("ECHOES", "1000"))
+TIMEOUT = float(os.environ.get("TIMEOUT", "30"))
+DATA = os.path.join(WORK, "data.txt")
+LINES = 0  # numbered lines in DATA (make_data)
+PUMP, VIEWERS, KEYECHO = (os.path.join(BIN, x) for x in ("pump", "viewers", "keyecho"))
+IDLE = ["sleep", "1000000"]  # what holds every console: never reads, never writes
+CLIENT_ENV = dict(os.environ, TERM="xterm")
+
+
+def log(*words):
+    print(*words, file=sys.stderr, flush=True)
+
+
+# --- processes -------------------------------------------------------------
+
+def stat(pid):
+    """(ppid, comm, start time) of a process, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+    except OSError:
+        return None
+    comm = text[text.index("(") + 1:text.rindex(")")]
+    rest = text[text.rindex(")") + 2:].split()
+    return int(rest[1]), comm, rest[19]
+
+
+def descendants(pid):
+    """pid and every process below it."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            s = stat(int(entry))
+            if s:
+                children.setdefault(s[0], []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo += children.get(p, [])
+    return found
+
+
+STARTED = {}  # pid -> start time of the processes we started and may have to end
+
+
+def remember(pid):
+    """Notes a process we started, with its start time, so that end() and
+    run.sh (if this script is killed) can end it: the start time tells a
+    reused PID."""
+    s = stat(pid)
+    if s:
+        STARTED[pid] = s[2]
+        with open(os.path.join(WORK, "pids"), "a") as f:
+            f.write(f"{pid} {s[2]}\n")
+
+
+def end(pid):
+    """Kills a process we started, if it is still the one."""
+    s = stat(pid)
+    if s and s[2] == STARTED.get(pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def pss_kib(pids):
+    """Proportional set size: shared pages count a share each, so a library
+    that many processes map costs each its part, not all of it."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            total += sum(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+    return total
+
+
+def wait_for(what, find, seconds=10):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = find()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise RuntimeError(f"gave up waiting for {what}")
+
+
+def tty_of(pid):
+    return os.readlink(f"/proc/{pid}/fd/0")
+
+
+def child_named(pid, comm):
+    """The first process called comm below pid (the idle console holder)."""
+    return next((p for p in descendants(pid)[1:] if (stat(p) or (0, ""))[1] == comm), None)
+
+
+# --- the tools ---------------------------------------------------------------
+# Each tool holds a session whose console is a pty with `sleep` on it. A tool
+# gives: `tty` (the console's pty, where the writer writes), client(rw) (the
+# command of one client), env (for its clients), servers() (the processes that
+# are the tool, for memory) and stop().
+
+class Vcon:
+    def __init__(self, name, zone, **client_env):
+        self.name, self.zone = name, zone
+        self.env = dict(CLIENT_ENV, **client_env)
+        self.vcon("create", zone, "--", "/bin/sh", "-c", "exec " + " ".join(IDLE))
+        self.vcon("boot", zone)
+        zones = json.loads(self.vcon("ls", "--json"))
+        init = next(z["init_pid"] for z in zones if z["name"] == zone)
+        # The zone's /dev/console is the slave of the pty the monitor holds.
+        self.tty = f"/proc/{init}/root/dev/console"
+
+    def vcon(self, *args):
+        return subprocess.run([VCON, *args], check=True, capture_output=True, text=True).stdout
+
+    def client(self, rw):
+        return [VCON, "console", self.zone] + ([] if rw else ["-r"])
+
+    def servers(self):
+        with open(os.path.join(os.environ["VCON_RUN_DIR"], self.zone, "state.json")) as f:
+            monitor = json.load(f)["monitor_pid"]
+        keeper = stat(monitor)[0]  # the keeper is the monitor's parent
+        assert stat(keeper)[1] == "vcon-keeper", f"monitor {monitor}'s parent is {stat(keeper)}"
+        return [monitor, keeper]
+
+    def writes_to(self, tty):
+        """Whether the monitor holds this client's terminal (direct output)."""
+        mine = os.stat(tty)
+        fds = f"/proc/{self.servers()[0]}/fd"
+        return any(os.path.samestat(os.stat(f"{fds}/{fd}"), mine) for fd in os.listdir(fds))
+
+    def stop(self):
+        subprocess.run([VCON, "destroy", "--force", "--purge", self.zone], capture_output=True)
+
+
+class Tmux:
+    name = "tmux"
+
+    def __init__(self):
+        self.env = CLIENT_ENV
+        self.cmd = ["tmux", "-S", os.path.join(WORK, "tmux.sock"), "-f", "/dev/null"]
+        # -D: the server stays our child (no daemon to chase), and we reap it.
+        self.server = subprocess.Popen(self.cmd + ["-D"], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        remember(self.server.pid)
+        wait_for("the tmux server", lambda: os.path.exists(self.cmd[2]))
+        subprocess.run(self.cmd + ["new-session", "-d", "-s", "c", "-x", "80", "-y", "24", " ".join(IDLE)], check=True)
+        self.idle = int(subprocess.run(self.cmd + ["display", "-p", "-t", "c", "#{pane_pid}"],
+                                       check=True, capture_output=True, text=True).stdout)
+        remember(self.idle)
+        self.tty = tty_of(self.idle)
+
+    def client(self, rw):
+        return self.cmd + ["attach", "-t", "c"] + ([] if rw else ["-r"])
+
+    def servers(self):
+        return [self.server.pid]
+
+    def stop(self):
+        subprocess.run(self.cmd + ["kill-server"], capture_output=True)
+        stop_child(self.server)
+        end(self.idle)
+
+
+class Screen:
+    name = "screen"
+
+    def __init__(self):
+        screendir = os.path.join(WORK, "screen")
+        os.mkdir(screendir, 0o700)  # screen insists on a private directory
+        self.env = dict(CLIENT_ENV, SCREENDIR=screendir)
+        # -D -m: detached, but no fork: the server is our child.
+        self.server = subprocess.Popen(["screen", "-D", "-m", "-S", "c", *IDLE], env=self.env,
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        remember(self.server.pid)
+        self.idle = wait_for("screen's window", lambda: child_named(self.server.pid, "sleep"))
+        remember(self.idle)
+        self.tty = tty_of(self.idle)
+
+    def client(self, rw):
+        return ["screen", "-x", "c"]  # screen has no read-only attach; viewers never type
+
+    def servers(self):
+        return [self.server.pid]
+
+    def stop(self):
+        stop_child(self.server)
+        end(self.idle)
+
+
+class Dtach:
+    name = "dtach"
+
+    def __init__(self):
+        self.env = CLIENT_ENV
+        self.sock = os.path.join(WORK, "dtach.sock")
+        # -N: the session without a client, dtach in the foreground (our child).
+        self.server = subprocess.Popen(["dtach", "-N", self.sock, "-z", *IDLE], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        remember(self.server.pid)
+        self.idle = wait_for("dtach's program", lambda: child_named(self.server.pid, "sleep"))
+        remember(self.idle)
+        self.tty = tty_of(self.idle)
+
+    def client(self, rw):
+        # -E: no detach key, -r none: no redraw request sent to the program.
+        return ["dtach", "-a", self.sock, "-E", "-z", "-r", "none"]
+
+    def servers(self):
+        return [self.server.pid]
+
+    def stop(self):
+        stop_child(self.server)
+        end(self.idle)
+
+
+class Conserver:
+    name = "conserver"
+
+    def __init__(self):
+        self.env = CLIENT_ENV
+        d = os.path.join(WORK, "conserver")
+        os.mkdir(d)
+        with socket.socket() as s:  # a free port for its master (a system conserver may hold 782)
+            s.bind(("127.0.0.1", 0))
+            self.port = str(s.getsockname()[1])
+        # A console of type exec: conserver runs the command on a pty it holds,
+        # as vcon's monitor holds a zone's. It logs, as vcon does.
+        with open(os.path.join(d, "conserver.cf"), "w") as f:
+            f.write(f'default * {{ logfile {d}/&.log; timestamp ""; rw *; master 127.0.0.1; }}\n'
+                    f'console c {{ type exec; exec "exec {" ".join(IDLE)}"; }}\n'
+                    "access * { trusted 127.0.0.1; }\n")
+        with open(os.path.join(d, "passwd"), "w") as f:
+            f.write("*any*:\n")
+        with open(os.path.join(d, "stderr"), "w") as errors:
+            self.server = subprocess.Popen(
+                ["conserver", "-C", f"{d}/conserver.cf", "-P", f"{d}/passwd", "-p", self.port, "-M", "127.0.0.1"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
+        self.idle = wait_for("conserver's console", lambda: child_named(self.server.pid, "sleep"))
+        # It listens only once its consoles are up: a client that comes too
+        # early is told "Unable to connect" and ends.
+        wait_for("conserver's port", self.listening)
+        # Its group child and the console's command would outlive a killed master.
+        self.started = descendants(self.server.pid)
+        for pid in self.started:
+            remember(pid)
+        self.tty = tty_of(self.idle)
+
+    def listening(self):
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", int(self.port))) == 0
+
+    def client(self, rw):
+        # -f: force read-write, -s: spy (read-only).
+        return ["console", "-M", "127.0.0.1", "-p", self.port, "-l", "root", "-f" if rw else "-s", "c"]
+
+    def servers(self):
+        return [p for p in descendants(self.server.pid) if stat(p)[1] == "conserver"]
+
+    def stop(self):
+        stop_child(self.server)
+        for pid in self.started[1:]:
+            end(pid)
+
+
+def stop_child(process):
+    process.terminate()
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+# --- measurements --------------------------------------------------------------
+
+def pump(tty):
+    """Seconds the writer needs for DATA into tty; None if it hit TIMEOUT."""
+    try:
+        out = subprocess.run([PUMP, DATA, tty], check=True, capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:  # run() has killed it
+        return None
+    return float(out.stdout)
+
+
+def start_viewers(k, argv, env, stall=False):
+    """k clients running argv, each on its own pty; returns once they are
+    attached: (the process, the first client's pty)."""
+    env = dict(env, VIEWERS_LINES=str(LINES))
+    viewers = subprocess.Popen([VIEWERS] + (["-s"] if stall else []) + [str(k)] + argv,
+                               env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    _, attached, tty = viewers.stdout.readline().split()
+    if argv != IDLE and int(attached) < k:
+        log(f"  only {attached} of {k} clients showed anything before the writer started")
+    return viewers, tty
+
+
+def finish(viewers):
+    """Ends a viewers run (it ends its clients): (bytes, lines) per client."""
+    try:
+        out, _ = viewers.communicate(timeout=30)  # closes its stdin: the signal to end
+    except subprocess.TimeoutExpired:
+        viewers.kill()
+        out, _ = viewers.communicate()
+    numbers = [int(n) for n in out.split()]
+    return list(zip(numbers[::2], numbers[1::2]))
+
+
+def bare():
+    """The limit: DATA into a pty with sleep on it, drained by one reader.
+    (seconds, bytes the reader got)."""
+    viewers, tty = start_viewers(1, IDLE, dict(os.environ, VIEWERS_WAIT="0"))
+    try:
+        seconds = pump(tty)
+    finally:
+        got = finish(viewers)
+    return seconds, got[0][0]
+
+
+def watched(tool, k, stall=False):
+    """DATA into the tool's console with k clients attached (stall: one client
+    that never reads). (seconds or None, [(bytes, lines)] per client)."""
+    if k == 0:
+        return pump(tool.tty), []
+    viewers, _ = start_viewers(k, tool.client(rw=False), tool.env, stall)
+    try:
+        seconds = pump(tool.tty)
+    finally:
+        got = finish(viewers)
+    time.sleep(0.5 if seconds else 2)  # let the tool catch up with what it held back
+    return seconds, got
+
+
+def echo(argv, env):
+    """(median, p99) µs from keyecho, or None if keys were lost."""
+    out = subprocess.run([KEYECHO, str(ECHOES), *argv], env=env, capture_output=True, text=True)
+    count, median, p99 = out.stdout.split()
+    if int(count) < ECHOES:
+        log(f"  echo: {out.stderr.strip()}")
+        return None
+    return float(median), float(p99)
+
+
+def memory(tool):
+    """PSS (KiB) of the tool's servers with one client attached, idle; and
+    how many processes that is."""
+    viewers, tty = start_viewers(1, tool.client(rw=False), tool.env)
+    try:
+        time.sleep(1)
+        if isinstance(tool, Vcon):  # say which path the row measured
+            tool.direct = tool.writes_to(tty)
+        servers = tool.servers()
+        return pss_kib(servers), len(servers)
+    finally:
+        finish(viewers)
+
+
+# --- the run -----------------------------------------------------------------
+
+def make_data():
+    """About MIB MiB of numbered text lines, as a chatty boot would print.
+    The "@" numbers let viewers count which lines a client showed."""
+    global LINES
+    words = "the zone keeps talking whether or not anyone is reading it: "
+    with open(DATA, "w") as f:
+        size, n = 0, 0
+        while size < MIB << 20:
+            line = f"@{n:09d} {words}{(words * 2)[n % len(words):][:8]}\n"
+            f.write(line)
+            size += len(line)
+            n += 1
+    LINES = n
+
+
+def main():
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda *_: sys.exit(1))  # so that `finally` stops the tools
+    started_at, load_start = time.monotonic(), open("/proc/loadavg").read().split()[:3]
+    make_data()
+    wanted = os.environ.get("TOOLS", "vcon,vcon-direct,conserver,tmux,screen,dtach").split(",")
+    makers = {"vcon": lambda: Vcon("vcon", "peers-socket"),
+              "vcon-direct": lambda: Vcon("vcon (direct)", "peers-direct", VCON_DIRECT="1"),
+              "conserver": Conserver, "tmux": Tmux, "screen": Screen, "dtach": Dtach}
+    tools = []
+    try:
+        for key in wanted:
+            tool = makers[key]()
+            tools.append(tool)
+            # Every console in the same cooked mode (conserver's pty comes with
+            # kill=@ and erase=^H): kernel echo, ^U kills the line.
+            subprocess.run(["stty", "-F", tool.tty, "sane"], check=True)
+        fresh = {tool.name: memory(tool) for tool in tools}
+        speed, echoes = measure(tools)
+        after = {tool.name: memory(tool) for tool in tools}
+    finally:
+        for tool in tools:
+            tool.stop()
+    took = time.monotonic() - started_at
+    report(tools, speed, echoes, fresh, after, load_start, open("/proc/loadavg").read().split()[:3], took)
+
+
+def measure(tools):
+    """Interleaved rounds. Each tool's measurement comes right after one of the
+    bare pty, so both see the machine in the same state (other jobs, caches)."""
+    speed = {}  # (tool, scenario) -> [(seconds or None, bare seconds, bare bytes, [(bytes, lines)],
+    #                                 stall only: seconds with no client just before)]
+    echoes = {}  # tool -> [(median, p99, bare median, bare p99) or None]
+    for r in range(ROUNDS):
+        # A different tool goes first each round.
+        order = tools[r % len(tools):] + tools[:r % len(tools)]
+        for scenario in [0] + KS + ["stall"]:
+            log(f"round {r + 1}/{ROUNDS}, {scenario if scenario != 'stall' else '1 stalled'} client(s)")
+            for tool in order:
+                limit, limit_bytes = bare()
+                stall = scenario == "stall"
+                # The stalled run's own limit: the same tool with no client,
+                # right before it and right after (the mean: a drift of the
+                # machine's speed cancels out), not the run minutes earlier.
+                quiet = watched(tool, 0)[0] if stall else None
+                seconds, got = watched(tool, 1 if stall else scenario, stall)
+                if stall:
+                    quiet = (quiet + watched(tool, 0)[0]) / 2
+                speed.setdefault((tool.name, scenario), []).append((seconds, limit, limit_bytes, got, quiet))
+                share = f", clients got {min(b for b, _ in got) / limit_bytes:.0%}" if got and not stall else ""
+                log(f"  {tool.name}: " + (f"{seconds:.3f} s" if seconds else f"timeout ({TIMEOUT:.0f} s)") +
+                    f" (bare pty {limit:.3f} s" + (f", no client {quiet:.3f} s" if quiet else "") + f"){share}")
+        for tool in order:
+            limit = echo(IDLE, dict(CLIENT_ENV, KEYECHO_WAIT="0"))
+            e = echo(tool.client(rw=True), tool.env)
+            log(f"round {r + 1}/{ROUNDS}, echo µs (median, p99): {tool.name} {e}, bare pty {limit}")
+            echoes.setdefault(tool.name, []).append(e and limit and (*e, *limit))
+    return speed, echoes
+
+
+def percent(x):
+    return f"{x:.0%}" if x < 10 else f"{x:.0f}×"
+
+
+def report(tools, speed, echoes, fresh, after, load_start, load_end, took):
+    med = statistics.median
+    print(f"# Console servers side by side\n\nLinux {platform.release()}, {os.cpu_count()} CPUs; MIB={MIB}, "
+          f"ROUNDS={ROUNDS}, ECHOES={ECHOES}, TIMEOUT={TIMEOUT:.0f} s; load average {' '.join(load_start)} "
+          f"at the start, {' '.join(load_end)} at the end; the run took {took / 60:.1f} min.")
+    print()
+    print("Throughput: the bare pty's time ÷ the tool's time for the same writer, paired in each round, "
+          "median of the rounds (1.00: as fast as a pty with one reader that keeps up; a timeout counts "
+          "as 0). Last column: the stalled run against the same tool with no client (mean of a run right "
+          "before and one right after).")
+    print()
+    heads = ["no client"] + [f"{k} client{'s' * (k != 1)}" for k in KS] + ["1 stalled client", "stalled ÷ no client"]
+    print("| tool | " + " | ".join(heads) + " |")
+    print("|---" * (len(heads) + 1) + "|")
+    for tool in tools:
+        cells = []
+        for scenario in [0] + KS + ["stall"]:
+            runs = speed[(tool.name, scenario)]
+            timeouts = sum(1 for run in runs if not run[0])
+            cell = "timeout" if timeouts == len(runs) else f"{med(run[1] / run[0] if run[0] else 0 for run in runs):.2f}"
+            if 0 < timeouts < len(runs):
+                cell += f" ({timeouts}/{len(runs)} timeout)"
+            cells.append(cell)
+        own = [run[4] / run[0] if run[0] and run[4] else 0 for run in speed[(tool.name, "stall")]]
+        cells.append(f"{med(own):.2f}")
+        print(f"| {tool.name} | " + " | ".join(cells) + " |")
+    print()
+    print("What the clients got in those runs: bytes ÷ the bytes the bare pty's reader got, and the "
+          "different data lines they showed ÷ all lines; median over clients (median of the rounds), "
+          "min over all clients and rounds. Not counted in a run that timed out.")
+    print()
+    print("| tool | " + " | ".join(f"{k} client{'s' * (k != 1)}: bytes · lines" for k in KS) + " |")
+    print("|---" * (len(KS) + 1) + "|")
+    for tool in tools:
+        cells = []
+        for k in KS:
+            runs = [run for run in speed[(tool.name, k)] if run[0] and run[3]]
+            if not runs:
+                cells.append("–")
+                continue
+            byte_shares = [[b / run[2] for b, _ in run[3]] for run in runs]
+            line_shares = [[n / LINES for _, n in run[3]] for run in runs]
+            cells.append(" · ".join(f"{percent(med(med(s) for s in shares))} (min {percent(min(min(s) for s in shares))})"
+                                    for shares in (byte_shares, line_shares)))
+        print(f"| {tool.name} | " + " | ".join(cells) + " |")
+    print()
+    print("Echo: one key typed into a read-write client's terminal until it shows there, µs; median of the "
+          "rounds' medians and p99s. Added: the tool minus the bare pty (key into the master of a pty with "
+          "sleep on it, cooked mode), paired in each round. Memory: PSS of the tool's server processes with "
+          "one client attached, idle, before the rounds and after them.")
+    print()
+    print("| tool | echo median | echo p99 | added median | added p99 | PSS KiB before | PSS KiB after | processes |")
+    print("|---|---|---|---|---|---|---|---|")
+    pairs = [e for tool in tools for e in echoes[tool.name] if e]
+    if pairs:
+        print(f"| bare pty | {med(e[2] for e in pairs):.0f} | {med(e[3] for e in pairs):.0f} | | | | | |")
+    for tool in tools:
+        ok = [e for e in echoes[tool.name] if e]
+        if ok:
+            cells = [f"{med(e[0] for e in ok):.0f}", f"{med(e[1] for e in ok):.0f}",
+                     f"{med(e[0] - e[2] for e in ok):+.0f}", f"{med(e[1] - e[3] for e in ok):+.0f}"]
+        else:
+            cells = ["failed"] * 4
+        if 0 < len(ok) < len(echoes[tool.name]):
+            cells[0] += f" ({len(echoes[tool.name]) - len(ok)} round(s) failed)"
+        cells += [str(fresh[tool.name][0]), str(after[tool.name][0]), str(after[tool.name][1])]
+        print(f"| {tool.name} | " + " | ".join(cells) + " |")
+    print()
+    print("Direct output (the monitor held the client's terminal, checked in /proc): " +
+          ", ".join(f"{t.name}: {'yes' if t.direct else 'no'}" for t in tools if isinstance(t, Vcon)) + ".")
+
+
+if __name__ == "__main__":
+    main()
