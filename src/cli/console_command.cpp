@@ -232,9 +232,20 @@ class ConsoleClient {
     });
   }
 
-  // recvmsg: the monitor passes the bookmark page of direct output with a
-  // notice.
+  // Plain reads (asio reads at once when data is there, the common case
+  // under a flood); recvmsg once direct output was asked for: the monitor
+  // passes its bookmark page with a notice.
   void read_socket() {
+    if (!direct_asked_) {
+      socket_.async_read_some(asio::buffer(socket_buffer_), [this](std::error_code ec, std::size_t n) {
+        if (ec) {
+          on_disconnect();
+          return;
+        }
+        got_from_socket(n);
+      });
+      return;
+    }
     socket_.async_wait(asio::posix::descriptor_base::wait_read, [this](std::error_code ec) {
       if (ec) {
         on_disconnect();
@@ -250,18 +261,22 @@ class ConsoleClient {
         on_disconnect();
         return;
       }
-      if (passed) received_fd_ = std::move(passed);
-      decoder_.feed(std::string_view(socket_buffer_.data(), static_cast<std::size_t>(n)));
-      while (auto frame = decoder_.next()) {
-        if (!*frame) {
-          fail(frame->error().message());
-          return;
-        }
-        if (!on_frame(frame->value())) return;
-      }
-      received_fd_.reset();
-      read_socket();
+      received_fd_ = std::move(passed);
+      got_from_socket(static_cast<std::size_t>(n));
     });
+  }
+
+  void got_from_socket(std::size_t n) {
+    decoder_.feed(std::string_view(socket_buffer_.data(), n));
+    while (auto frame = decoder_.next()) {
+      if (!*frame) {
+        fail(frame->error().message());
+        return;
+      }
+      if (!on_frame(frame->value())) return;
+    }
+    received_fd_.reset();
+    read_socket();
   }
 
   // Direct output (docs/monitor.md), opt-in with VCON_DIRECT=1: on a
@@ -272,6 +287,7 @@ class ConsoleClient {
   void ask_direct() {
     const char* wanted = std::getenv("VCON_DIRECT");
     if (!wanted || std::string_view(wanted) != "1" || !tty_ || !::isatty(0) || ssh_ > 0) return;
+    direct_asked_ = true;  // the answer brings an fd: read with recvmsg from here on
     send(FrameType::Request, json_text(json{{"op", "direct"}, {"token", token_}}), 1);
   }
 
@@ -296,6 +312,7 @@ class ConsoleClient {
       bookmark_ = nullptr;
     }
     direct_ = false;
+    direct_asked_ = false;  // a new connection asks again
   }
 
   bool on_frame(const proto::Frame& frame) {
@@ -577,6 +594,7 @@ class ConsoleClient {
   };
   std::deque<Outgoing> outgoing_;
   UniqueFd received_fd_;  // came with the frames being handled
+  bool direct_asked_ = false;  // on this connection
   bool direct_ = false;   // the monitor writes the console's output to our terminal
   bool ending_ = false;   // waiting for the monitor to let go of our terminal
   const volatile std::uint64_t* bookmark_ = nullptr;  // direct output's progress, kept by the monitor
