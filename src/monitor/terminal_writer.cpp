@@ -82,10 +82,11 @@ void TerminalWriter::data(const Chunk& chunk, std::uint64_t end) {
   }
   queue_.push_back(Item{chunk, 0, true, end});
   queued_console_ += chunk->size();
-  while (queued_console_ > limit_) drop_oldest();
-  // Even while waiting for the terminal to be writable: a pty's writer is
-  // woken late (when its reader's side unthrottles, not as room appears),
-  // and new output is a good moment to try again.
+  while (queued_console_ > limit_ && drop_oldest()) {
+  }
+  // Even while waiting for the terminal to be writable: a pty's writer
+  // seems to be woken late (bench/peers), and new output is a good moment
+  // to try again.
   if (!paused_) flush();
 }
 
@@ -96,14 +97,12 @@ void TerminalWriter::text(std::string bytes) {
 }
 
 // The oldest console chunk not begun goes; a line saying how much went
-// stands in its place (one line for a run of drops).
-void TerminalWriter::drop_oldest() {
+// stands in its place (one line for a run of drops). False if there is
+// none (the chunk being written stays, and still counts as queued).
+bool TerminalWriter::drop_oldest() {
   auto victim = std::find_if(queue_.begin(), queue_.end(),
                              [](const Item& item) { return item.console && item.written == 0; });
-  if (victim == queue_.end()) {  // only the chunk being written is left
-    queued_console_ = 0;
-    return;
-  }
+  if (victim == queue_.end()) return false;
   std::uint64_t size = victim->bytes->size(), end = victim->end;
   queued_console_ -= size;
   dropped_total_ += size;
@@ -113,13 +112,14 @@ void TerminalWriter::drop_oldest() {
     if (before.dropped > 0 && !before.bytes) {  // a drop line not yet shown: it stands for these too
       before.dropped += size;
       before.end = end;
-      return;
+      return true;
     }
   }
   Item line;
   line.dropped = size;
   line.end = end;
   queue_.insert(at, std::move(line));
+  return true;
 }
 
 void TerminalWriter::flush() {

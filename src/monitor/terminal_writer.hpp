@@ -72,7 +72,7 @@ class TerminalWriter {
   };
   void flush();
   void wait_writable();
-  void drop_oldest();
+  bool drop_oldest();
   void fail();
   void note_progress();
 

@@ -109,7 +109,32 @@ TEST(TerminalWriter, ATerminalNobodyReadsLosesTheOldestAndIsToldWhere) {
       << "every byte not dropped arrived once";
   EXPECT_EQ(writer.done_offset(), end);
   EXPECT_EQ(*page, end) << "the bookmark follows";
+  // Caught up, nothing more is dropped (the count of what is queued came
+  // back to zero, not below).
+  writer.data(chunk("tail"), end + 4);
+  io.run_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(pty.drain(), "tail");
+  EXPECT_EQ(writer.dropped_bytes(), dropped);
   ::munmap(const_cast<std::uint64_t*>(page), 4096);
+}
+
+TEST(TerminalWriter, AChunkBiggerThanTheLimitIsDroppedWholeAndTold) {
+  Pty pty;
+  asio::io_context io;
+  auto tty = reopen_client_terminal(pty.slave);
+  ASSERT_TRUE(tty);
+  TerminalWriter writer(io.get_executor(), std::move(tty.value()), 10, dropped_line);
+  std::string big(1 << 20, 'b');
+  writer.data(chunk(big), big.size());  // more than may ever be queued: gone before it is begun
+  writer.data(chunk("x"), big.size() + 1);
+  EXPECT_EQ(writer.dropped_bytes(), big.size());
+  io.run_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(pty.drain(), "[dropped 1048576]x");
+  EXPECT_EQ(writer.done_offset(), big.size() + 1);
+  writer.data(chunk("tail"), big.size() + 5);  // nothing is dropped any more
+  io.run_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(pty.drain(), "tail");
+  EXPECT_EQ(writer.dropped_bytes(), big.size());
 }
 
 TEST(TerminalWriter, OnlyAWritableTerminalIsTaken) {
