@@ -325,33 +325,6 @@ Result<void> set_nonblocking(int fd) {
   return {};
 }
 
-Result<std::string> run_capture(const std::vector<std::string>& argv) {
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return errno_error("create pipe");
-  UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, write_end.get(), 1);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid;
-  int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    errno = rc;
-    return errno_error("run " + argv[0]);
-  }
-  write_end.reset();
-  std::string output;
-  (void)read_to_end(read_end.get(), output);  // a failed command is told by its status below
-  int status;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return make_error("run " + argv[0] + ": it failed");
-  return output;
-}
-
 Result<std::string> run_command(const std::vector<std::string>& argv, const std::string& input) {
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) != 0) return errno_error("create pipe");

@@ -82,8 +82,6 @@ class RemoveOnExit {
   std::string directory_;
 };
 
-// Runs argv (no shell) and returns what it printed on stdout.
-Result<std::string> run_capture(const std::vector<std::string>& argv);
 // Runs argv (no shell; argv[0] a path) with `input` on its stdin and
 // returns its stdout; if it fails, the error holds the end of its stderr.
 Result<std::string> run_command(const std::vector<std::string>& argv, const std::string& input = {});

@@ -47,7 +47,7 @@ Result<void> build_busybox_rootfs(const std::string& rootfs, const std::string& 
     return errno_error(std::string("template busybox needs ") + kBusyboxPath +
                        " (install Debian's busybox-static: scripts/install-deps.sh)");
   }
-  auto applets = run_capture({kBusyboxPath, "--list-full"});
+  auto applets = run_command({kBusyboxPath, "--list-full"});
   if (!applets) return applets.error();
   if (::mkdir(rootfs.c_str(), 0755) != 0) return errno_error("create " + rootfs);
   for (const char* dir : {"bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp",
