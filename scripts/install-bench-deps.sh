@@ -8,16 +8,9 @@ set -euo pipefail
 
 packages=(tmux screen dtach conserver-server conserver-client systemd-container)
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+. "$(dirname "$0")/apt-packages.sh"
+mapfile -t missing < <(missing_packages "${packages[@]}")
 [ ${#missing[@]} -eq 0 ] && exit 0
-
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-bench-deps: missing packages: ${missing[*]}; run as root (or: sudo $0)" >&2
-  exit 1
-fi
 
 # conserver-server's maintainer script starts a system-wide conserver through
 # invoke-rc.d. The benchmark runs its own on a port of its choosing and wants
@@ -26,12 +19,10 @@ fi
 # 101). A policy-rc.d that is already there (container images ship one) is
 # someone else's and stays untouched.
 policy=/usr/sbin/policy-rc.d
-if [ ! -e "$policy" ]; then
+if [ "$(id -u)" -eq 0 ] && [ ! -e "$policy" ]; then  # (as a user, install_packages says what to do)
   printf '#!/bin/sh\n# bench/peers: no daemons during this install\nexit 101\n' > "$policy"
   chmod 755 "$policy"
   trap 'rm -f "$policy"' EXIT
 fi
 
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_packages install-bench-deps "${missing[@]}"
