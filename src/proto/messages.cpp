@@ -3,6 +3,10 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <iterator>
+#include <utility>
+
 #include "proto/frame.hpp"
 
 namespace vcon::proto {
@@ -115,20 +119,14 @@ Result<Request> parse_request(std::string_view payload) {
   if (op == request.end() || !op->is_string()) return make_error("malformed request: expected \"op\"");
   Request parsed;
   std::string name = op->get<std::string>();
-  if (name == "status") parsed.op = Op::Status;
-  else if (name == "who") parsed.op = Op::Who;
-  else if (name == "halt") parsed.op = Op::Halt;
-  else if (name == "reboot") parsed.op = Op::Reboot;
-  else if (name == "ctl") parsed.op = Op::Ctl;
-  else if (name == "upgrade") parsed.op = Op::Upgrade;
-  else if (name == "log") parsed.op = Op::Log;
-  else if (name == "take") parsed.op = Op::Take;
-  else if (name == "release") parsed.op = Op::Release;
-  else if (name == "direct") parsed.op = Op::Direct;
-  else if (name == "resume") parsed.op = Op::Resume;
-  else if (name == "print") parsed.op = Op::Print;
-  else if (name == "screen") parsed.op = Op::Screen;
-  else return make_error("unknown request '" + name + "'");
+  static constexpr std::pair<std::string_view, Op> kOps[] = {
+      {"status", Op::Status}, {"who", Op::Who},         {"halt", Op::Halt},       {"reboot", Op::Reboot},
+      {"ctl", Op::Ctl},       {"upgrade", Op::Upgrade}, {"log", Op::Log},         {"take", Op::Take},
+      {"release", Op::Release}, {"direct", Op::Direct}, {"resume", Op::Resume},   {"print", Op::Print},
+      {"screen", Op::Screen}};
+  auto known = std::find_if(std::begin(kOps), std::end(kOps), [&](const auto& op) { return op.first == name; });
+  if (known == std::end(kOps)) return make_error("unknown request '" + name + "'");
+  parsed.op = known->second;
   if (parsed.op == Op::Upgrade) {
     auto binary = request.find("binary");
     if (binary == request.end() || !binary->is_string() || binary->get<std::string>().empty() ||
