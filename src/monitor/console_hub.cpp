@@ -195,7 +195,7 @@ void ConsoleHub::on_request(ClientId id, const std::string& payload) {
       if (client.terminal) client.terminal->resume();
       return;
     case proto::Op::Print:
-      if (client.terminal) client.terminal->text(request->command);
+      if (client.terminal && !client.terminal->text(request->command)) too_much_text(id);
       return;
     case proto::Op::Screen:
       return show_last_screen(id, json{{"rows", request->rows}});
@@ -253,14 +253,23 @@ void ConsoleHub::show_last_screen(ClientId id, const json& request) {
   for (unsigned lines = 0; start > 0 && lines <= rows;) {
     if (tail[--start] == '\n') ++lines;
   }
-  client.terminal->text(vcon_line("[the last screenful again]", client.token, true));
-  client.terminal->text(tail.substr(start == 0 ? 0 : start + 1));
+  if (!client.terminal->text(vcon_line("[the last screenful again]", client.token, true) +
+                             tail.substr(start == 0 ? 0 : start + 1))) {
+    too_much_text(id);
+  }
+}
+
+// A direct client whose terminal does not take vcon's lines any more (its
+// reader stopped, while it kept asking for ~p or lines) is let go, as a
+// socket client is whose control frames pile up.
+void ConsoleHub::too_much_text(ClientId id) {
+  clients_.at(id).connection->close("its terminal stopped reading vcon's lines");
 }
 
 void ConsoleHub::notify(ClientId id, json notice) {
   Client& client = clients_.at(id);
   if (client.terminal && !client.terminal->failed() && !client.connection->is_closed()) {
-    client.terminal->text(vcon_line(notice_text(notice), client.token, true));
+    if (!client.terminal->text(vcon_line(notice_text(notice), client.token, true))) return too_much_text(id);
     notice["shown"] = true;
   }
   client.connection->send(FrameType::Notice, json_text(notice));

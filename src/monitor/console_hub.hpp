@@ -112,6 +112,7 @@ class ConsoleHub {
   // A notice to one client: on a terminal the monitor writes to, it is
   // shown there in order with the output, and the frame says so ("shown").
   void notify(ClientId id, nlohmann::json notice);
+  void too_much_text(ClientId id);
   void info(ClientId id, const std::string& text) { notify(id, {{"type", "info"}, {"text", text}}); }
   // In-session requests of a direct client: take its terminal, start
   // writing to it, show a line, show the last screenful again.

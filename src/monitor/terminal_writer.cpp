@@ -90,10 +90,13 @@ void TerminalWriter::data(const Chunk& chunk, std::uint64_t end) {
   if (!paused_) flush();
 }
 
-void TerminalWriter::text(std::string bytes) {
-  if (failed_ || bytes.empty()) return;
+bool TerminalWriter::text(std::string bytes) {
+  if (failed_ || bytes.empty()) return true;
+  if (queued_text_ + bytes.size() > kTextLimit) return false;
+  queued_text_ += bytes.size();
   queue_.push_back(Item{std::make_shared<const std::string>(std::move(bytes))});
   if (!waiting_ && !paused_) flush();
+  return true;
 }
 
 // The oldest console chunk not begun goes; a line saying how much went
@@ -149,6 +152,7 @@ void TerminalWriter::flush() {
       left -= take;
       if (front.written < front.bytes->size()) break;
       if (front.console) queued_console_ -= front.bytes->size();
+      if (!front.console && front.dropped == 0) queued_text_ -= front.bytes->size();
       if (front.console || front.dropped > 0) {
         done_offset_ = std::max(done_offset_, front.end);
         moved = true;
@@ -167,7 +171,7 @@ void TerminalWriter::fail() {
   failed_ = true;
   for (const Item& item : queue_) done_offset_ = std::max(done_offset_, item.end);
   queue_.clear();
-  queued_console_ = 0;
+  queued_console_ = queued_text_ = 0;
   note_progress();
 }
 

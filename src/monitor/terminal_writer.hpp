@@ -46,8 +46,12 @@ class TerminalWriter {
   void resume();
   // Console bytes: `chunk` ends at console offset `end`.
   void data(const Chunk& chunk, std::uint64_t end);
-  // One of vcon's own lines, in order with the console bytes.
-  void text(std::string bytes);
+  // One of vcon's own lines (or a client's ~p screenful), in order with the
+  // console bytes. Never dropped, so bounded: false, and nothing queued, if
+  // more than kTextLimit of them already wait (the terminal stopped reading
+  // while its client kept asking).
+  static constexpr std::size_t kTextLimit = 128 * 1024;
+  bool text(std::string bytes);
 
   // Console offset up to which everything was written to the terminal or
   // dropped: where a client that reconnects goes on from.
@@ -81,6 +85,7 @@ class TerminalWriter {
   std::function<std::string(std::uint64_t)> dropped_line_;
   std::deque<Item> queue_;
   std::size_t queued_console_ = 0;
+  std::size_t queued_text_ = 0;
   std::uint64_t done_offset_ = 0;
   std::uint64_t dropped_total_ = 0;
   bool paused_ = false;

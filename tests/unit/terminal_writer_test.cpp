@@ -137,6 +137,27 @@ TEST(TerminalWriter, AChunkBiggerThanTheLimitIsDroppedWholeAndTold) {
   EXPECT_EQ(writer.dropped_bytes(), big.size());
 }
 
+TEST(TerminalWriter, VconsLinesForATerminalNobodyReadsAreBounded) {
+  Pty pty;
+  asio::io_context io;
+  auto tty = reopen_client_terminal(pty.slave);
+  ASSERT_TRUE(tty);
+  TerminalWriter writer(io.get_executor(), std::move(tty.value()), 1000, dropped_line);
+  std::string line(4096, 'l');
+  std::size_t taken = 0;
+  while (writer.text(line)) {
+    ASSERT_LT(++taken, 10000u) << "a client asking for lines could make the monitor hold any amount";
+  }
+  EXPECT_FALSE(writer.text("more")) << "refused while the terminal does not read";
+  std::string seen;
+  for (int round = 0; round < 400 && seen.size() < taken * line.size(); ++round) {
+    io.run_for(std::chrono::milliseconds(2));
+    seen += pty.drain();
+  }
+  EXPECT_EQ(seen.size(), taken * line.size()) << "what was taken is written";
+  EXPECT_TRUE(writer.text("again")) << "read: lines are taken again";
+}
+
 TEST(TerminalWriter, OnlyAWritableTerminalIsTaken) {
   Pty pty;
   EXPECT_FALSE(reopen_client_terminal(pty.master)) << "a pty master";
