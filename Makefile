@@ -59,6 +59,7 @@ bench: build
 PREFIX ?= /usr/local
 install: build
 	@install -D -m 0755 $(BUILD)/vcon $(DESTDIR)$(PREFIX)/bin/vcon
+	@install -D -m 0755 $(BUILD)/vcon-keeper $(DESTDIR)$(PREFIX)/libexec/vcon/vcon-keeper
 	@if [ -z "$(DESTDIR)" ]; then $(PREFIX)/bin/vcon upgrade --all --binary $(PREFIX)/bin/vcon; fi
 
 clean:

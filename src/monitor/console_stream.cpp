@@ -2,19 +2,55 @@
 #include "monitor/console_stream.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include <new>
 
 namespace vcon {
 
+namespace {
+
+constexpr std::size_t kPage = 4096;  // the first page of the buffer, which every read uses
+
+// A mapping, not heap memory: its pages cost nothing until written, and the
+// heap around it is not spread over 64 KiB more.
+char* map_buffer(std::size_t size) {
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return static_cast<char*>(p);
+}
+
+}  // namespace
+
+void ConsoleStream::Unmap::operator()(char* p) const { ::munmap(p, kBufferSize); }
+
 ConsoleStream::ConsoleStream(asio::io_context& io, int fd, Output on_output, Failed on_failed)
-    : descriptor_(io, fd), on_output_(std::move(on_output)), on_failed_(std::move(on_failed)) {
+    : descriptor_(io, fd),
+      on_output_(std::move(on_output)),
+      on_failed_(std::move(on_failed)),
+      buffer_(map_buffer(kBufferSize)),
+      release_timer_(io) {
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+void ConsoleStream::release_buffer_later(std::size_t used) {
+  if (used <= kPage || release_pending_) return;
+  release_pending_ = true;
+  release_timer_.expires_after(std::chrono::seconds(2));
+  release_timer_.async_wait([this, alive = alive_](std::error_code ec) {
+    if (!*alive || ec) return;
+    release_pending_ = false;
+    // Between reads nothing lives in the buffer: its pages past the first
+    // (which every small read uses) come back zero-filled when needed.
+    ::madvise(buffer_.get() + kPage, kBufferSize - kPage, MADV_DONTNEED);
+  });
 }
 
 std::size_t ConsoleStream::read_ready(std::size_t filled) {
   int fd = descriptor_.native_handle();
-  while (filled < buffer_.size()) {
-    ssize_t n = ::read(fd, buffer_.data() + filled, buffer_.size() - filled);
+  while (filled < kBufferSize) {
+    ssize_t n = ::read(fd, buffer_.get() + filled, kBufferSize - filled);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     filled += static_cast<std::size_t>(n);
@@ -37,7 +73,8 @@ void ConsoleStream::read_more() {
     errno = 0;
     std::size_t n = read_ready(0);
     if (n > 0) {
-      on_output_(std::string_view(buffer_.data(), n));
+      release_buffer_later(n);
+      on_output_(std::string_view(buffer_.get(), n));
       read_more();
     } else if (errno == EAGAIN || errno == EINTR) {
       read_more();  // woken for nothing
@@ -48,7 +85,7 @@ void ConsoleStream::read_more() {
 }
 
 void ConsoleStream::drain() {
-  while (std::size_t n = read_ready(0)) on_output_(std::string_view(buffer_.data(), n));
+  while (std::size_t n = read_ready(0)) on_output_(std::string_view(buffer_.get(), n));
 }
 
 void ConsoleStream::write(std::string bytes) {

@@ -4,10 +4,12 @@
 // handed on; input waits in a bounded queue (64 KiB:
 // past it, input is dropped rather than blocking the monitor or growing it)
 // and is written as the console takes it. Used by both kinds of monitor.
+// The read buffer's pages past the first go back to the system once a burst
+// of output is two seconds old: an idle monitor does not keep 64 KiB for
+// its zone's boot messages (bench/fleet).
 #pragma once
 
 #include <asio.hpp>
-#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -41,12 +43,20 @@ class ConsoleStream {
   std::size_t read_ready(std::size_t filled);
   void read_more();
   void write_front();
+  void release_buffer_later(std::size_t used);
+
+  static constexpr std::size_t kBufferSize = 64 * 1024;
+  struct Unmap {
+    void operator()(char* p) const;
+  };
 
   static constexpr std::size_t kInputLimit = 64 * 1024;
   asio::posix::stream_descriptor descriptor_;
   Output on_output_;
   Failed on_failed_;
-  std::array<char, 65536> buffer_;
+  std::unique_ptr<char, Unmap> buffer_;  // kBufferSize, a mapping of its own (not in the heap)
+  asio::steady_timer release_timer_;
+  bool release_pending_ = false;
   std::deque<std::string> input_;
   std::size_t input_bytes_ = 0;
   std::uint64_t input_total_ = 0;

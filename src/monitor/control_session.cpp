@@ -1,11 +1,12 @@
 // Control session: hello, then requests. Requests are JSON {"op": ...}.
-#include "base/json_text.hpp"
 #include "monitor/control_session.hpp"
+
+#include "base/json_text.hpp"
+#include "base/memory.hpp"
 
 #include <fmt/core.h>
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -249,7 +250,7 @@ void ClientListener::give_back_memory() {
     if (!counts->listener) return;
     std::erase_if(connections_, [](const auto& weak) { return weak.expired(); });
     connections_.shrink_to_fit();
-    ::malloc_trim(0);
+    give_back_memory();
   });
 }
 

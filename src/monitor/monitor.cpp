@@ -4,7 +4,6 @@
 
 #include <fmt/core.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -23,6 +22,7 @@
 #include "base/clock.hpp"
 #include "base/files.hpp"
 #include "base/json_text.hpp"
+#include "base/memory.hpp"
 #include "base/report.hpp"
 #include "monitor/console_server.hpp"
 #include "monitor/console_stream.hpp"
@@ -101,13 +101,16 @@ class ZoneDevice final : public ConsoleDevice {
   // upgraded): its console, as the keeper held it.
   // `ended`: init ended already (the keeper reaped it): there is only the
   // console to drain and the halt or reboot to see to.
-  Result<void> adopt(RunningZone running, const std::string& why, bool ended) {
+  Result<void> adopt(RunningZone running, const std::string& why, bool ended, bool started_by_keeper) {
     learn_init();
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, running.init_pid, 0)));
     if (!pidfd && !ended) return errno_error(fmt::format("take over init (PID {})", running.init_pid));
     boots_ = running.boots;
     booted_at_ = running.booted_at;
     run(running.init_pid, std::move(pidfd), std::move(running.master), std::move(running.slave));
+    if (started_by_keeper && !why.empty()) {  // the keeper's word (it writes no log of its own)
+      server_.log_event(fmt::format("{}; keeper PID {} starts another", why, ::getppid()));
+    }
     server_.log_event(fmt::format("monitor PID {} took over the console of zone {} (init is host PID {}){}",
                                   ::getpid(), config_.name, running.init_pid, why.empty() ? "" : ": " + why));
     write_state();
@@ -457,6 +460,17 @@ void notify(UniqueFd& fd, const std::string& message) {
   fd.reset();
 }
 
+// Whether the keeper runs: the process that forked us is exec'ing it, which
+// closes the pipe's other end; a byte instead means the exec failed.
+bool keeper_runs(UniqueFd pipe) {
+  char byte;
+  ssize_t n;
+  do {
+    n = ::read(pipe.get(), &byte, 1);
+  } while (n < 0 && errno == EINTR);
+  return n == 0;
+}
+
 }  // namespace
 
 int run_monitor(MonitorOptions options) {
@@ -485,9 +499,13 @@ int run_monitor(MonitorOptions options) {
                        std::move(ring.value()));
   ZoneDevice device(server, options);
   auto started = server.start(device, paths.zone_socket(zone));
+  if (started && options.keeper_started && !keeper_runs(std::move(options.keeper_started))) {
+    return 1;  // the keeper could not start, and told `vcon boot` why: nothing booted, nothing to undo
+  }
   if (started) {
     started = options.running
-                  ? device.adopt(std::move(*options.running), options.taking_over, options.exited.has_value())
+                  ? device.adopt(std::move(*options.running), options.taking_over, options.exited.has_value(),
+                                 options.started_by_keeper)
                   : device.boot();
   }
   if (!started) return fail(started.error().message());
@@ -496,7 +514,7 @@ int run_monitor(MonitorOptions options) {
   // forked with) goes back to the system: an idle monitor is mostly this.
   // A moment later, off the path of the zone's first console output.
   asio::steady_timer trim(io, std::chrono::milliseconds(500));
-  trim.async_wait([](std::error_code) { ::malloc_trim(0); });
+  trim.async_wait([](std::error_code) { give_back_memory(); });
   device.watch_keeper();
   if (options.exited) device.init_ended_meanwhile(*options.exited);
   server.run();

@@ -37,6 +37,8 @@ struct MonitorOptions {
   std::optional<RunningZone> running;    // adopting: the zone runs, with this console
   std::optional<int> exited;             // adopting: init ended (waitpid status) while no monitor ran
   std::string taking_over;               // adopting: why ("the monitor PID 812 was killed by SIGKILL")
+  bool started_by_keeper = false;        // adopting: the keeper started us, after `taking_over`
+  UniqueFd keeper_started;               // first monitor: its end (EOF) says the keeper runs; a byte, it could not
 };
 
 // Runs until the zone halts. Returns the process exit code.

@@ -192,3 +192,43 @@ def test_console_output_cannot_rotate_the_audit_trail_away(vcon, make_user):
     assert re.search(rf"[*~] {alice.name} \(PID \d+\) attached read-write", audit), audit
     assert re.search(rf"[*~] {alice.name} \(PID \d+\) typed: echo secret-typed", audit), audit
     assert "| y" not in audit, "no console output in the audit log"
+
+
+def test_the_keeper_is_its_own_small_program_and_restarts_the_binary_it_was_booted_with(vcon, tmp_path):
+    """The keeper is vcon-keeper (exec'd, not a fork of vcon boot), and a monitor it restarts runs the vcon
+    binary that booted the zone, even once that file is gone from disk."""
+    copies = tmp_path / "bin"
+    copies.mkdir()
+    for name in ("vcon", "vcon-keeper"):
+        shutil.copy(os.path.join(os.path.dirname(VCON), name), copies / name)
+    vcon.create("z1")
+    booted = subprocess.run([str(copies / "vcon"), "boot", "z1"], env=vcon.env, capture_output=True, text=True,
+                            timeout=60)
+    assert booted.returncode == 0, booted.stderr
+    keeper = vcon.monitor_pids("vcon-keeper")[0]
+    assert os.readlink(f"/proc/{keeper}/exe") == str(copies / "vcon-keeper")
+    old = state(vcon, "z1")["monitor_pid"]
+    assert state(vcon, "z1")["keeper_pid"] == keeper
+    (copies / "vcon").unlink()
+    os.kill(old, signal.SIGKILL)
+    new = new_monitor(vcon, "z1", old)
+    assert os.readlink(f"/proc/{new}/exe") == str(copies / "vcon") + " (deleted)"
+    assert vcon.exec("z1", "echo", "still-here").stdout.strip() == "still-here"
+    log = vcon.log_text("z1")
+    assert re.search(rf"[*~] monitor PID {old} was killed by SIGKILL; keeper PID {keeper} starts another", log), log
+    vcon.run("halt", "z1")
+    wait_for(lambda: not process_alive(keeper), what="the keeper done")
+
+
+def test_a_boot_without_its_keeper_program_says_so_and_starts_nothing(vcon, tmp_path):
+    lone = tmp_path / "vcon"
+    shutil.copy(VCON, lone)
+    vcon.create("z1")
+    done = subprocess.run([str(lone), "boot", "z1"], env=vcon.env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"cannot boot zone z1: the zone keeper vcon-keeper is neither next to {lone}" in done.stderr, done.stderr
+    assert "make install" in done.stderr
+    assert vcon.ls()["z1"]["state"] == "halted"
+    assert vcon.monitor_pids() == [] and vcon.monitor_pids("vcon-keeper") == []
+    vcon.boot("z1")  # with its keeper, as ever
+    assert vcon.ls()["z1"]["state"] == "running"
