@@ -147,7 +147,7 @@ class Vcon:
         return [monitor, keeper]
 
     def writes_to(self, tty):
-        """Whether the monitor holds this client's terminal (direct output)."""
+        """Whether the monitor holds this client's terminal (direct output and input)."""
         mine = os.stat(tty)
         fds = f"/proc/{self.servers()[0]}/fd"
         return any(os.path.samestat(os.stat(f"{fds}/{fd}"), mine) for fd in os.listdir(fds))
@@ -401,8 +401,9 @@ def main():
     started_at, load_start = time.monotonic(), open("/proc/loadavg").read().split()[:3]
     make_data()
     wanted = os.environ.get("TOOLS", "vcon,vcon-direct,conserver,tmux,screen,dtach").split(",")
-    makers = {"vcon": lambda: Vcon("vcon", "peers-socket"),
+    makers = {"vcon": lambda: Vcon("vcon", "peers-vcon"),
               "vcon-direct": lambda: Vcon("vcon (direct)", "peers-direct", VCON_DIRECT="1"),
+              "vcon-socket": lambda: Vcon("vcon (socket)", "peers-socket-only", VCON_DIRECT="0"),
               "conserver": Conserver, "tmux": Tmux, "screen": Screen, "dtach": Dtach}
     tools = []
     try:

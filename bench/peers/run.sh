@@ -22,7 +22,7 @@ mkdir -p "$VCON_LOCK_DIR"
 # (killed, or failed half-way through starting a tool). It noted each server
 # with its start time, so a PID that was reused since is left alone.
 cleanup() {
-  for zone in peers-direct peers-socket; do
+  for zone in peers-vcon peers-direct peers-socket-only; do
     "$vcon" destroy --force --purge "$zone" >/dev/null 2>&1 || true
   done
   if [ -f "$work/pids" ]; then

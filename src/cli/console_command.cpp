@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -279,19 +280,39 @@ class ConsoleClient {
     read_socket();
   }
 
-  // Direct output (docs/monitor.md), opt-in with VCON_DIRECT=1: on a
-  // terminal, attached straight to a local monitor, we pass it our terminal
-  // and it writes the console's output there itself. Off by default: on
-  // this project's machine it made echo no faster and a viewer that keeps
-  // reading got less of a flood (bench/peers).
-  void ask_direct() {
-    const char* wanted = std::getenv("VCON_DIRECT");
-    if (!wanted || std::string_view(wanted) != "1" || !tty_ || !::isatty(0) || ssh_ > 0) return;
+  // Direct output and input (docs/monitor.md): on a terminal, attached
+  // straight to a local monitor, we pass it our terminal; it writes the
+  // console's output there itself, and reads what is typed when stdin is
+  // that terminal, open for reading and writing (as a login's or script's
+  // is): we stop reading it first. Each keystroke's echo then takes one
+  // process less, two hops fewer (bench/peers). By default for a
+  // read-write client only: a viewer that keeps reading a flood got less of
+  // it through the monitor's writes than through its socket (bench/peers).
+  // VCON_DIRECT=1: for viewers too; VCON_DIRECT=0: never.
+  // Returns whether input was asked for.
+  bool ask_direct() {
+    const char* setting = std::getenv("VCON_DIRECT");
+    std::string_view wanted = setting ? setting : (options_.read_only ? "0" : "1");
+    if (wanted != "1" || !tty_ || !::isatty(0) || ssh_ > 0) return false;
     direct_asked_ = true;  // the answer brings an fd: read with recvmsg from here on
-    send(FrameType::Request, json_text(json{{"op", "direct"}, {"token", token_}}), 1);
+    json request{{"op", "direct"}, {"token", token_}};
+    struct stat in {}, out {};
+    bool input = ::fstat(0, &in) == 0 && ::fstat(1, &out) == 0 && in.st_rdev == out.st_rdev &&
+                 (::fcntl(0, F_GETFL) & O_ACCMODE) == O_RDWR;
+    if (input) {
+      request["input"] = true;
+      if (options_.escape) request["escape"] = static_cast<unsigned char>(*options_.escape);
+      stop_input();
+      input_asked_ = true;
+    }
+    send(FrameType::Request, json_text(request), input ? 0 : 1);
+    return input;
   }
 
   void on_direct(const json& notice) {
+    bool input = proto::field_or<bool>(notice, "input", false);
+    if (input_asked_ && !input) start_input();  // refused: ours to read again
+    input_direct_ = input;
     if (!proto::field_or<bool>(notice, "ok", false) || !received_fd_) return;  // the socket it is, then
     void* page = ::mmap(nullptr, 4096, PROT_READ, MAP_SHARED, received_fd_.get(), 0);
     received_fd_.reset();
@@ -313,6 +334,10 @@ class ConsoleClient {
     }
     direct_ = false;
     direct_asked_ = false;  // a new connection asks again
+    if (input_asked_) {  // the monitor has let go of our terminal: ours to read again
+      input_asked_ = input_direct_ = false;
+      if (!ending_) start_input();
+    }
   }
 
   bool on_frame(const proto::Frame& frame) {
@@ -327,8 +352,7 @@ class ConsoleClient {
                          options_.escape ? escape_display(*options_.escape) + "? for help" : "escapes off", token_));
         reconnecting_ = false;
         waiting_ = false;
-        start_input();
-        ask_direct();
+        if (!ask_direct()) start_input();
         return true;
       }
       case FrameType::Data:
@@ -354,6 +378,13 @@ class ConsoleClient {
         if (type == "dropped" && !direct_) position_ += proto::field_or<std::uint64_t>(notice, "bytes", 0);
         if (type == "direct") {
           on_direct(notice);
+          return true;
+        }
+        if (type == "escape") {  // direct input: the monitor saw it on our terminal
+          if (auto action = escape_action_named(proto::field_or<std::string>(notice, "action", ""));
+              action && input_direct_) {
+            run_action(*action);
+          }
           return true;
         }
         if (!proto::field_or<bool>(notice, "shown", false)) show(notice_text(notice));
@@ -432,8 +463,17 @@ class ConsoleClient {
 
   void start_input() {
     if (reading_input_) return;
+    if (!input_.is_open()) input_.assign(own_stdin());
     reading_input_ = true;
     read_input();
+  }
+
+  // Closed, not just no longer read: an open descriptor stays in our epoll
+  // set and would wake us for every key the monitor reads.
+  void stop_input() {
+    reading_input_ = false;
+    std::error_code ignored;
+    input_.close(ignored);
   }
 
   void retry_connect() {
@@ -454,6 +494,7 @@ class ConsoleClient {
 
   void read_input() {
     input_.async_read_some(asio::buffer(input_buffer_), [this](std::error_code ec, std::size_t n) {
+      if (ec == asio::error::operation_aborted) return;  // stop_input(): the monitor reads it now
       if (ec) {
         // Piped input (printf 'uname -a\n' | vcon console web): it has been
         // sent; leave once the console has been quiet for half a second,
@@ -464,8 +505,8 @@ class ConsoleClient {
         }
         return;
       }
-      handle_input(std::string_view(input_buffer_.data(), n));
-      read_input();
+      handle_input(std::string_view(input_buffer_.data(), n));  // read before a stop: sent as ever
+      if (reading_input_) read_input();
     });
   }
 
@@ -484,11 +525,20 @@ class ConsoleClient {
         }
       }
       if (!parsed.action) return;
-      if (*parsed.action == EscapeParser::Action::Detach) {
-        end(0, (tty_ ? "\r\n[" : "[") + token_ + (tty_ ? " detached]\r\n" : " detached]\n"));
-        return;
-      }
-      switch (*parsed.action) {
+      if (*parsed.action == EscapeParser::Action::Detach) return run_action(*parsed.action);
+      run_action(*parsed.action);
+      bytes = parsed.rest;
+    }
+  }
+
+  // What an escape asks for, seen by us or (direct input) by the monitor.
+  void run_action(EscapeParser::Action action) {
+    if (action == EscapeParser::Action::Detach) {
+      end(0, (tty_ ? "\r\n[" : "[") + token_ + (tty_ ? " detached]\r\n" : " detached]\n"));
+      return;
+    }
+    {
+      switch (action) {
         case EscapeParser::Action::Break:
           if (can_write_) send(FrameType::Break, "");
           else show("[read-only: no break sent]");
@@ -506,9 +556,8 @@ class ConsoleClient {
           show_last_screen();
           break;
         default:
-          show(help_text(*options_.escape));
+          if (options_.escape) show(help_text(*options_.escape));
       }
-      bytes = parsed.rest;
     }
   }
 
@@ -596,6 +645,8 @@ class ConsoleClient {
   UniqueFd received_fd_;  // came with the frames being handled
   bool direct_asked_ = false;  // on this connection
   bool direct_ = false;   // the monitor writes the console's output to our terminal
+  bool input_asked_ = false;   // we stopped reading our terminal and asked the monitor to
+  bool input_direct_ = false;  // the monitor reads our terminal (escapes come back as notices)
   bool ending_ = false;   // waiting for the monitor to let go of our terminal
   const volatile std::uint64_t* bookmark_ = nullptr;  // direct output's progress, kept by the monitor
   std::array<char, 65536> socket_buffer_;

@@ -1,6 +1,8 @@
 // EscapeParser implementation.
 #include "console/escape.hpp"
 
+#include <utility>
+
 namespace vcon {
 
 EscapeParser::Result EscapeParser::feed(std::string_view input) {
@@ -70,6 +72,29 @@ std::string escape_display(char escape) {
   if (byte == 0x7f) return "^?";
   if (byte < 0x20) return std::string("^") + static_cast<char>(byte + '@');
   return std::string(1, escape);
+}
+
+namespace {
+constexpr std::pair<EscapeParser::Action, const char*> kActions[] = {
+    {EscapeParser::Action::Detach, "detach"}, {EscapeParser::Action::Help, "help"},
+    {EscapeParser::Action::Break, "break"},   {EscapeParser::Action::Who, "who"},
+    {EscapeParser::Action::Force, "force"},   {EscapeParser::Action::ReadOnly, "read-only"},
+    {EscapeParser::Action::Replay, "replay"},
+};
+}  // namespace
+
+const char* escape_action_name(EscapeParser::Action action) {
+  for (const auto& [known, name] : kActions) {
+    if (known == action) return name;
+  }
+  return "help";
+}
+
+std::optional<EscapeParser::Action> escape_action_named(std::string_view name) {
+  for (const auto& [action, known] : kActions) {
+    if (name == known) return action;
+  }
+  return std::nullopt;
 }
 
 }  // namespace vcon

@@ -39,6 +39,11 @@ class EscapeParser {
   enum class Sequence { None, Escape, Csi } sequence_ = Sequence::None;
 };
 
+// An action's name, as the monitor's "escape" notice carries it (direct
+// input: the monitor parses the client's keystrokes), and back.
+const char* escape_action_name(EscapeParser::Action action);
+std::optional<EscapeParser::Action> escape_action_named(std::string_view name);
+
 // The escape character as users give it: one character, or caret notation
 // as lxc-console and virsh take it ("^]" is 0x1d, "^?" DEL).
 Result<char> parse_escape_character(std::string_view text);

@@ -5,8 +5,12 @@
 #include "base/clock.hpp"
 #include "console/notice_text.hpp"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <chrono>
 #include <fmt/chrono.h>
@@ -70,7 +74,8 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
                         const proto::Hello& hello) {
   bool wants_write = hello.mode == proto::Mode::ReadWrite;
   ClientId id = next_id_++;
-  clients_[id] = Client{connection, peer, wants_write, wants_write, wall_clock_seconds(), std::nullopt, nullptr, UniqueFd(), ""};
+  clients_[id] = Client{connection, peer, wants_write, wants_write, wall_clock_seconds(), std::nullopt, nullptr,
+                        UniqueFd(), "", nullptr, false};
 
   std::optional<ClientId> displaced;
   if (wants_write) {
@@ -190,7 +195,7 @@ void ConsoleHub::on_request(ClientId id, const std::string& payload) {
       return;
     }
     case proto::Op::Direct:
-      return ask_direct(id, json{{"token", request->command}});
+      return ask_direct(id, request.value());
     case proto::Op::Resume:
       if (client.terminal) client.terminal->resume();
       return;
@@ -206,20 +211,50 @@ void ConsoleHub::on_request(ClientId id, const std::string& payload) {
 
 // The client passed its terminal with the request. Checked and opened again
 // here; it is written to once the client has caught up with its replay and
-// has written what it got through the socket (resume).
-void ConsoleHub::ask_direct(ClientId id, const json& request) {
+// has written what it got through the socket (resume). With input, it is
+// read from now on: the client stopped reading it before it asked.
+void ConsoleHub::ask_direct(ClientId id, const proto::Request& request) {
   Client& client = clients_.at(id);
   UniqueFd passed(client.connection->take_received_fd());
   auto refuse = [&](const std::string& why) {
-    client.connection->send(FrameType::Notice, json_text(json{{"type", "direct"}, {"ok", false}, {"text", why}}));
+    client.connection->send(FrameType::Notice,
+                            json_text(json{{"type", "direct"}, {"ok", false}, {"input", false}, {"text", why}}));
   };
   if (client.terminal || client.pending_terminal) return refuse("direct output is on already");
   if (!passed) return refuse("no terminal came with the request");
-  auto tty = reopen_client_terminal(passed.get());
+  auto tty = reopen_client_terminal(passed.get(), request.input);
   if (!tty) return refuse(tty.error().message());
-  client.token = request.value("token", "");
+  client.token = request.command;
+  if (request.input) {
+    UniqueFd reading(::dup(tty->get()));
+    if (!reading) return refuse("cannot read the terminal: " + std::string(strerror(errno)));
+    ::fcntl(reading.get(), F_SETFD, FD_CLOEXEC);
+    client.input = std::make_unique<TerminalInput>(
+        client.connection->executor(), std::move(reading), request.escape,
+        [this, id](std::string_view bytes) { typed(id, bytes); },
+        [this, id](EscapeParser::Action action) { return escaped(id, action); });
+    client.input->start();
+  }
   client.pending_terminal = std::move(tty.value());
   if (!client.cursor) start_direct(id);
+}
+
+void ConsoleHub::typed(ClientId id, std::string_view bytes) {
+  Client& client = clients_.at(id);
+  if (lock_.holder() == id) {
+    port_.write_input(std::string(bytes), client.peer);
+  } else if (!client.told_read_only) {  // as the client says it when it reads its terminal itself
+    client.told_read_only = true;
+    info(id, "read-only: input is not sent");
+  }
+}
+
+// What an escape asks for is the client's to do (it asks the monitor, or
+// shows something, or leaves); after a detach nothing more is read.
+bool ConsoleHub::escaped(ClientId id, EscapeParser::Action action) {
+  clients_.at(id).connection->send(FrameType::Notice,
+                                   json_text(json{{"type", "escape"}, {"action", escape_action_name(action)}}));
+  return action != EscapeParser::Action::Detach;
 }
 
 void ConsoleHub::start_direct(ClientId id) {
@@ -230,13 +265,15 @@ void ConsoleHub::start_direct(ClientId id) {
       [token](std::uint64_t bytes) { return vcon_line(notice_text(json{{"type", "dropped"}, {"bytes", bytes}}), token, true); });
   auto bookmark = terminal->make_bookmark();
   if (!bookmark) {
-    client.connection->send(FrameType::Notice, json_text(json{{"type", "direct"}, {"ok", false},
+    client.input.reset();  // the client reads its terminal again
+    client.connection->send(FrameType::Notice, json_text(json{{"type", "direct"}, {"ok", false}, {"input", false},
                                                               {"text", bookmark.error().message()}}));
     return;
   }
   terminal->pause();  // until the client has written what the socket brought it
   client.terminal = std::move(terminal);
-  client.connection->send_with_fd(FrameType::Notice, json_text(json{{"type", "direct"}, {"ok", true}}),
+  client.connection->send_with_fd(FrameType::Notice,
+                                  json_text(json{{"type", "direct"}, {"ok", true}, {"input", client.input != nullptr}}),
                                   bookmark->release());
 }
 
@@ -373,7 +410,8 @@ json ConsoleHub::who() const {
                     {"wants_write", client.wants_write},
                     {"since", client.since},
                     {"dropped_bytes", dropped_for(client)},
-                    {"direct", client.terminal != nullptr}});
+                    {"direct", client.terminal != nullptr},
+                    {"direct_input", client.input != nullptr && !client.input->stopped()}});
   }
   return list;
 }

@@ -18,6 +18,7 @@
 #include "console/write_lock.hpp"
 #include "proto/connection.hpp"
 #include "proto/messages.hpp"
+#include "monitor/terminal_input.hpp"
 #include "monitor/terminal_writer.hpp"
 
 namespace vcon {
@@ -95,6 +96,9 @@ class ConsoleHub {
     std::shared_ptr<TerminalWriter> terminal;
     UniqueFd pending_terminal;
     std::string token;  // the attach's token, for vcon's lines on that terminal
+    // Direct input: the monitor reads the client's terminal too.
+    std::unique_ptr<TerminalInput> input;
+    bool told_read_only = false;
   };
 
   void on_frame(ClientId id, proto::Frame frame);
@@ -116,7 +120,10 @@ class ConsoleHub {
   void info(ClientId id, const std::string& text) { notify(id, {{"type", "info"}, {"text", text}}); }
   // In-session requests of a direct client: take its terminal, start
   // writing to it, show a line, show the last screenful again.
-  void ask_direct(ClientId id, const nlohmann::json& request);
+  void ask_direct(ClientId id, const proto::Request& request);
+  // Direct input's keystrokes and escapes.
+  void typed(ClientId id, std::string_view bytes);
+  bool escaped(ClientId id, EscapeParser::Action action);
   void start_direct(ClientId id);
   void show_last_screen(ClientId id, const nlohmann::json& request);
   nlohmann::json names_with_first(ClientId first) const;

@@ -12,6 +12,7 @@ namespace vcon {
 namespace {
 
 constexpr std::size_t kPage = 4096;  // the first page of the buffer, which every read uses
+constexpr std::size_t kShortRead = 1024;
 
 // A mapping, not heap memory: its pages cost nothing until written, and the
 // heap around it is not spread over 64 KiB more.
@@ -54,6 +55,12 @@ std::size_t ConsoleStream::read_ready(std::size_t filled) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     filled += static_cast<std::size_t>(n);
+    // A short read (a keystroke's echo, a prompt) goes out at once: on a
+    // pty the read after it, to find nothing more, can wait in the kernel
+    // for the tty's buffer work (flush_work) before it says so, and that
+    // wait would be in every echo's round trip. Under a flood reads come
+    // full (4 KiB on a pty) and are gathered into large chunks as before.
+    if (static_cast<std::size_t>(n) < kShortRead) break;
   }
   return filled;
 }

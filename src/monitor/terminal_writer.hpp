@@ -29,7 +29,9 @@ namespace vcon {
 // may write to, and opens it again for writing, non-blocking and never as
 // a controlling terminal. Refuses pty masters (opening /dev/ptmx again
 // would make a new pty), files, sockets and read-only descriptors.
-Result<UniqueFd> reopen_client_terminal(int passed);
+// `read_too`: opened for reading as well (direct input), which the passed
+// descriptor must allow too.
+Result<UniqueFd> reopen_client_terminal(int passed, bool read_too = false);
 
 class TerminalWriter {
  public:

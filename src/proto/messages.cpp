@@ -151,6 +151,16 @@ Result<Request> parse_request(std::string_view payload) {
       return make_error("direct: \"token\" must have 1 to 16 characters");
     }
   }
+  if (parsed.op == Op::Direct) {
+    auto input = bool_field(request, "input");
+    if (!input) return input.error();
+    parsed.input = input.value();
+    if (request.contains("escape")) {
+      auto escape = unsigned_field(request, "escape", 0, 255);
+      if (!escape) return escape.error();
+      parsed.escape = static_cast<char>(escape.value());
+    }
+  }
   auto rows = unsigned_field(request, "rows", 24, 1000);
   if (!rows) return rows.error();
   parsed.rows = static_cast<unsigned>(rows.value());

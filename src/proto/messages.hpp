@@ -55,6 +55,10 @@ struct Request {
   unsigned rows = 24;   // screen: the terminal's height
   std::optional<OnBehalf> on_behalf;
   bool audit = false;   // log: the audit log rather than the console log
+  // direct: the monitor reads the terminal too (the client stops reading
+  // it), seeing escapes with this escape character (none: escapes off).
+  bool input = false;
+  std::optional<char> escape;
 };
 
 // Checks the protocol version too.

@@ -169,3 +169,97 @@ def test_a_stopped_terminal_loses_output_not_the_zone(vcon, zone):
         child.expect("flood-over", searchwindowsize=4096)
     finally:
         close(child)
+
+
+def test_a_read_write_terminal_client_is_direct_by_default_and_the_monitor_reads_what_is_typed(vcon, zone):
+    """Direct input: the monitor reads a read-write client's terminal itself (the client has let go of it);
+    typing, escapes (handed back to the client), the write lock and a detach that gives the terminal back to
+    the shell all behave as through the client."""
+    shell = pexpect.spawn("bash", ["--norc", "--noprofile"], env=dict(vcon.env, PS1="shell$ "), encoding="utf-8",
+                          timeout=15)
+    viewer = None
+    try:
+        shell.expect_exact("shell$ ")
+        shell.sendline(f"{VCON} console {zone}")
+        attached(shell)
+        wait_for(lambda: [c.get("direct_input") for c in who(vcon, zone)] == [True], what="direct input")
+        client = who(vcon, zone)[0]["pid"]
+        # The client closed its own reader of the terminal (fds 0-2 it only keeps): only the monitor reads it.
+        tty = os.readlink(f"/proc/{client}/fd/0")
+        extra = [fd for fd in os.listdir(f"/proc/{client}/fd") if int(fd) > 2 and
+                 os.readlink(f"/proc/{client}/fd/{fd}") == tty]
+        assert extra == [], extra
+        shell.send("echo typed-$((6*7))\r")
+        shell.expect("typed-42")
+        shell.send("\r~w")
+        shell.expect(said(shell, "[attached: root (PID"))
+        # Another client forcing write access: the typist's keys go nowhere, and it is told so.
+        viewer = pexpect.spawn(VCON, ["console", "--force", zone], env=vcon.env, encoding="utf-8", timeout=15)
+        attached(viewer)
+        shell.expect(said(shell, "[forced to read-only by root (PID"))
+        shell.send("echo not-sent-$((2*3))\r")
+        shell.expect(said(shell, "[read-only: input is not sent]"))
+        viewer.send("\r~r")
+        shell.expect(said(shell, "[write access is yours again]"))
+        shell.send("\r~.")
+        shell.expect(rf"\[{shell.token} detached\]")
+        shell.expect_exact("shell$ ")
+        # The terminal is the shell's again: what is typed now runs there, not in the zone.
+        shell.sendline("echo back-in-the-shell-$((20+2))")
+        shell.expect("back-in-the-shell-22")
+        shell.expect_exact("shell$ ")
+        log = vcon.log_text(zone)
+        assert "typed-42" in log and "not-sent-6" not in log and "back-in-the-shell" not in log, log[-2000:]
+    finally:
+        close(shell, *([viewer] if viewer else []))
+
+
+def test_direct_input_sees_the_escape_character_it_is_given_and_can_be_turned_off(vcon, zone):
+    child = pexpect.spawn(VCON, ["console", "-e", "^]", zone], env=vcon.env, encoding="utf-8", timeout=15)
+    off = None
+    try:
+        attached(child)
+        wait_for(lambda: any(c.get("direct_input") for c in who(vcon, zone)), what="direct input")
+        child.send("\r~.\r")  # ~ is not the escape here: the zone's shell gets "~."
+        child.expect(r"~\.: not found")
+        child.send("\r\x1d.")
+        child.expect(rf"\[{child.token} detached\]")
+        child.expect(pexpect.EOF)
+        off = pexpect.spawn(VCON, ["console", zone], env=dict(vcon.env, VCON_DIRECT="0"), encoding="utf-8",
+                            timeout=15)
+        attached(off)
+        wait_for(lambda: len(who(vcon, zone)) == 1, what="one client left")
+        assert who(vcon, zone)[0]["direct"] is False
+        off.send("echo through-the-client-$((4*4))\r")
+        off.expect("through-the-client-16")
+    finally:
+        close(child, *([off] if off else []))
+
+
+def test_input_is_only_read_from_a_terminal_passed_for_reading(vcon, zone):
+    master, slave = os.openpty()
+    write_only = os.open(os.ttyname(slave), os.O_WRONLY | os.O_NOCTTY)
+    client = FdClient(vcon, zone)
+    try:
+        client.send(8, {"op": "direct", "token": "#test", "input": True}, write_only)
+        while True:
+            kind, payload = client.receive()
+            if kind == 6 and json.loads(payload).get("type") == "direct":
+                answer = json.loads(payload)
+                break
+        assert answer["ok"] is False and answer["input"] is False and "write-only" in answer["text"], answer
+        assert not any(c.get("direct_input") for c in who(vcon, zone))
+        for bad in ({"escape": 256}, {"escape": "~"}, {"input": "yes"}):
+            client.send(8, dict({"op": "direct", "token": "#test"}, **bad), slave)
+            while True:
+                kind, payload = client.receive()
+                if kind == 6:
+                    notice = json.loads(payload)
+                    if notice.get("type") == "info":
+                        assert "escape" in notice["text"] or "input" in notice["text"], notice
+                        break
+        assert vcon.exec(zone, "echo", "alive").stdout.strip() == "alive"
+    finally:
+        client.close()
+        for fd in (master, slave, write_only):
+            os.close(fd)

@@ -127,4 +127,14 @@ TEST(Escape, ShownAsTyped) {
   for (const char* typed : {"^]", "^A", "^?", "&"}) EXPECT_EQ(escape_display(parse_escape_character(typed).value()), typed);
 }
 
+TEST(Escape, ActionNamesGoBothWays) {
+  for (auto action : {EscapeParser::Action::Detach, EscapeParser::Action::Help, EscapeParser::Action::Break,
+                      EscapeParser::Action::Who, EscapeParser::Action::Force, EscapeParser::Action::ReadOnly,
+                      EscapeParser::Action::Replay}) {
+    EXPECT_EQ(escape_action_named(escape_action_name(action)), action);
+  }
+  EXPECT_FALSE(escape_action_named("reboot").has_value());
+  EXPECT_FALSE(escape_action_named("").has_value());
+}
+
 }  // namespace vcon

@@ -88,4 +88,19 @@ TEST(Messages, FieldOrNeverThrows) {
   EXPECT_EQ(field_or<std::string>(nlohmann::json("text"), "mode", "?"), "?");
 }
 
+TEST(Messages, DirectInputAndItsEscapeCharacter) {
+  auto plain = parse_request(R"({"op":"direct","token":"#ab12"})");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->input);
+  EXPECT_FALSE(plain->escape.has_value());
+  auto typed = parse_request(R"({"op":"direct","token":"#ab12","input":true,"escape":29})");
+  ASSERT_TRUE(typed.ok());
+  EXPECT_TRUE(typed->input);
+  EXPECT_EQ(typed->escape, '\x1d');
+  EXPECT_FALSE(parse_request(R"({"op":"direct","token":"#ab12","input":"yes"})").ok());
+  EXPECT_FALSE(parse_request(R"({"op":"direct","token":"#ab12","escape":256})").ok());
+  EXPECT_FALSE(parse_request(R"({"op":"direct","token":"#ab12","escape":"~"})").ok());
+  EXPECT_FALSE(parse_request(R"({"op":"direct","token":"#ab12","escape":-1})").ok());
+}
+
 }  // namespace vcon::proto
