@@ -222,15 +222,16 @@ void ConsoleHub::ask_direct(ClientId id, const proto::Request& request) {
   };
   if (client.terminal || client.pending_terminal) return refuse("direct output is on already");
   if (!passed) return refuse("no terminal came with the request");
-  auto tty = reopen_client_terminal(passed.get(), request.input);
+  auto tty = reopen_client_terminal(passed.get(), TerminalAccess::Write);
   if (!tty) return refuse(tty.error().message());
   client.token = request.command;
   if (request.input) {
-    UniqueFd reading(::dup(tty->get()));
-    if (!reading) return refuse("cannot read the terminal: " + std::string(strerror(errno)));
-    ::fcntl(reading.get(), F_SETFD, FD_CLOEXEC);
+    // A description of its own for reading: the writer's, write-only, is
+    // then not woken by every key typed.
+    auto reading = reopen_client_terminal(passed.get(), TerminalAccess::Read);
+    if (!reading) return refuse(reading.error().message());
     client.input = std::make_unique<TerminalInput>(
-        client.connection->executor(), std::move(reading), request.escape,
+        client.connection->executor(), std::move(reading.value()), request.escape,
         [this, id](std::string_view bytes) { typed(id, bytes); },
         [this, id](EscapeParser::Action action) { return escaped(id, action); });
     client.input->start();

@@ -250,7 +250,7 @@ void ClientListener::give_back_memory() {
     if (!counts->listener) return;
     std::erase_if(connections_, [](const auto& weak) { return weak.expired(); });
     connections_.shrink_to_fit();
-    give_back_memory();
+    vcon::give_back_memory();  // the free function: this member's name would post itself forever
   });
 }
 

@@ -1,10 +1,6 @@
 // TerminalInput implementation.
 #include "monitor/terminal_input.hpp"
 
-#include <unistd.h>
-
-#include <array>
-
 namespace vcon {
 
 TerminalInput::TerminalInput(const asio::any_io_executor& executor, UniqueFd tty, std::optional<char> escape,
@@ -24,14 +20,13 @@ void TerminalInput::stop() {
 }
 
 void TerminalInput::read_more() {
-  tty_.async_wait(asio::posix::descriptor_base::wait_read, [this, alive = alive_](std::error_code ec) {
+  // async_read_some, not a wait and a read: asio tries the read at once
+  // and keeps the descriptor in its epoll set as it is (a wait re-arms it
+  // with an epoll_ctl, at every key).
+  tty_.async_read_some(asio::buffer(buffer_), [this, alive = alive_](std::error_code ec, std::size_t n) {
     if (!*alive || stopped_) return;
-    if (ec) return stop();
-    std::array<char, 4096> buffer;
-    ssize_t n = ::read(tty_.native_handle(), buffer.data(), buffer.size());
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return read_more();
-    if (n <= 0) return stop();  // hung up (EIO) or gone
-    std::string_view bytes(buffer.data(), static_cast<std::size_t>(n));
+    if (ec) return stop();  // hung up (EIO), gone, or closed
+    std::string_view bytes(buffer_.data(), n);
     while (true) {
       auto parsed = escape_.feed(bytes);
       if (!parsed.send.empty()) on_bytes_(parsed.send);

@@ -8,11 +8,12 @@
 // parser the client uses: what they ask for is handed back to the client
 // (which detaches, shows help, asks who...), and after a detach nothing
 // more is read. Reads are non-blocking, at most 4 KiB at a time, on a
-// description of the terminal the monitor opened itself.
+// description of the terminal the monitor opened itself, read-only.
 #pragma once
 
 #include <asio.hpp>
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -48,6 +49,7 @@ class TerminalInput {
   EscapeParser escape_;
   Bytes on_bytes_;
   Action on_action_;
+  std::array<char, 4096> buffer_;
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -19,7 +19,8 @@ namespace {
 constexpr std::size_t kBookmarkSize = 4096;
 }  // namespace
 
-Result<UniqueFd> reopen_client_terminal(int passed, bool read_too) {
+Result<UniqueFd> reopen_client_terminal(int passed, TerminalAccess access) {
+  bool read = access == TerminalAccess::Read;
   struct stat before {};
   if (::fstat(passed, &before) != 0 || !S_ISCHR(before.st_mode)) {
     return make_error("what was passed as the terminal is not a character device");
@@ -30,11 +31,11 @@ Result<UniqueFd> reopen_client_terminal(int passed, bool read_too) {
   if (::ioctl(passed, TIOCGPTN, &pty_number) == 0) return make_error("a pty master is not a terminal to write to");
   int flags = ::fcntl(passed, F_GETFL);
   if (flags < 0 || (flags & O_ACCMODE) == O_RDONLY) return make_error("the terminal was passed read-only");
-  if (read_too && (flags & O_ACCMODE) != O_RDWR) return make_error("the terminal was passed write-only: no input");
+  if (read && (flags & O_ACCMODE) != O_RDWR) return make_error("the terminal was passed write-only: no input");
   // The same tty, opened again: the client could write to it (and read it)
   // already, and the new description is ours to make non-blocking.
   std::string path = "/proc/self/fd/" + std::to_string(passed);
-  UniqueFd tty(::open(path.c_str(), (read_too ? O_RDWR : O_WRONLY) | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+  UniqueFd tty(::open(path.c_str(), (read ? O_RDONLY : O_WRONLY) | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
   if (!tty) return errno_error("cannot open the client's terminal again");
   struct stat after {};
   if (::fstat(tty.get(), &after) != 0 || after.st_rdev != before.st_rdev || after.st_ino != before.st_ino ||

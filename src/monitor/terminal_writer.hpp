@@ -29,9 +29,10 @@ namespace vcon {
 // may write to, and opens it again for writing, non-blocking and never as
 // a controlling terminal. Refuses pty masters (opening /dev/ptmx again
 // would make a new pty), files, sockets and read-only descriptors.
-// `read_too`: opened for reading as well (direct input), which the passed
-// descriptor must allow too.
-Result<UniqueFd> reopen_client_terminal(int passed, bool read_too = false);
+// TerminalAccess::Read: opened for reading instead (direct input), which
+// the passed descriptor must allow as well as writing.
+enum class TerminalAccess { Write, Read };
+Result<UniqueFd> reopen_client_terminal(int passed, TerminalAccess access = TerminalAccess::Write);
 
 class TerminalWriter {
  public:

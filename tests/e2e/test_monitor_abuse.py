@@ -152,3 +152,30 @@ def test_memory_of_clients_that_never_read_is_bounded_and_given_back(vcon, zone,
             hostile.finish()
     wait_for(lambda: vcon.run("who", zone, "--json").stdout.strip() == "[]", what="clients gone")
     assert rss_kib(monitor) - before < 8 * 1024 + MEMORY_SLACK_KIB, "memory given back after they left"
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def test_a_crowd_that_leaves_leaves_an_idle_monitor(vcon, zone):
+    """Past 64 clients, the monitor gives memory back once most have left (malloc_trim and its stack), once:
+    it must then sleep, not loop."""
+    monitor = monitor_pid(vcon, zone)
+    socket_path = os.path.join(vcon.run_dir(zone), "console.sock")
+    crowd = Hostile(vcon, None, "hold", 70, socket_path, "ro")
+    try:
+        assert crowd.connected == 70
+        wait_for(lambda: len(json.loads(vcon.run("who", zone, "--json").stdout)) == 70, what="70 clients")
+    finally:
+        crowd.finish()
+    wait_for(lambda: vcon.run("who", zone, "--json").stdout.strip() == "[]", what="clients gone")
+    time.sleep(0.5)
+    before = cpu_ticks(monitor)
+    time.sleep(2)
+    spent = cpu_ticks(monitor) - before
+    hz = os.sysconf("SC_CLK_TCK")
+    assert spent < hz, f"the idle monitor used {spent / hz:.2f} s of CPU in 2 s"
+    assert vcon.exec(zone, "echo", "alive").stdout.strip() == "alive"
