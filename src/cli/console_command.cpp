@@ -525,8 +525,8 @@ class ConsoleClient {
         }
       }
       if (!parsed.action) return;
-      if (*parsed.action == EscapeParser::Action::Detach) return run_action(*parsed.action);
       run_action(*parsed.action);
+      if (*parsed.action == EscapeParser::Action::Detach) return;  // the rest is not ours to send
       bytes = parsed.rest;
     }
   }
@@ -537,27 +537,25 @@ class ConsoleClient {
       end(0, (tty_ ? "\r\n[" : "[") + token_ + (tty_ ? " detached]\r\n" : " detached]\n"));
       return;
     }
-    {
-      switch (action) {
-        case EscapeParser::Action::Break:
-          if (can_write_) send(FrameType::Break, "");
-          else show("[read-only: no break sent]");
-          break;
-        case EscapeParser::Action::Who:
-          send(FrameType::Request, json_text(json{{"op", "who"}}));
-          break;
-        case EscapeParser::Action::Force:
-          send(FrameType::Request, json_text(json{{"op", "take"}}));
-          break;
-        case EscapeParser::Action::ReadOnly:
-          send(FrameType::Request, json_text(json{{"op", "release"}}));
-          break;
-        case EscapeParser::Action::Replay:
-          show_last_screen();
-          break;
-        default:
-          if (options_.escape) show(help_text(*options_.escape));
-      }
+    switch (action) {
+      case EscapeParser::Action::Break:
+        if (can_write_) send(FrameType::Break, "");
+        else show("[read-only: no break sent]");
+        break;
+      case EscapeParser::Action::Who:
+        send(FrameType::Request, json_text(json{{"op", "who"}}));
+        break;
+      case EscapeParser::Action::Force:
+        send(FrameType::Request, json_text(json{{"op", "take"}}));
+        break;
+      case EscapeParser::Action::ReadOnly:
+        send(FrameType::Request, json_text(json{{"op", "release"}}));
+        break;
+      case EscapeParser::Action::Replay:
+        show_last_screen();
+        break;
+      default:
+        if (options_.escape) show(help_text(*options_.escape));
     }
   }
 
