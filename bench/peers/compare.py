@@ -185,56 +185,52 @@ class Tmux:
         end(self.idle)
 
 
-class Screen:
+class ChildServer:
+    """A tool whose server runs in the foreground as our child, with `sleep`
+    as the program in its one window: the server's command is `argv`."""
+    name = ""
+
+    def __init__(self, argv, env):
+        self.env = env
+        self.server = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+        remember(self.server.pid)
+        self.idle = wait_for(f"{self.name}'s program", lambda: child_named(self.server.pid, "sleep"))
+        remember(self.idle)
+        self.tty = tty_of(self.idle)
+
+    def servers(self):
+        return [self.server.pid]
+
+    def stop(self):
+        stop_child(self.server)
+        end(self.idle)
+
+
+class Screen(ChildServer):
     name = "screen"
 
     def __init__(self):
         screendir = os.path.join(WORK, "screen")
         os.mkdir(screendir, 0o700)  # screen insists on a private directory
-        self.env = dict(CLIENT_ENV, SCREENDIR=screendir)
         # -D -m: detached, but no fork: the server is our child.
-        self.server = subprocess.Popen(["screen", "-D", "-m", "-S", "c", *IDLE], env=self.env,
-                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        remember(self.server.pid)
-        self.idle = wait_for("screen's window", lambda: child_named(self.server.pid, "sleep"))
-        remember(self.idle)
-        self.tty = tty_of(self.idle)
+        super().__init__(["screen", "-D", "-m", "-S", "c", *IDLE], dict(CLIENT_ENV, SCREENDIR=screendir))
 
     def client(self, rw):
         return ["screen", "-x", "c"]  # screen has no read-only attach; viewers never type
 
-    def servers(self):
-        return [self.server.pid]
 
-    def stop(self):
-        stop_child(self.server)
-        end(self.idle)
-
-
-class Dtach:
+class Dtach(ChildServer):
     name = "dtach"
 
     def __init__(self):
-        self.env = CLIENT_ENV
         self.sock = os.path.join(WORK, "dtach.sock")
         # -N: the session without a client, dtach in the foreground (our child).
-        self.server = subprocess.Popen(["dtach", "-N", self.sock, "-z", *IDLE], stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        remember(self.server.pid)
-        self.idle = wait_for("dtach's program", lambda: child_named(self.server.pid, "sleep"))
-        remember(self.idle)
-        self.tty = tty_of(self.idle)
+        super().__init__(["dtach", "-N", self.sock, "-z", *IDLE], CLIENT_ENV)
 
     def client(self, rw):
         # -E: no detach key, -r none: no redraw request sent to the program.
         return ["dtach", "-a", self.sock, "-E", "-z", "-r", "none"]
-
-    def servers(self):
-        return [self.server.pid]
-
-    def stop(self):
-        stop_child(self.server)
-        end(self.idle)
 
 
 class Conserver:

@@ -74,8 +74,11 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
                         const proto::Hello& hello) {
   bool wants_write = hello.mode == proto::Mode::ReadWrite;
   ClientId id = next_id_++;
-  clients_[id] = Client{connection, peer, wants_write, wants_write, wall_clock_seconds(), std::nullopt, nullptr,
-                        UniqueFd(), "", nullptr, false};
+  clients_[id] = Client{.connection = connection,
+                        .peer = peer,
+                        .may_write = wants_write,
+                        .wants_write = wants_write,
+                        .since = wall_clock_seconds()};
 
   std::optional<ClientId> displaced;
   if (wants_write) {

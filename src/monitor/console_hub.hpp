@@ -84,20 +84,20 @@ class ConsoleHub {
   struct Client {
     std::shared_ptr<proto::FrameConnection> connection;
     Peer peer;
-    bool may_write;   // read-write access (a read-only user's client never writes)
-    bool wants_write;
-    double since;
+    bool may_write = false;  // read-write access (a read-only user's client never writes)
+    bool wants_write = false;
+    double since = 0;
     // Set while the client catches up from the ring (its replay): the next
     // offset it gets. Live output reaches it only once it has caught up.
-    std::optional<std::uint64_t> cursor;
+    std::optional<std::uint64_t> cursor{};
     // Direct output: the monitor writes to the client's terminal itself
     // (docs/monitor.md). Asked for while catching up, it starts once the
     // client has caught up (`pending_terminal`).
-    std::shared_ptr<TerminalWriter> terminal;
-    UniqueFd pending_terminal;
-    std::string token;  // the attach's token, for vcon's lines on that terminal
+    std::shared_ptr<TerminalWriter> terminal{};
+    UniqueFd pending_terminal{};
+    std::string token{};  // the attach's token, for vcon's lines on that terminal
     // Direct input: the monitor reads the client's terminal too.
-    std::unique_ptr<TerminalInput> input;
+    std::unique_ptr<TerminalInput> input{};
     bool told_read_only = false;
   };
 

@@ -8,7 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <tuple>
 
 #include "monitor/terminal_writer.hpp"
 
@@ -50,12 +52,27 @@ proto::Chunk chunk(std::string bytes) { return std::make_shared<const std::strin
 
 std::string dropped_line(std::uint64_t bytes) { return "[dropped " + std::to_string(bytes) + "]"; }
 
-TEST(TerminalWriter, WritesOutputAndLinesInOrder) {
+// A writer on a fresh pty's slave, as the monitor makes one for a client
+// (`limit`: the bytes of output it queues before dropping the oldest).
+struct Attached {
   Pty pty;
   asio::io_context io;
-  auto tty = reopen_client_terminal(pty.slave);
-  ASSERT_TRUE(tty) << tty.error().message();
-  TerminalWriter writer(io.get_executor(), std::move(tty.value()), 1 << 20, dropped_line);
+  std::unique_ptr<TerminalWriter> writer;
+  explicit Attached(std::size_t limit) {
+    auto tty = reopen_client_terminal(pty.slave);
+    if (!tty) {
+      ADD_FAILURE() << tty.error().message();
+      return;
+    }
+    writer = std::make_unique<TerminalWriter>(io.get_executor(), std::move(tty.value()), limit, dropped_line);
+  }
+  std::tuple<Pty&, asio::io_context&, TerminalWriter&> parts() { return {pty, io, *writer}; }
+};
+
+TEST(TerminalWriter, WritesOutputAndLinesInOrder) {
+  Attached attached(1 << 20);
+  ASSERT_TRUE(attached.writer);
+  auto [pty, io, writer] = attached.parts();
   writer.pause();
   writer.data(chunk("abc"), 3);
   writer.text("[line]");
@@ -68,11 +85,9 @@ TEST(TerminalWriter, WritesOutputAndLinesInOrder) {
 }
 
 TEST(TerminalWriter, ATerminalNobodyReadsLosesTheOldestAndIsToldWhere) {
-  Pty pty;
-  asio::io_context io;
-  auto tty = reopen_client_terminal(pty.slave);
-  ASSERT_TRUE(tty);
-  TerminalWriter writer(io.get_executor(), std::move(tty.value()), 1000, dropped_line);
+  Attached attached(1000);
+  ASSERT_TRUE(attached.writer);
+  auto [pty, io, writer] = attached.parts();
   auto bookmark = writer.make_bookmark();
   ASSERT_TRUE(bookmark);
   auto* page = static_cast<const std::uint64_t*>(::mmap(nullptr, 4096, PROT_READ, MAP_SHARED, bookmark->get(), 0));
@@ -119,11 +134,9 @@ TEST(TerminalWriter, ATerminalNobodyReadsLosesTheOldestAndIsToldWhere) {
 }
 
 TEST(TerminalWriter, AChunkBiggerThanTheLimitIsDroppedWholeAndTold) {
-  Pty pty;
-  asio::io_context io;
-  auto tty = reopen_client_terminal(pty.slave);
-  ASSERT_TRUE(tty);
-  TerminalWriter writer(io.get_executor(), std::move(tty.value()), 10, dropped_line);
+  Attached attached(10);
+  ASSERT_TRUE(attached.writer);
+  auto [pty, io, writer] = attached.parts();
   std::string big(1 << 20, 'b');
   writer.data(chunk(big), big.size());  // more than may ever be queued: gone before it is begun
   writer.data(chunk("x"), big.size() + 1);
@@ -138,11 +151,9 @@ TEST(TerminalWriter, AChunkBiggerThanTheLimitIsDroppedWholeAndTold) {
 }
 
 TEST(TerminalWriter, VconsLinesForATerminalNobodyReadsAreBounded) {
-  Pty pty;
-  asio::io_context io;
-  auto tty = reopen_client_terminal(pty.slave);
-  ASSERT_TRUE(tty);
-  TerminalWriter writer(io.get_executor(), std::move(tty.value()), 1000, dropped_line);
+  Attached attached(1000);
+  ASSERT_TRUE(attached.writer);
+  auto [pty, io, writer] = attached.parts();
   std::string line(4096, 'l');
   std::size_t taken = 0;
   while (writer.text(line)) {
@@ -175,6 +186,24 @@ TEST(TerminalWriter, OnlyAWritableTerminalIsTaken) {
   EXPECT_FALSE(reopen_client_terminal(file));
   ::close(file);
   EXPECT_TRUE(reopen_client_terminal(pty.slave));
+}
+
+TEST(TerminalWriter, InputIsReadOnlyFromATerminalPassedForReadingAndWriting) {
+  Pty pty;
+  int write_only = ::open(::ttyname(pty.slave), O_WRONLY | O_NOCTTY);
+  ASSERT_GE(write_only, 0);
+  EXPECT_TRUE(reopen_client_terminal(write_only, TerminalAccess::Write)) << "output: writable is enough";
+  auto refused = reopen_client_terminal(write_only, TerminalAccess::Read);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("write-only"), std::string::npos) << refused.error().message();
+  ::close(write_only);
+  auto reading = reopen_client_terminal(pty.slave, TerminalAccess::Read);
+  ASSERT_TRUE(reading) << reading.error().message();
+  EXPECT_EQ(::fcntl(reading->get(), F_GETFL) & O_ACCMODE, O_RDONLY) << "a description of its own, read-only";
+  ASSERT_EQ(::write(pty.master, "k", 1), 1);
+  char key = 0;
+  for (int tries = 0; tries < 1000 && ::read(reading->get(), &key, 1) != 1; ++tries) ::usleep(1000);
+  EXPECT_EQ(key, 'k');
 }
 
 }  // namespace
