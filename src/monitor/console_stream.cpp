@@ -7,6 +7,8 @@
 
 #include <new>
 
+#include "base/memory.hpp"
+
 namespace vcon {
 
 namespace {
@@ -36,15 +38,32 @@ ConsoleStream::ConsoleStream(asio::io_context& io, int fd, Output on_output, Fai
 }
 
 void ConsoleStream::release_buffer_later(std::size_t used) {
-  if (used <= kPage || release_pending_) return;
+  if (used <= kPage) return;
+  last_burst_ = std::chrono::steady_clock::now();
+  if (release_pending_) return;  // it looks at last_burst_ when it fires
   release_pending_ = true;
-  release_timer_.expires_after(std::chrono::seconds(2));
+  release_when_quiet(kQuiet);
+}
+
+// Two seconds after the last large read, not the first: a long flood keeps
+// its buffer and heap until it is over (the check costs a clock read per
+// read; moving the timer would cost a syscall).
+void ConsoleStream::release_when_quiet(std::chrono::steady_clock::duration after) {
+  release_timer_.expires_after(after);
   release_timer_.async_wait([this, alive = alive_](std::error_code ec) {
     if (!*alive || ec) return;
+    auto quiet = std::chrono::steady_clock::now() - last_burst_;
+    if (quiet < kQuiet) {
+      release_when_quiet(kQuiet - quiet);
+      return;
+    }
     release_pending_ = false;
     // Between reads nothing lives in the buffer: its pages past the first
     // (which every small read uses) come back zero-filled when needed.
     ::madvise(buffer_.get() + kPage, kBufferSize - kPage, MADV_DONTNEED);
+    // And the heap the burst's chunks spread over (clients that keep up
+    // have long written them): what heavy traffic took goes back.
+    give_back_memory();
   });
 }
 

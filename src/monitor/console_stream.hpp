@@ -4,9 +4,10 @@
 // handed on; input waits in a bounded queue (64 KiB:
 // past it, input is dropped rather than blocking the monitor or growing it)
 // and is written as the console takes it. Used by both kinds of monitor.
-// The read buffer's pages past the first go back to the system once a burst
-// of output is two seconds old: an idle monitor does not keep 64 KiB for
-// its zone's boot messages (bench/fleet).
+// The read buffer's pages past the first, and the heap's free pages, go
+// back to the system once a burst of output is two seconds old: an idle
+// monitor does not keep 64 KiB for its zone's boot messages (bench/fleet),
+// nor what a flood to many clients spread its heap over (bench/peers).
 #pragma once
 
 #include <asio.hpp>
@@ -44,6 +45,7 @@ class ConsoleStream {
   void read_more();
   void write_front();
   void release_buffer_later(std::size_t used);
+  void release_when_quiet(std::chrono::steady_clock::duration after);
 
   static constexpr std::size_t kBufferSize = 64 * 1024;
   struct Unmap {
@@ -57,6 +59,8 @@ class ConsoleStream {
   std::unique_ptr<char, Unmap> buffer_;  // kBufferSize, a mapping of its own (not in the heap)
   asio::steady_timer release_timer_;
   bool release_pending_ = false;
+  static constexpr std::chrono::seconds kQuiet{2};
+  std::chrono::steady_clock::time_point last_burst_{};
   std::deque<std::string> input_;
   std::size_t input_bytes_ = 0;
   std::uint64_t input_total_ = 0;
