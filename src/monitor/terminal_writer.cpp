@@ -84,12 +84,30 @@ void TerminalWriter::data(const Chunk& chunk, std::uint64_t end) {
   }
   queue_.push_back(Item{chunk, 0, true, end});
   queued_console_ += chunk->size();
-  while (queued_console_ > limit_ && drop_oldest()) {
-  }
+  if (!resting_) rest_policy_.offered(chunk->size());
+  bool dropped = false;
+  while (queued_console_ > (resting_ ? rest_limit() : limit_) && drop_oldest()) dropped = true;
+  if (dropped && !resting_) rest();
   // Even while waiting for the terminal to be writable: a pty's writer
   // seems to be woken late (bench/peers), and new output is a good moment
   // to try again.
-  if (!paused_) flush();
+  flush();
+}
+
+// The terminal fell behind: it rests (proto::RestPolicy), with only the
+// newest output queued for it, as a socket client does.
+void TerminalWriter::rest() {
+  resting_ = true;
+  while (queued_console_ > rest_limit() && drop_oldest()) {
+  }
+  if (!rest_timer_) rest_timer_.emplace(tty_.get_executor());
+  rest_timer_->expires_after(rest_policy_.start(proto::RestPolicy::Clock::now()));
+  rest_timer_->async_wait([this, alive = alive_](std::error_code ec) {
+    if (!*alive || ec) return;
+    resting_ = false;
+    rest_policy_.ended(proto::RestPolicy::Clock::now());
+    if (!waiting_) flush();
+  });
 }
 
 bool TerminalWriter::text(std::string bytes) {
@@ -97,17 +115,20 @@ bool TerminalWriter::text(std::string bytes) {
   if (queued_text_ + bytes.size() > kTextLimit) return false;
   queued_text_ += bytes.size();
   queue_.push_back(Item{std::make_shared<const std::string>(std::move(bytes))});
-  if (!waiting_ && !paused_) flush();
+  if (!waiting_) flush();
   return true;
 }
 
 // The oldest console chunk not begun goes; a line saying how much went
 // stands in its place (one line for a run of drops). False if there is
-// none (the chunk being written stays, and still counts as queued).
+// none but the newest (a terminal that falls behind still gets the latest
+// output) or the one being written (which still counts as queued).
 bool TerminalWriter::drop_oldest() {
-  auto victim = std::find_if(queue_.begin(), queue_.end(),
-                             [](const Item& item) { return item.console && item.written == 0; });
-  if (victim == queue_.end()) return false;
+  auto newest = std::find_if(queue_.rbegin(), queue_.rend(), [](const Item& item) { return item.console; });
+  if (newest == queue_.rend()) return false;
+  auto last = std::prev(newest.base());
+  auto victim = std::find_if(queue_.begin(), last, [](const Item& item) { return item.console && item.written == 0; });
+  if (victim == last) return false;
   std::uint64_t size = victim->bytes->size(), end = victim->end;
   queued_console_ -= size;
   dropped_total_ += size;
@@ -129,7 +150,7 @@ bool TerminalWriter::drop_oldest() {
 
 void TerminalWriter::flush() {
   bool moved = false;
-  while (!queue_.empty() && !paused_ && !failed_) {
+  while (!queue_.empty() && !paused_ && !resting_ && !failed_) {
     std::vector<iovec> parts;
     for (auto& item : queue_) {
       if (parts.size() == 32) break;
@@ -147,6 +168,7 @@ void TerminalWriter::flush() {
       return;
     }
     auto left = static_cast<std::size_t>(n);
+    rest_policy_.taken(left);
     while (left > 0) {
       Item& front = queue_.front();
       std::size_t take = std::min(left, front.bytes->size() - front.written);

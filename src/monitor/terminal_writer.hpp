@@ -7,8 +7,10 @@
 // same tty again, non-blocking, so a slow terminal never stalls the loop
 // and the client's own file description keeps its flags. Console bytes
 // are queued as the chunks every client shares; past `limit` queued bytes
-// the oldest whole chunks are dropped and a line saying so takes their
-// place. vcon's own lines (rendered by the hub) are never dropped.
+// the oldest whole chunks (never the newest) are dropped and a line saying
+// so takes their place, and the terminal rests (proto::RestPolicy): nothing
+// is written to it for a while, and only the newest output waits for it.
+// vcon's own lines (rendered by the hub) are never dropped.
 #pragma once
 
 #include <asio.hpp>
@@ -17,11 +19,13 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
 #include "proto/output_queue.hpp"
+#include "proto/rest_policy.hpp"
 
 namespace vcon {
 
@@ -80,6 +84,8 @@ class TerminalWriter {
   void flush();
   void wait_writable();
   bool drop_oldest();
+  void rest();
+  std::size_t rest_limit() const { return std::min(limit_, proto::RestPolicy::kKeep); }
   void fail();
   void note_progress();
 
@@ -94,6 +100,9 @@ class TerminalWriter {
   bool paused_ = false;
   bool waiting_ = false;
   bool failed_ = false;
+  bool resting_ = false;
+  std::optional<asio::steady_timer> rest_timer_;
+  proto::RestPolicy rest_policy_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   volatile std::uint64_t* bookmark_ = nullptr;
 };

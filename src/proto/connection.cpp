@@ -68,7 +68,7 @@ void FrameConnection::send(FrameType type, std::string payload) {
     close("client stopped reading");
     return;
   }
-  if (!writing_) write_more();
+  if (!writing_ && !queue_.resting()) write_more();
 }
 
 void FrameConnection::send_with_fd(FrameType type, std::string payload, int fd) {
@@ -78,21 +78,48 @@ void FrameConnection::send_with_fd(FrameType type, std::string payload, int fd) 
   });
   if (closed_ || closing_) return;
   queue_.push_control(type, std::move(payload), std::move(owned));
-  if (!writing_) write_more();
+  if (!writing_ && !queue_.resting()) write_more();
 }
 
 void FrameConnection::send_data(Chunk chunk) {
   if (closed_ || closing_) return;
-  queue_.push_data(std::move(chunk));
-  if (!writing_) write_more();
+  if (!queue_.resting()) rest_policy_.offered(chunk->size());
+  if (queue_.push_data(std::move(chunk)) && !queue_.resting()) rest();
+  if (!writing_ && !queue_.resting()) write_more();
+}
+
+// The client fell behind (its socket is full and its queue overflowed):
+// it rests (RestPolicy), with only the newest output queued for it.
+void FrameConnection::rest() {
+  queue_.rest();
+  if (!rest_timer_) rest_timer_.emplace(socket_.get_executor());
+  rest_timer_->expires_after(rest_policy_.start(RestPolicy::Clock::now()));
+  rest_timer_->async_wait([self = shared_from_this()](std::error_code ec) {
+    if (ec || self->closed_ || !self->queue_.resting()) return;
+    self->queue_.end_rest();
+    self->rest_policy_.ended(RestPolicy::Clock::now());
+    if (!self->writing_) self->write_more();
+  });
+}
+
+void FrameConnection::end_rest_now() {
+  if (!queue_.resting()) return;
+  queue_.end_rest();
+  rest_policy_.ended(RestPolicy::Clock::now());
+  rest_timer_->cancel();
 }
 
 void FrameConnection::close_after_send() {
   closing_ = true;
-  if (!writing_) close("closed");
+  end_rest_now();
+  if (!writing_) write_more();  // closes once the queue is empty
 }
 
 void FrameConnection::write_more() {
+  if (queue_.resting()) {  // the write in flight is done; the next waits for the rest's end
+    writing_ = false;
+    return;
+  }
   if (queue_.empty()) {
     writing_ = false;
     if (closing_) close("closed");
@@ -114,12 +141,13 @@ void FrameConnection::write_more() {
     buffers_.push_back(asio::buffer(frame.header));
     buffers_.push_back(asio::buffer(*frame.payload));
   }
-  asio::async_write(socket_, buffers_, [self = shared_from_this()](std::error_code ec, std::size_t) {
+  asio::async_write(socket_, buffers_, [self = shared_from_this()](std::error_code ec, std::size_t written) {
     if (self->closed_) return;
     if (ec) {
       self->close(ec.message());
       return;
     }
+    self->rest_policy_.taken(written);
     self->queue_.pop_batch();
     self->write_more();
   });
@@ -169,6 +197,7 @@ void FrameConnection::close(const std::string& reason) {
   socket_.close(ignored);
   on_frame_ = nullptr;  // break reference cycles through captured sessions
   on_drained_ = nullptr;
+  if (rest_timer_) rest_timer_->cancel();
   if (on_close_) {
     // Later, from the loop: whoever made us close (a send in a loop over
     // clients) is not re-entered.

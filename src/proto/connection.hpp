@@ -6,7 +6,7 @@
 // What a client can make it hold is bounded: the frame being read (the
 // decoder's limit), control frames queued (kControlLimit: past it the client
 // is dropped), console data queued (the data limit: past it the oldest is
-// dropped) and one write batch (kBatchBytes).
+// dropped, and the client rests) and one write batch (kBatchBytes).
 //
 // The close handler is never called from inside send(), set_handlers() or
 // any other call of the owner's: it is posted to the loop. So an owner may
@@ -16,6 +16,8 @@
 #include <asio.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +25,7 @@
 #include "base/unique_fd.hpp"
 #include "proto/frame.hpp"
 #include "proto/output_queue.hpp"
+#include "proto/rest_policy.hpp"
 
 namespace vcon::proto {
 
@@ -31,7 +34,9 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   using FrameHandler = std::function<void(Frame)>;
   using CloseHandler = std::function<void(const std::string& reason)>;
 
-  // Console data queued beyond this many bytes is dropped, oldest first.
+  // Console data queued beyond this many bytes is dropped, oldest first,
+  // and the client rests (RestPolicy): nothing more is written to it for a
+  // while, and only the newest output waits for it meanwhile.
   static constexpr std::size_t kDefaultDataLimit = 256 * 1024;
   // A client that lets this much control traffic pile up is disconnected.
   static constexpr std::size_t kControlLimit = 64 * 1024;
@@ -69,6 +74,8 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   void read_more();
   void write_more();
   void write_with_fd(const OutgoingFrame& frame);
+  void rest();
+  void end_rest_now();
 
   asio::local::stream_protocol::socket socket_;
   FrameDecoder decoder_;
@@ -77,6 +84,8 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   static constexpr std::size_t kBatchFrames = 32;  // 64 iovecs, well under IOV_MAX
   static constexpr std::size_t kBatchBytes = 64 * 1024;  // what a stuck client pins of old output
   std::vector<asio::const_buffer> buffers_;
+  std::optional<asio::steady_timer> rest_timer_;
+  RestPolicy rest_policy_;
   bool writing_ = false;
   bool closing_ = false;
   bool closed_ = false;

@@ -22,14 +22,24 @@ void OutputQueue::push_control(FrameType type, std::string payload, std::shared_
   frames_.back().fd = std::move(fd);
 }
 
-void OutputQueue::push_data(Chunk chunk) {
+bool OutputQueue::push_data(Chunk chunk) {
   data_bytes_ += chunk->size();
   frames_.push_back(make(FrameType::Data, std::move(chunk)));
-  // Over the limit, drop the oldest queued data frames, but never the newest
-  // one: a client that falls behind still sees the latest output. (The frame
-  // being written is not in frames_ and does not count.) Indices, not
-  // iterators: erasing from the middle of a deque invalidates them.
-  for (std::size_t i = 0; data_bytes_ > data_limit_ && i + 1 < frames_.size();) {
+  return drop_to(resting_ ? rest_limit() : data_limit_);
+}
+
+void OutputQueue::rest() {
+  resting_ = true;
+  drop_to(rest_limit());
+}
+
+// Over the limit, drop the oldest queued data frames, but never the newest
+// one: a client that falls behind still sees the latest output. (The frame
+// being written is not in frames_ and does not count.) Indices, not
+// iterators: erasing from the middle of a deque invalidates them.
+bool OutputQueue::drop_to(std::size_t limit) {
+  bool dropped = false;
+  for (std::size_t i = 0; data_bytes_ > limit && i + 1 < frames_.size();) {
     if (!frames_[i].is_data) {
       ++i;
       continue;
@@ -39,7 +49,9 @@ void OutputQueue::push_data(Chunk chunk) {
     pending_drop_ += size;
     dropped_total_ += size;
     frames_.erase(frames_.begin() + static_cast<std::ptrdiff_t>(i));
+    dropped = true;
   }
+  return dropped;
 }
 
 const std::vector<OutgoingFrame>& OutputQueue::front_batch(std::size_t max_frames, std::size_t max_bytes) {

@@ -2,7 +2,13 @@
 // is held as references to chunks shared by every client (no copy per
 // client); a client that falls behind loses its oldest queued data, never
 // the frame being written, and is told how much it lost in a notice placed
-// before the next frame it gets. Control frames are never dropped. Pure logic.
+// before the next frame it gets. Control frames are never dropped.
+//
+// A client that fell behind rests (RestPolicy): its owner stops writing to
+// it for a while, and meanwhile only the newest output is kept for it, so
+// a terminal that cannot keep up with a flood costs little and still shows
+// the end of it.
+// Pure logic: the owner keeps the time.
 #pragma once
 
 #include <array>
@@ -13,6 +19,7 @@
 #include <vector>
 
 #include "proto/frame.hpp"
+#include "proto/rest_policy.hpp"
 
 namespace vcon::proto {
 
@@ -33,7 +40,16 @@ class OutputQueue {
   explicit OutputQueue(std::size_t data_limit) : data_limit_(data_limit) {}
 
   void push_control(FrameType type, std::string payload, std::shared_ptr<int> fd = nullptr);
-  void push_data(Chunk chunk);
+  // True if older data had to be dropped for it: the client fell behind.
+  bool push_data(Chunk chunk);
+
+  // The owner stops writing for a while: queued data is cut to the newest
+  // RestPolicy::kKeep bytes (or the data limit, if less; never the newest
+  // frame) and so is what comes meanwhile. end_rest() restores the limit.
+  void rest();
+  void end_rest() { resting_ = false; }
+  bool resting() const { return resting_; }
+  std::size_t rest_limit() const { return std::min(data_limit_, RestPolicy::kKeep); }
 
   void set_data_limit(std::size_t limit) { data_limit_ = limit; }
   bool empty() const { return frames_.empty() && batch_.empty() && pending_drop_ == 0; }
@@ -52,10 +68,14 @@ class OutputQueue {
 
  private:
   static OutgoingFrame make(FrameType type, Chunk payload);
+  // Drops the oldest queued data frames (never the newest frame) until at
+  // most `limit` bytes are queued; true if any went.
+  bool drop_to(std::size_t limit);
 
   std::deque<OutgoingFrame> frames_;
   std::vector<OutgoingFrame> batch_;
   std::size_t data_limit_;
+  bool resting_ = false;
   std::size_t data_bytes_ = 0;
   std::size_t control_bytes_ = 0;
   std::uint64_t pending_drop_ = 0;  // dropped but not yet reported

@@ -228,6 +228,30 @@ def test_stopped_client_slows_nobody(vcon, zone):
         close(stopped)
 
 
+def test_a_client_that_fell_behind_rests_then_gets_the_newest_output(vcon, zone):
+    """Not the oldest 256 KiB it had queued: a client that could not keep up
+    is shown how the flood ended, after a `dropped` notice."""
+    late = FrameClient.unix(os.path.join(vcon.run_dir(zone), "console.sock"))
+    late.send(FrameClient.HELLO, {"version": 1, "mode": "ro"})
+    assert late.receive()[0] == FrameClient.WELCOME
+    try:
+        # It reads nothing while the zone writes 8 MiB, then the last line.
+        flood = vcon.exec(zone, "sh", "-c", "dd if=/dev/zero bs=65536 count=128 2>/dev/null | tr '\\0' y > /dev/console; "
+                                            "echo flood-over > /dev/console; echo finished")
+        assert flood.stdout.strip() == "finished"
+        frames = late.receive_until(lambda kind, payload: b"flood-over" in payload, limit=10 ** 5)
+        notices = [i for i, (kind, payload) in enumerate(frames) if kind == FrameClient.NOTICE
+                   and json.loads(payload).get("type") == "dropped"]
+        assert notices, "told that output was dropped"
+        after = sum(len(payload) for kind, payload in frames[notices[-1] + 1:] if kind == FrameClient.DATA)
+        assert after <= 128 * 1024, f"after the notice only the newest output came: {after} bytes"
+        lost = sum(json.loads(frames[i][1])["bytes"] for i in notices)
+        got = sum(len(payload) for kind, payload in frames if kind == FrameClient.DATA)
+        assert got + lost >= 128 * 65536, "every byte came or was counted as dropped"
+    finally:
+        late.sock.close()
+
+
 def test_kill_9_of_the_writer_frees_the_lock(vcon, zone):
     writer = attach(vcon, zone)
     viewer = attach(vcon, zone, "-r")

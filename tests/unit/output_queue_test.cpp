@@ -1,4 +1,4 @@
-// OutputQueue: shared chunks, dropping oldest data, drop notices, in-flight safety.
+// OutputQueue: shared chunks, dropping oldest data, drop notices, in-flight safety, rests; RestPolicy.
 #include "proto/output_queue.hpp"
 
 #include <gtest/gtest.h>
@@ -116,4 +116,72 @@ TEST(OutputQueue, BatchTakesFramesInOrderAndStaysPut) {
   EXPECT_EQ(rest.substr(rest.size() - 6), "zzzzzz");
 }
 
+}  // namespace vcon::proto
+
+namespace vcon::proto {
+namespace {
+
+TEST(OutputQueue, ARestingClientKeepsOnlyTheNewestUntilItsRestEnds) {
+  OutputQueue queue(256 * 1024);
+  std::string kib(1024, 'o');
+  for (int i = 0; i < 40; ++i) EXPECT_FALSE(queue.push_data(chunk(kib))) << "under the limit nothing goes";
+  queue.rest();
+  EXPECT_TRUE(queue.resting());
+  EXPECT_EQ(queue.queued_data_bytes(), RestPolicy::kKeep) << "cut to the newest";
+  queue.push_data(chunk("newest"));
+  std::size_t kept = queue.queued_data_bytes();
+  EXPECT_LE(kept, RestPolicy::kKeep);
+  queue.end_rest();
+  std::string out = drain(queue);
+  EXPECT_NE(out.find("dropped"), std::string::npos) << "told first";
+  EXPECT_EQ(out.substr(out.size() - 6), "newest");
+  EXPECT_EQ(queue.dropped_bytes(), 40 * 1024 + 6 - kept);
+}
+
+TEST(OutputQueue, PushSaysWhenTheClientFellBehind) {
+  OutputQueue queue(10);
+  EXPECT_FALSE(queue.push_data(chunk("aaaa")));
+  EXPECT_FALSE(queue.push_data(chunk("bbbb")));
+  EXPECT_TRUE(queue.push_data(chunk("cccc")));
+}
+
+using Clock = RestPolicy::Clock;
+
+TEST(RestPolicy, AClientFarBehindRestsLongerEachTimeUpToTheMost) {
+  RestPolicy policy;
+  Clock::time_point now{};
+  EXPECT_EQ(policy.start(now), RestPolicy::kMin);
+  Clock::duration last = RestPolicy::kMin;
+  for (int i = 0; i < 10; ++i) {
+    now += last;
+    policy.ended(now);
+    policy.offered(100'000);
+    policy.taken(10'000);  // took a tenth of what came
+    now += std::chrono::milliseconds(5);
+    Clock::duration next = policy.start(now);
+    EXPECT_EQ(next, std::min<Clock::duration>(2 * last, RestPolicy::kMax));
+    last = next;
+  }
+  EXPECT_EQ(last, RestPolicy::kMax);
+}
+
+TEST(RestPolicy, AClientThatNearlyKeepsUpOrKeptUpAWhileRestsTheLeast) {
+  RestPolicy policy;
+  Clock::time_point now{};
+  policy.start(now);
+  policy.ended(now += RestPolicy::kMin);
+  policy.offered(100'000);
+  policy.taken(10'000);
+  EXPECT_EQ(policy.start(now += std::chrono::milliseconds(5)), 2 * RestPolicy::kMin) << "far behind";
+  policy.ended(now += 2 * RestPolicy::kMin);
+  policy.offered(100'000);
+  policy.taken(80'000);  // most of it
+  EXPECT_EQ(policy.start(now += std::chrono::milliseconds(5)), RestPolicy::kMin) << "nearly keeps up";
+  policy.ended(now += RestPolicy::kMin);
+  policy.offered(100'000);
+  policy.taken(0);
+  EXPECT_EQ(policy.start(now += RestPolicy::kStreak), RestPolicy::kMin) << "a while after its last rest";
+}
+
+}  // namespace
 }  // namespace vcon::proto

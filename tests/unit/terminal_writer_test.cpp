@@ -85,7 +85,7 @@ TEST(TerminalWriter, WritesOutputAndLinesInOrder) {
 }
 
 TEST(TerminalWriter, ATerminalNobodyReadsLosesTheOldestAndIsToldWhere) {
-  Attached attached(1000);
+  Attached attached(64 * 1024);
   ASSERT_TRUE(attached.writer);
   auto [pty, io, writer] = attached.parts();
   auto bookmark = writer.make_bookmark();
@@ -133,21 +133,58 @@ TEST(TerminalWriter, ATerminalNobodyReadsLosesTheOldestAndIsToldWhere) {
   ::munmap(const_cast<std::uint64_t*>(page), 4096);
 }
 
-TEST(TerminalWriter, AChunkBiggerThanTheLimitIsDroppedWholeAndTold) {
+TEST(TerminalWriter, TheNewestChunkIsNeverDroppedEvenIfBiggerThanTheLimit) {
   Attached attached(10);
   ASSERT_TRUE(attached.writer);
   auto [pty, io, writer] = attached.parts();
-  std::string big(1 << 20, 'b');
-  writer.data(chunk(big), big.size());  // more than may ever be queued: gone before it is begun
-  writer.data(chunk("x"), big.size() + 1);
-  EXPECT_EQ(writer.dropped_bytes(), big.size());
-  io.run_for(std::chrono::milliseconds(5));
-  EXPECT_EQ(pty.drain(), "[dropped 1048576]x");
-  EXPECT_EQ(writer.done_offset(), big.size() + 1);
-  writer.data(chunk("tail"), big.size() + 5);  // nothing is dropped any more
+  writer.pause();  // nothing is begun
+  writer.data(chunk("aaaa"), 4);
+  std::string big(32 * 1024, 'b');
+  writer.data(chunk(big), 4 + big.size());  // over the limit alone: the older one goes, not this one
+  EXPECT_EQ(writer.dropped_bytes(), 4u);
+  writer.resume();
+  std::string seen;
+  for (int round = 0; round < 100 && seen.size() < big.size() + 11; ++round) {  // through the rest
+    io.run_for(std::chrono::milliseconds(5));
+    seen += pty.drain();
+  }
+  EXPECT_EQ(seen, "[dropped 4]" + big);
+  EXPECT_EQ(writer.done_offset(), 4 + big.size());
+  writer.data(chunk("tail"), big.size() + 8);  // caught up: nothing is dropped any more
   io.run_for(std::chrono::milliseconds(5));
   EXPECT_EQ(pty.drain(), "tail");
-  EXPECT_EQ(writer.dropped_bytes(), big.size());
+  EXPECT_EQ(writer.dropped_bytes(), 4u);
+}
+
+TEST(TerminalWriter, ATerminalThatFellBehindRestsThenGetsTheNewest) {
+  Attached attached(1000);
+  ASSERT_TRUE(attached.writer);
+  auto [pty, io, writer] = attached.parts();
+  std::uint64_t end = 0;
+  std::string filler(4096, 'f');
+  while (writer.dropped_bytes() == 0) {  // it falls behind here, and rests
+    end += filler.size();
+    writer.data(chunk(filler), end);
+    ASSERT_LT(end, 64u << 20) << "the terminal never filled up";
+  }
+  std::uint64_t done = writer.done_offset();
+  char buffer[65536];
+  ASSERT_GT(::read(pty.master, buffer, sizeof buffer), 0) << "the terminal has room again";
+  for (int i = 0; i < 8; ++i) writer.data(chunk(filler), end += filler.size());
+  std::string newest(100, 'n');
+  writer.data(chunk(newest), end += newest.size());
+  io.poll();  // the terminal is writable, but it rests: nothing is written
+  EXPECT_EQ(writer.done_offset(), done);
+  std::string seen;
+  for (int round = 0; round < 100 && writer.done_offset() < end; ++round) {
+    io.run_for(std::chrono::milliseconds(5));
+    seen += pty.drain();
+  }
+  EXPECT_EQ(writer.done_offset(), end) << "after its rest it gets the newest output";
+  ASSERT_GE(seen.size(), newest.size());
+  EXPECT_EQ(seen.substr(seen.size() - newest.size()), newest);
+  EXPECT_NE(seen.find("[dropped "), std::string::npos);
+  EXPECT_GE(writer.dropped_bytes(), 8 * filler.size()) << "while it rested only the newest was kept";
 }
 
 TEST(TerminalWriter, VconsLinesForATerminalNobodyReadsAreBounded) {
