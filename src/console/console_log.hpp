@@ -41,6 +41,12 @@ class ConsoleLog {
 
   void console(std::string_view bytes);
   void event(std::string_view text);
+  // The buffers console() reuses from chunk to chunk, given back (after a
+  // burst: they grow with the largest chunk's count of lines).
+  void release_buffers() {
+    pieces_ = {};
+    line_starts_ = {};
+  }
   // Closes and opens the path again (it was moved away).
   Result<void> reopen();
   void set_rotation(LogRotation rotation) { rotation_ = rotation; }

@@ -63,6 +63,7 @@ void ConsoleStream::release_when_quiet(std::chrono::steady_clock::duration after
     ::madvise(buffer_.get() + kPage, kBufferSize - kPage, MADV_DONTNEED);
     // And the heap the burst's chunks spread over (clients that keep up
     // have long written them): what heavy traffic took goes back.
+    if (on_quiet_) on_quiet_();
     give_back_memory();
   });
 }

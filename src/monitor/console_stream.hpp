@@ -34,6 +34,10 @@ class ConsoleStream {
   ~ConsoleStream() { *alive_ = false; }
 
   void start() { read_more(); }
+  // Called once a burst of output is over (two seconds after its last
+  // large read), before the heap is trimmed: the owner lets go of what
+  // the burst made it hold.
+  void set_on_quiet(std::function<void()> on_quiet) { on_quiet_ = std::move(on_quiet); }
   void write(std::string bytes);
   // Reads, now, everything the console still holds (a zone that just died).
   void drain();
@@ -56,6 +60,7 @@ class ConsoleStream {
   asio::posix::stream_descriptor descriptor_;
   Output on_output_;
   Failed on_failed_;
+  std::function<void()> on_quiet_;
   std::unique_ptr<char, Unmap> buffer_;  // kBufferSize, a mapping of its own (not in the heap)
   asio::steady_timer release_timer_;
   bool release_pending_ = false;

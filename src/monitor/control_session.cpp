@@ -32,8 +32,12 @@ using proto::FrameType;
 class ControlSession : public std::enable_shared_from_this<ControlSession> {
  public:
   ControlSession(asio::local::stream_protocol::socket socket, ControlTarget& target)
-      : connection_(std::make_shared<proto::FrameConnection>(std::move(socket), proto::FrameConnection::kDefaultDataLimit,
-                                                             proto::kMaxHelloFrame)),
+      // Not make_shared: the listener keeps a weak_ptr to every connection
+      // until it next sweeps, and one allocation for the count and the
+      // object would keep the whole connection (its 16 KiB read buffer)
+      // allocated until then.
+      : connection_(new proto::FrameConnection(std::move(socket), proto::FrameConnection::kDefaultDataLimit,
+                                               proto::kMaxHelloFrame)),
         target_(target),
         hello_timer_(connection_->executor()) {}
 

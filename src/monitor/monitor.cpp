@@ -281,6 +281,7 @@ class ZoneDevice final : public ConsoleDevice {
     // Read errors mean the zone is gone (or going): on_init_exit() takes over.
     console_.emplace(io_, master.release(), [this](std::string_view bytes) { server_.output(bytes); },
                      [](std::error_code) {});
+    console_->set_on_quiet([this] { server_.log().release_buffers(); });
     console_->start();
   }
 

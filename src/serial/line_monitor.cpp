@@ -185,6 +185,7 @@ class LineDevice final : public ConsoleDevice {
     }
     line_.emplace(io_, opened->fd.release(), [this](std::string_view bytes) { server_.output(bytes); },
                   [this](std::error_code ec) { lost(ec); });
+    line_->set_on_quiet([this] { server_.log().release_buffers(); });
     line_->start();
     delay_ = kFirstRetry;
     announce("open", fmt::format("open: {} at {} 8N1{}", entry_.device, speed_,
