@@ -111,20 +111,41 @@ static void close_held(struct keeper *k) {
   k->master = k->slave = -1;
 }
 
-static bool is_number_text(const char *s) {
-  if (!*s) return false;
-  for (; *s; s++) {
-    if ((*s < '0' || *s > '9') && *s != '.') return false;
+// A decimal number as the monitor writes it (digits, no sign, no leading
+// zero) that fits an int, then `end`: advances *p past both.
+static bool take_int(const char **p, char end, int *out) {
+  const char *s = *p;
+  long value = 0;
+  int digits = 0;
+  for (; *s >= '0' && *s <= '9'; s++, digits++) {
+    value = value * 10 + (*s - '0');
+    if (value > INT_MAX) return false;
   }
+  if (digits == 0 || (digits > 1 && **p == '0') || *s != end) return false;
+  *out = (int)value;
+  *p = s + (end ? 1 : 0);
   return true;
+}
+
+// "console INIT BOOTED_AT BOOTS", fields split by one space each, as
+// keeper::encode writes it (BOOTED_AT: digits and a point, < 32 chars).
+static bool parse_console(const char *text, int *pid, char *booted, size_t booted_size, int *boots) {
+  if (strncmp(text, "console ", 8) != 0) return false;
+  const char *p = text + 8;
+  if (!take_int(&p, ' ', pid) || *pid <= 0) return false;
+  size_t n = strspn(p, "0123456789.");
+  if (n == 0 || n >= booted_size || p[n] != ' ') return false;
+  memcpy(booted, p, n);
+  booted[n] = '\0';
+  p += n + 1;
+  return take_int(&p, '\0', boots);
 }
 
 // One message from the monitor; fds[] are what came with it.
 static void heard(struct keeper *k, char *text, int *fds, int n_fds) {
-  int pid, boots, used = 0;
+  int pid, boots;
   char booted[sizeof k->booted];
-  if (sscanf(text, "console %d %31s %d%n", &pid, booted, &boots, &used) == 3 && text[used] == '\0' && pid > 0 &&
-      boots >= 0 && is_number_text(booted) && n_fds == 2) {
+  if (parse_console(text, &pid, booted, sizeof booted, &boots) && n_fds == 2) {
     close_held(k);
     k->held = true;
     k->init_pid = pid;
