@@ -14,10 +14,10 @@
 #pragma once
 
 #include <asio.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
