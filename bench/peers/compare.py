@@ -3,7 +3,7 @@
 
 Usage: compare.py WORK BIN VCON. WORK is an empty scratch directory, BIN holds
 the helpers run.sh compiled (pump, viewers, keyecho). Settings come from the
-environment: ROUNDS, MIB, KS, ECHOES, TIMEOUT, TOOLS. Tables go to stdout,
+environment: ROUNDS, MIB, KS, ECHOES, TIMEOUT, STALL_PAIRS, TOOLS. Tables go to stdout,
 progress to stderr.
 """
 import json
@@ -22,6 +22,7 @@ MIB = int(os.environ.get("MIB", "64"))
 KS = [int(k) for k in os.environ.get("KS", "1,10,100").split(",")]
 ECHOES = int(os.environ.get("ECHOES", "1000"))
 TIMEOUT = float(os.environ.get("TIMEOUT", "30"))
+STALL_PAIRS = int(os.environ.get("STALL_PAIRS", "3"))
 DATA = os.path.join(WORK, "data.txt")
 LINES = 0  # numbered lines in DATA (make_data)
 PUMP, VIEWERS, KEYECHO = (os.path.join(BIN, x) for x in ("pump", "viewers", "keyecho"))
@@ -423,7 +424,7 @@ def measure(tools):
     """Interleaved rounds. Each tool's measurement comes right after one of the
     bare pty, so both see the machine in the same state (other jobs, caches)."""
     speed = {}  # (tool, scenario) -> [(seconds or None, bare seconds, bare bytes, [(bytes, lines)],
-    #                                 stall only: seconds with no client just before)]
+    #                                 stall only: the median with no client around it)]
     echoes = {}  # tool -> [(median, p99, bare median, bare p99) or None]
     for r in range(ROUNDS):
         # A different tool goes first each round.
@@ -433,13 +434,11 @@ def measure(tools):
             for tool in order:
                 limit, limit_bytes = bare()
                 stall = scenario == "stall"
-                # The stalled run's own limit: the same tool with no client,
-                # right before it and right after (the mean: a drift of the
-                # machine's speed cancels out), not the run minutes earlier.
-                quiet = watched(tool, 0)[0] if stall else None
-                seconds, got = watched(tool, 1 if stall else scenario, stall)
+                quiet = None
                 if stall:
-                    quiet = (quiet + watched(tool, 0)[0]) / 2
+                    seconds, got, quiet = stalled(tool)
+                else:
+                    seconds, got = watched(tool, scenario)
                 speed.setdefault((tool.name, scenario), []).append((seconds, limit, limit_bytes, got, quiet))
                 share = f", clients got {min(b for b, _ in got) / limit_bytes:.0%}" if got and not stall else ""
                 log(f"  {tool.name}: " + (f"{seconds:.3f} s" if seconds else f"timeout ({TIMEOUT:.0f} s)") +
@@ -450,6 +449,22 @@ def measure(tools):
             log(f"round {r + 1}/{ROUNDS}, echo µs (median, p99): {tool.name} {e}, bare pty {limit}")
             echoes.setdefault(tool.name, []).append(e and limit and (*e, *limit))
     return speed, echoes
+
+
+def stalled(tool):
+    """A stalled client's runs and their own limit: the same tool with no
+    client, run before, between and after them (not the run minutes
+    earlier), STALL_PAIRS stalled runs, each figure the median: one run
+    against its neighbours moves with the machine by 10 % and more here.
+    A tool that blocks is not asked again. (seconds or None, got, quiet)"""
+    quiets, stalls, got = [watched(tool, 0)[0]], [], []
+    for _ in range(STALL_PAIRS):
+        seconds, got = watched(tool, 1, True)
+        stalls.append(seconds)
+        quiets.append(watched(tool, 0)[0])
+        if seconds is None:
+            return None, got, statistics.median(quiets)
+    return statistics.median(stalls), got, statistics.median(quiets)
 
 
 def percent(x):
@@ -464,8 +479,8 @@ def report(tools, speed, echoes, fresh, after, load_start, load_end, took):
     print()
     print("Throughput: the bare pty's time ÷ the tool's time for the same writer, paired in each round, "
           "median of the rounds (1.00: as fast as a pty with one reader that keeps up; a timeout counts "
-          "as 0). Last column: the stalled run against the same tool with no client (mean of a run right "
-          "before and one right after).")
+          "as 0). Last column: the stalled runs against the same tool with no client (the median of "
+          f"{STALL_PAIRS} stalled runs against the median of runs before, between and after them).")
     print()
     heads = ["no client"] + [f"{k} client{'s' * (k != 1)}" for k in KS] + ["1 stalled client", "stalled ÷ no client"]
     print("| tool | " + " | ".join(heads) + " |")
