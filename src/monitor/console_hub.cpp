@@ -5,12 +5,8 @@
 #include "base/clock.hpp"
 #include "console/notice_text.hpp"
 
-#include <fcntl.h>
 #include <pwd.h>
 #include <sys/socket.h>
-#include <unistd.h>
-
-#include <cstring>
 
 #include <chrono>
 #include <fmt/chrono.h>
@@ -219,10 +215,7 @@ void ConsoleHub::on_request(ClientId id, const std::string& payload) {
 void ConsoleHub::ask_direct(ClientId id, const proto::Request& request) {
   Client& client = clients_.at(id);
   UniqueFd passed(client.connection->take_received_fd());
-  auto refuse = [&](const std::string& why) {
-    client.connection->send(FrameType::Notice,
-                            json_text(json{{"type", "direct"}, {"ok", false}, {"input", false}, {"text", why}}));
-  };
+  auto refuse = [&](const std::string& why) { refuse_direct(id, why); };
   if (client.terminal || client.pending_terminal) return refuse("direct output is on already");
   if (!passed) return refuse("no terminal came with the request");
   auto tty = reopen_client_terminal(passed.get(), TerminalAccess::Write);
@@ -241,6 +234,13 @@ void ConsoleHub::ask_direct(ClientId id, const proto::Request& request) {
   }
   client.pending_terminal = std::move(tty.value());
   if (!client.cursor) start_direct(id);
+}
+
+// No direct output (and no direct input): the client reads and writes its
+// terminal itself.
+void ConsoleHub::refuse_direct(ClientId id, const std::string& why) {
+  clients_.at(id).connection->send(
+      FrameType::Notice, json_text(json{{"type", "direct"}, {"ok", false}, {"input", false}, {"text", why}}));
 }
 
 void ConsoleHub::typed(ClientId id, std::string_view bytes) {
@@ -270,9 +270,7 @@ void ConsoleHub::start_direct(ClientId id) {
   auto bookmark = terminal->make_bookmark();
   if (!bookmark) {
     client.input.reset();  // the client reads its terminal again
-    client.connection->send(FrameType::Notice, json_text(json{{"type", "direct"}, {"ok", false}, {"input", false},
-                                                              {"text", bookmark.error().message()}}));
-    return;
+    return refuse_direct(id, bookmark.error().message());
   }
   terminal->pause();  // until the client has written what the socket brought it
   client.terminal = std::move(terminal);

@@ -125,6 +125,7 @@ class ConsoleHub {
   void typed(ClientId id, std::string_view bytes);
   bool escaped(ClientId id, EscapeParser::Action action);
   void start_direct(ClientId id);
+  void refuse_direct(ClientId id, const std::string& why);
   void show_last_screen(ClientId id, const nlohmann::json& request);
   nlohmann::json names_with_first(ClientId first) const;
   std::string describe(ClientId id) const;

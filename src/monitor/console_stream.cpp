@@ -37,7 +37,9 @@ ConsoleStream::ConsoleStream(asio::io_context& io, int fd, Output on_output, Fai
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
-void ConsoleStream::release_buffer_later(std::size_t used) {
+// A read of more than a page is part of a burst: what it took is given back
+// once the console has been quiet for kQuiet.
+void ConsoleStream::note_burst(std::size_t used) {
   if (used <= kPage) return;
   last_burst_ = std::chrono::steady_clock::now();
   if (release_pending_) return;  // it looks at last_burst_ when it fires
@@ -100,7 +102,7 @@ void ConsoleStream::read_more() {
     errno = 0;
     std::size_t n = read_ready(0);
     if (n > 0) {
-      release_buffer_later(n);
+      note_burst(n);
       on_output_(std::string_view(buffer_.get(), n));
       read_more();
     } else if (errno == EAGAIN || errno == EINTR) {

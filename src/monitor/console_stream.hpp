@@ -48,7 +48,7 @@ class ConsoleStream {
   std::size_t read_ready(std::size_t filled);
   void read_more();
   void write_front();
-  void release_buffer_later(std::size_t used);
+  void note_burst(std::size_t used);
   void release_when_quiet(std::chrono::steady_clock::duration after);
 
   static constexpr std::size_t kBufferSize = 64 * 1024;

@@ -85,7 +85,7 @@ class TerminalWriter {
   void wait_writable();
   bool drop_oldest();
   void rest();
-  std::size_t rest_limit() const { return std::min(limit_, proto::RestPolicy::kKeep); }
+  std::size_t rest_limit() const { return proto::RestPolicy::keep(limit_); }
   void fail();
   void note_progress();
 

@@ -49,7 +49,7 @@ class OutputQueue {
   void rest();
   void end_rest() { resting_ = false; }
   bool resting() const { return resting_; }
-  std::size_t rest_limit() const { return std::min(data_limit_, RestPolicy::kKeep); }
+  std::size_t rest_limit() const { return RestPolicy::keep(data_limit_); }
 
   void set_data_limit(std::size_t limit) { data_limit_ = limit; }
   bool empty() const { return frames_.empty() && batch_.empty() && pending_drop_ == 0; }

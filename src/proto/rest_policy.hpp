@@ -25,6 +25,8 @@ class RestPolicy {
   static constexpr std::chrono::milliseconds kStreak{1000};
   // Newest console bytes kept for a resting client (at least the newest chunk).
   static constexpr std::size_t kKeep = 16 * 1024;
+  // What a resting client keeps, for one whose queue holds at most `limit`.
+  static std::size_t keep(std::size_t limit) { return std::min(limit, kKeep); }
 
   void offered(std::size_t bytes) { offered_ += bytes; }
   void taken(std::size_t bytes) { taken_ += bytes; }
