@@ -3,7 +3,7 @@
 
 Usage: compare.py WORK BIN VCON. WORK is an empty scratch directory, BIN holds
 the helpers run.sh compiled (pump, viewers, keyecho). Settings come from the
-environment: ROUNDS, MIB, KS, ECHOES, TIMEOUT, STALL_PAIRS, TOOLS. Tables go to stdout,
+environment: ROUNDS, MIB, KS, ECHOES, TIMEOUT, STALL_PAIRS, TOOLS, VCON_BASE. Tables go to stdout,
 progress to stderr.
 """
 import json
@@ -124,8 +124,8 @@ def child_named(pid, comm):
 # are the tool, for memory) and stop().
 
 class Vcon:
-    def __init__(self, name, zone, **client_env):
-        self.name, self.zone = name, zone
+    def __init__(self, name, zone, binary=None, **client_env):
+        self.name, self.zone, self.binary = name, zone, binary or VCON
         self.env = dict(CLIENT_ENV, **client_env)
         self.vcon("create", zone, "--", "/bin/sh", "-c", "exec " + " ".join(IDLE))
         self.vcon("boot", zone)
@@ -135,10 +135,10 @@ class Vcon:
         self.tty = f"/proc/{init}/root/dev/console"
 
     def vcon(self, *args):
-        return subprocess.run([VCON, *args], check=True, capture_output=True, text=True).stdout
+        return subprocess.run([self.binary, *args], check=True, capture_output=True, text=True).stdout
 
     def client(self, rw):
-        return [VCON, "console", self.zone] + ([] if rw else ["-r"])
+        return [self.binary, "console", self.zone] + ([] if rw else ["-r"])
 
     def servers(self):
         with open(os.path.join(os.environ["VCON_RUN_DIR"], self.zone, "state.json")) as f:
@@ -154,7 +154,7 @@ class Vcon:
         return any(os.path.samestat(os.stat(f"{fds}/{fd}"), mine) for fd in os.listdir(fds))
 
     def stop(self):
-        subprocess.run([VCON, "destroy", "--force", "--purge", self.zone], capture_output=True)
+        subprocess.run([self.binary, "destroy", "--force", "--purge", self.zone], capture_output=True)
 
 
 class Tmux:
@@ -401,6 +401,8 @@ def main():
     makers = {"vcon": lambda: Vcon("vcon", "peers-vcon"),
               "vcon-direct": lambda: Vcon("vcon (direct)", "peers-direct", VCON_DIRECT="1"),
               "vcon-socket": lambda: Vcon("vcon (socket)", "peers-socket-only", VCON_DIRECT="0"),
+              # Another build of vcon, to compare a change with what it changes.
+              "vcon-base": lambda: Vcon("vcon (base)", "peers-base", os.path.abspath(os.environ["VCON_BASE"])),
               "conserver": Conserver, "tmux": Tmux, "screen": Screen, "dtach": Dtach}
     tools = []
     try:

@@ -3,6 +3,8 @@
 # same way in one run (see README.md beside this file). Needs root (zones).
 #   VCON_BUILD=build ROUNDS=3 MIB=64 KS=1,10,100 ECHOES=1000 TIMEOUT=30
 #   TOOLS=vcon,vcon-direct,conserver,tmux,screen,dtach
+#   VCON_BASE=/path/to/another/build/vcon with TOOLS=vcon,vcon-base: a change
+#   against what it changes, in the same interleaved rounds
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 vcon=$(realpath "${VCON_BUILD:-build}/vcon")
@@ -25,6 +27,7 @@ cleanup() {
   for zone in peers-vcon peers-direct peers-socket-only; do
     "$vcon" destroy --force --purge "$zone" >/dev/null 2>&1 || true
   done
+  if [ -n "${VCON_BASE:-}" ]; then "$VCON_BASE" destroy --force --purge peers-base >/dev/null 2>&1 || true; fi
   if [ -f "$work/pids" ]; then
     while read -r pid start; do
       now=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f20) || true

@@ -98,6 +98,7 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
     }
   }
   port_.log_event(fmt::format("{} attached {}", describe(id), wants_write ? "read-write" : "read-only"));
+  share_out();
 
   // Replay, then live: the client reads the ring from `from` as fast as it
   // takes it, and only then gets output as it comes (nothing lost or
@@ -273,6 +274,7 @@ void ConsoleHub::start_direct(ClientId id) {
     return refuse_direct(id, bookmark.error().message());
   }
   terminal->pause();  // until the client has written what the socket brought it
+  terminal->set_limit(proto::share_of(clients_.size(), kTerminalQueue).queue);
   client.terminal = std::move(terminal);
   client.connection->send_with_fd(FrameType::Notice,
                                   json_text(json{{"type", "direct"}, {"ok", true}, {"input", client.input != nullptr}}),
@@ -363,6 +365,7 @@ void ConsoleHub::detach(ClientId id) {
   port_.log_event(describe(id) + " detached");
   dropped_by_gone_clients_ += dropped_for(found->second);
   clients_.erase(found);
+  share_out();
   if (auto back = lock_.release(id)) {
     lock_since_ = wall_clock_seconds();
     port_.log_event(describe(*back) + " has write access again");
@@ -392,6 +395,15 @@ void ConsoleHub::close_all() {
   for (auto& [id, client] : clients) {
     client.connection->set_handlers(nullptr, nullptr);
     client.connection->close_after_send();
+  }
+}
+
+void ConsoleHub::share_out() {
+  proto::Share share = proto::share_of(clients_.size(), proto::FrameConnection::kDefaultDataLimit);
+  for (auto& [id, client] : clients_) {
+    client.connection->set_data_limit(share.queue);
+    client.connection->set_send_buffer(share.socket);
+    if (client.terminal) client.terminal->set_limit(share.queue);
   }
 }
 

@@ -110,6 +110,9 @@ class ConsoleHub {
   // it reaches the end.
   void feed(ClientId id);
   void detach(ClientId id);
+  // Gives every client its part of what clients may fall behind by
+  // (proto::share_of), after one came or went.
+  void share_out();
   static std::uint64_t dropped_for(const Client& client) {
     return client.connection->dropped_bytes() + (client.terminal ? client.terminal->dropped_bytes() : 0);
   }

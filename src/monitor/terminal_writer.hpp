@@ -51,6 +51,8 @@ class TerminalWriter {
   // Held back until resume(): the client still writes what it got before.
   void pause() { paused_ = true; }
   void resume();
+  // Console bytes queued before the oldest are dropped (and the terminal rests).
+  void set_limit(std::size_t limit) { limit_ = limit; }
   // Console bytes: `chunk` ends at console offset `end`.
   void data(const Chunk& chunk, std::uint64_t end);
   // One of vcon's own lines (or a client's ~p screenful), in order with the

@@ -61,6 +61,19 @@ void FrameConnection::read_more() {
   });
 }
 
+void FrameConnection::set_send_buffer(std::size_t bytes) {
+  if (bytes == send_buffer_ || closed_) return;
+  int fd = socket_.native_handle();
+  if (send_buffer_ == 0) {
+    socklen_t length = sizeof default_send_buffer_;
+    if (::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &default_send_buffer_, &length) != 0) return;
+  }
+  // The kernel doubles what it is given (for its own bookkeeping), and
+  // counts that bookkeeping against it: half of `bytes` holds about `bytes`.
+  int value = bytes == 0 ? default_send_buffer_ / 2 : static_cast<int>(bytes / 2);
+  if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &value, sizeof value) == 0) send_buffer_ = bytes;
+}
+
 void FrameConnection::send(FrameType type, std::string payload) {
   if (closed_ || closing_) return;
   queue_.push_control(type, std::move(payload));

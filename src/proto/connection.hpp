@@ -49,6 +49,9 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   // Hands the connection to another owner (a session after its hello).
   void set_handlers(FrameHandler on_frame, CloseHandler on_close);
   void set_data_limit(std::size_t limit) { queue_.set_data_limit(limit); }
+  // At most about `bytes` on their way in the socket (0: the system's
+  // default): with many clients, each is given less (proto::share_of).
+  void set_send_buffer(std::size_t bytes);
   void set_max_frame(std::size_t max_frame) { decoder_.set_max_frame(max_frame); }
   // Called (on the loop) each time everything queued has been written.
   void set_drained_handler(std::function<void()> on_drained) { on_drained_ = std::move(on_drained); }
@@ -94,6 +97,8 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   std::function<void()> on_drained_;
   std::shared_ptr<void> slot_;
   UniqueFd received_fd_;
+  std::size_t send_buffer_ = 0;  // what set_send_buffer() set; 0: untouched
+  int default_send_buffer_ = 0;  // the socket's own, to go back to
 };
 
 }  // namespace vcon::proto

@@ -50,4 +50,28 @@ class RestPolicy {
   std::uint64_t taken_ = 0;    // bytes written to it since then
 };
 
+// How far behind each of `clients` attached clients may fall before it
+// rests: console bytes queued for it (`queue`), and what its socket may
+// hold on the way (`socket`; 0: the system's default, ~200 KiB). They
+// share one budget, kShareBudget: a client that falls behind costs the
+// machine what it is given (its client's work, its terminal's, whatever
+// reads that terminal), and a hundred of them given the full amount each
+// took the CPU the zone needed (docs/console.md, "A client that falls
+// behind"). Up to four clients (of the usual 256 KiB queue) get the
+// full amount each; none gets less than kShareFloor of each. Output that
+// comes at a terminal's pace never comes near either.
+struct Share {
+  std::size_t queue;
+  std::size_t socket;
+  bool operator==(const Share&) const = default;
+};
+inline constexpr std::size_t kShareBudget = 2 * 1024 * 1024;
+inline constexpr std::size_t kShareFloor = 16 * 1024;
+constexpr Share share_of(std::size_t clients, std::size_t full_queue) {
+  std::size_t part = kShareBudget / std::max<std::size_t>(clients, 1);  // queue and socket, half each
+  if (part >= 2 * full_queue) return {full_queue, 0};
+  std::size_t half = std::max(part / 2, kShareFloor);
+  return {half, half};
+}
+
 }  // namespace vcon::proto

@@ -252,6 +252,42 @@ def test_a_client_that_fell_behind_rests_then_gets_the_newest_output(vcon, zone)
         late.sock.close()
 
 
+def held_before_the_first_drop(vcon, zone, count):
+    """`count` clients that read nothing while the zone floods its console:
+    the console bytes each got before its first `dropped` notice (what its
+    socket held and the write in flight when it fell behind)."""
+    clients = []
+    try:
+        for _ in range(count):
+            client = FrameClient.unix(os.path.join(vcon.run_dir(zone), "console.sock"))
+            clients.append(client)
+            client.send(FrameClient.HELLO, {"version": 1, "mode": "ro"})
+            assert client.receive()[0] == FrameClient.WELCOME
+        flood = vcon.exec(zone, "sh", "-c", "dd if=/dev/zero bs=65536 count=64 2>/dev/null | tr '\\0' y > /dev/console; "
+                                            "echo flood-over > /dev/console; echo finished")
+        assert flood.stdout.strip() == "finished"
+        held = []
+        for client in clients:
+            frames = client.receive_until(lambda kind, payload: b"flood-over" in payload, limit=10 ** 5)
+            first = next(i for i, (kind, payload) in enumerate(frames) if kind == FrameClient.NOTICE
+                         and json.loads(payload).get("type") == "dropped")
+            held.append(sum(len(payload) for kind, payload in frames[:first] if kind == FrameClient.DATA))
+        return held
+    finally:
+        for client in clients:
+            client.sock.close()
+
+
+def test_many_clients_that_fall_behind_share_what_they_are_held(vcon, zone):
+    """A client alone may fall its socket's whole buffer (~200 KiB) and its
+    queue behind before it rests; ten share a budget (proto::share_of: 2 MiB,
+    ~100 KiB of socket and of queue each), so that each costs the machine
+    less. Measured: 120 to 160 KiB each before the first notice with the
+    share, 200 to 260 KiB without it."""
+    for held in held_before_the_first_drop(vcon, zone, 10):
+        assert held <= 176 * 1024, f"{held} bytes came before the first drop: more than a tenth of the budget"
+
+
 def test_kill_9_of_the_writer_frees_the_lock(vcon, zone):
     writer = attach(vcon, zone)
     viewer = attach(vcon, zone, "-r")

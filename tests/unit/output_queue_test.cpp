@@ -183,5 +183,23 @@ TEST(RestPolicy, AClientThatNearlyKeepsUpOrKeptUpAWhileRestsTheLeast) {
   EXPECT_EQ(policy.start(now += RestPolicy::kStreak), RestPolicy::kMin) << "a while after its last rest";
 }
 
+TEST(Share, AFewClientsGetTheFullAmountManyShareTheBudget) {
+  constexpr std::size_t full = 256 * 1024;
+  for (std::size_t clients : {0, 1, 4}) EXPECT_EQ(share_of(clients, full), (Share{full, 0})) << clients;
+  Share last = share_of(4, full);
+  for (std::size_t clients = 5; clients <= 2000; ++clients) {
+    Share share = share_of(clients, full);
+    EXPECT_LE(share.queue, last.queue) << clients << " clients: not more than fewer got";
+    EXPECT_GE(share.queue, kShareFloor);
+    EXPECT_EQ(share.socket, share.queue);
+    if (share.queue > kShareFloor) {
+      EXPECT_LE(clients * (share.queue + share.socket), kShareBudget) << clients << " clients within the budget";
+    }
+    last = share;
+  }
+  EXPECT_EQ(share_of(100, full), (Share{kShareFloor, kShareFloor})) << "a hundred clients: the least each";
+  EXPECT_EQ(share_of(10, full).queue, kShareBudget / 20);
+}
+
 }  // namespace
 }  // namespace vcon::proto
