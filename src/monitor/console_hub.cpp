@@ -274,7 +274,8 @@ void ConsoleHub::start_direct(ClientId id) {
     return refuse_direct(id, bookmark.error().message());
   }
   terminal->pause();  // until the client has written what the socket brought it
-  terminal->set_limit(proto::share_of(clients_.size(), kTerminalQueue).queue);
+  proto::Share share = proto::share_of(clients_.size(), kTerminalQueue);
+  terminal->set_share(share.queue, share.rest_scale);
   client.terminal = std::move(terminal);
   client.connection->send_with_fd(FrameType::Notice,
                                   json_text(json{{"type", "direct"}, {"ok", true}, {"input", client.input != nullptr}}),
@@ -401,9 +402,8 @@ void ConsoleHub::close_all() {
 void ConsoleHub::share_out() {
   proto::Share share = proto::share_of(clients_.size(), proto::FrameConnection::kDefaultDataLimit);
   for (auto& [id, client] : clients_) {
-    client.connection->set_data_limit(share.queue);
-    client.connection->set_send_buffer(share.socket);
-    if (client.terminal) client.terminal->set_limit(share.queue);
+    client.connection->set_share(share);
+    if (client.terminal) client.terminal->set_share(share.queue, share.rest_scale);
   }
 }
 

@@ -87,7 +87,7 @@ void TerminalWriter::data(const Chunk& chunk, std::uint64_t end) {
   if (!resting_) rest_policy_.offered(chunk->size());
   bool dropped = false;
   while (queued_console_ > (resting_ ? rest_limit() : limit_) && drop_oldest()) dropped = true;
-  if (dropped && !resting_) rest();
+  if (dropped && rest_policy_.rests() && !resting_) rest();
   // Even while waiting for the terminal to be writable: a pty's writer
   // seems to be woken late (bench/peers), and new output is a good moment
   // to try again.
@@ -108,6 +108,17 @@ void TerminalWriter::rest() {
     rest_policy_.ended(proto::RestPolicy::Clock::now());
     if (!waiting_) flush();
   });
+}
+
+void TerminalWriter::set_share(std::size_t limit, unsigned rest_scale) {
+  limit_ = limit;
+  rest_policy_.set_scale(rest_scale);
+  if (!rest_policy_.rests() && resting_) {
+    resting_ = false;
+    rest_timer_->cancel();
+    rest_policy_.ended(proto::RestPolicy::Clock::now());
+    if (!waiting_) flush();
+  }
 }
 
 bool TerminalWriter::text(std::string bytes) {

@@ -9,7 +9,8 @@
 // are queued as the chunks every client shares; past `limit` queued bytes
 // the oldest whole chunks (never the newest) are dropped and a line saying
 // so takes their place, and the terminal rests (proto::RestPolicy): nothing
-// is written to it for a while, and only the newest output waits for it.
+// is written to it for a while, and only the newest output waits for it
+// (unless it is the only client: set_share).
 // vcon's own lines (rendered by the hub) are never dropped.
 #pragma once
 
@@ -51,8 +52,9 @@ class TerminalWriter {
   // Held back until resume(): the client still writes what it got before.
   void pause() { paused_ = true; }
   void resume();
-  // Console bytes queued before the oldest are dropped (and the terminal rests).
-  void set_limit(std::size_t limit) { limit_ = limit; }
+  // Console bytes queued before the oldest are dropped, and how long the
+  // terminal then rests: its part of what all clients share (proto::share_of).
+  void set_share(std::size_t limit, unsigned rest_scale);
   // Console bytes: `chunk` ends at console offset `end`.
   void data(const Chunk& chunk, std::uint64_t end);
   // One of vcon's own lines (or a client's ~p screenful), in order with the

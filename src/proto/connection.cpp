@@ -61,6 +61,16 @@ void FrameConnection::read_more() {
   });
 }
 
+void FrameConnection::set_share(const Share& share) {
+  queue_.set_data_limit(share.queue);
+  set_send_buffer(share.socket);
+  rest_policy_.set_scale(share.rest_scale);
+  if (!rest_policy_.rests() && queue_.resting()) {
+    end_rest_now();
+    if (!writing_) write_more();
+  }
+}
+
 void FrameConnection::set_send_buffer(std::size_t bytes) {
   if (bytes == send_buffer_ || closed_) return;
   int fd = socket_.native_handle();
@@ -97,7 +107,7 @@ void FrameConnection::send_with_fd(FrameType type, std::string payload, int fd) 
 void FrameConnection::send_data(Chunk chunk) {
   if (closed_ || closing_) return;
   if (!queue_.resting()) rest_policy_.offered(chunk->size());
-  if (queue_.push_data(std::move(chunk)) && !queue_.resting()) rest();
+  if (queue_.push_data(std::move(chunk)) && rest_policy_.rests() && !queue_.resting()) rest();
   if (!writing_ && !queue_.resting()) write_more();
 }
 

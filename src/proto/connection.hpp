@@ -36,7 +36,8 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
 
   // Console data queued beyond this many bytes is dropped, oldest first,
   // and the client rests (RestPolicy): nothing more is written to it for a
-  // while, and only the newest output waits for it meanwhile.
+  // while, and only the newest output waits for it meanwhile. With other
+  // clients attached it is given less (set_share), and alone it does not rest.
   static constexpr std::size_t kDefaultDataLimit = 256 * 1024;
   // A client that lets this much control traffic pile up is disconnected.
   static constexpr std::size_t kControlLimit = 64 * 1024;
@@ -48,10 +49,9 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   void start(FrameHandler on_frame, CloseHandler on_close);
   // Hands the connection to another owner (a session after its hello).
   void set_handlers(FrameHandler on_frame, CloseHandler on_close);
-  void set_data_limit(std::size_t limit) { queue_.set_data_limit(limit); }
-  // At most about `bytes` on their way in the socket (0: the system's
-  // default): with many clients, each is given less (proto::share_of).
-  void set_send_buffer(std::size_t bytes);
+  // How far behind this client may fall, and whether it then rests: its
+  // part of what all clients share (proto::share_of).
+  void set_share(const Share& share);
   void set_max_frame(std::size_t max_frame) { decoder_.set_max_frame(max_frame); }
   // Called (on the loop) each time everything queued has been written.
   void set_drained_handler(std::function<void()> on_drained) { on_drained_ = std::move(on_drained); }
@@ -79,6 +79,8 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   void write_with_fd(const OutgoingFrame& frame);
   void rest();
   void end_rest_now();
+  // At most about `bytes` on their way in the socket (0: the system's default).
+  void set_send_buffer(std::size_t bytes);
 
   asio::local::stream_protocol::socket socket_;
   FrameDecoder decoder_;

@@ -228,28 +228,48 @@ def test_stopped_client_slows_nobody(vcon, zone):
         close(stopped)
 
 
-def test_a_client_that_fell_behind_rests_then_gets_the_newest_output(vcon, zone):
-    """Not the oldest 256 KiB it had queued: a client that could not keep up
-    is shown how the flood ended, after a `dropped` notice."""
-    late = FrameClient.unix(os.path.join(vcon.run_dir(zone), "console.sock"))
-    late.send(FrameClient.HELLO, {"version": 1, "mode": "ro"})
-    assert late.receive()[0] == FrameClient.WELCOME
+def after_falling_behind(vcon, zone, others):
+    """A client that reads nothing while the zone writes 8 MiB and then a
+    last line, with `others` more clients like it attached: the console
+    bytes it got after its last `dropped` notice, and whether everything
+    came or was counted."""
+    clients = []
     try:
-        # It reads nothing while the zone writes 8 MiB, then the last line.
+        for _ in range(1 + others):
+            client = FrameClient.unix(os.path.join(vcon.run_dir(zone), "console.sock"))
+            clients.append(client)
+            client.send(FrameClient.HELLO, {"version": 1, "mode": "ro"})
+            assert client.receive()[0] == FrameClient.WELCOME
         flood = vcon.exec(zone, "sh", "-c", "dd if=/dev/zero bs=65536 count=128 2>/dev/null | tr '\\0' y > /dev/console; "
                                             "echo flood-over > /dev/console; echo finished")
         assert flood.stdout.strip() == "finished"
-        frames = late.receive_until(lambda kind, payload: b"flood-over" in payload, limit=10 ** 5)
+        frames = clients[0].receive_until(lambda kind, payload: b"flood-over" in payload, limit=10 ** 5)
         notices = [i for i, (kind, payload) in enumerate(frames) if kind == FrameClient.NOTICE
                    and json.loads(payload).get("type") == "dropped"]
         assert notices, "told that output was dropped"
-        after = sum(len(payload) for kind, payload in frames[notices[-1] + 1:] if kind == FrameClient.DATA)
-        assert after <= 128 * 1024, f"after the notice only the newest output came: {after} bytes"
         lost = sum(json.loads(frames[i][1])["bytes"] for i in notices)
         got = sum(len(payload) for kind, payload in frames if kind == FrameClient.DATA)
         assert got + lost >= 128 * 65536, "every byte came or was counted as dropped"
+        return sum(len(payload) for kind, payload in frames[notices[-1] + 1:] if kind == FrameClient.DATA)
     finally:
-        late.sock.close()
+        for client in clients:
+            client.sock.close()
+
+
+def test_a_client_that_fell_behind_is_told_and_shown_how_the_flood_ended(vcon, zone):
+    """One of two: it rests (RestPolicy's unit tests), keeping only the newest
+    16 KiB meanwhile, and its queue fills again between rests: after its
+    last notice no more than that came, the end of the flood last."""
+    after = after_falling_behind(vcon, zone, 1)
+    assert after <= (16 + 256 + 64) * 1024, f"after the notice only the newest output came: {after} bytes"
+
+
+def test_a_client_alone_that_fell_behind_keeps_its_whole_queue_and_does_not_rest(vcon, zone):
+    """Alone, it costs the zone nothing to go on at its own pace: it skips
+    to the newest 256 KiB it holds (the end of the flood among them) rather
+    than to the newest 16 KiB a resting client keeps."""
+    after = after_falling_behind(vcon, zone, 0)
+    assert 128 * 1024 < after <= (256 + 64) * 1024, f"{after} bytes after the notice"
 
 
 def held_before_the_first_drop(vcon, zone, count):
@@ -280,12 +300,13 @@ def held_before_the_first_drop(vcon, zone, count):
 
 def test_many_clients_that_fall_behind_share_what_they_are_held(vcon, zone):
     """A client alone may fall its socket's whole buffer (~200 KiB) and its
-    queue behind before it rests; ten share a budget (proto::share_of: 2 MiB,
-    ~100 KiB of socket and of queue each), so that each costs the machine
-    less. Measured: 120 to 160 KiB each before the first notice with the
-    share, 200 to 260 KiB without it."""
-    for held in held_before_the_first_drop(vcon, zone, 10):
-        assert held <= 176 * 1024, f"{held} bytes came before the first drop: more than a tenth of the budget"
+    queue behind before it drops output; twenty share a budget
+    (proto::share_of: 2 MiB, ~52 KiB of socket and of queue each), so that
+    each costs the machine less. Before its first notice a client gets what
+    its socket held and the rest of the write in flight (at most 64 KiB):
+    64 to 84 KiB here; 256 KiB each without the share."""
+    for each in held_before_the_first_drop(vcon, zone, 20):
+        assert each <= 176 * 1024, f"{each} bytes came before the first drop: more than a twentieth of the budget allows"
 
 
 def test_kill_9_of_the_writer_frees_the_lock(vcon, zone):

@@ -183,22 +183,48 @@ TEST(RestPolicy, AClientThatNearlyKeepsUpOrKeptUpAWhileRestsTheLeast) {
   EXPECT_EQ(policy.start(now += RestPolicy::kStreak), RestPolicy::kMin) << "a while after its last rest";
 }
 
+TEST(RestPolicy, RestsAreScaledByTheShare) {
+  RestPolicy policy;
+  policy.set_scale(10);
+  Clock::time_point now{};
+  EXPECT_EQ(policy.start(now), 10 * RestPolicy::kMin);
+  Clock::duration last = 10 * RestPolicy::kMin;
+  for (int i = 0; i < 10; ++i) {
+    policy.ended(now += last);
+    policy.offered(100'000);
+    now += std::chrono::milliseconds(5);
+    last = policy.start(now);
+  }
+  EXPECT_EQ(last, 10 * RestPolicy::kMax);
+  policy.set_scale(1);  // fewer clients now
+  policy.ended(now += last);
+  policy.offered(100'000);
+  EXPECT_EQ(policy.start(now += std::chrono::milliseconds(5)), RestPolicy::kMax) << "no longer than the new most";
+  EXPECT_TRUE(policy.rests());
+  policy.set_scale(0);
+  EXPECT_FALSE(policy.rests()) << "alone";
+}
+
 TEST(Share, AFewClientsGetTheFullAmountManyShareTheBudget) {
   constexpr std::size_t full = 256 * 1024;
-  for (std::size_t clients : {0, 1, 4}) EXPECT_EQ(share_of(clients, full), (Share{full, 0})) << clients;
+  for (std::size_t clients : {0, 1}) EXPECT_EQ(share_of(clients, full), (Share{full, 0, 0})) << "alone: no rest";
+  for (std::size_t clients : {2, 4}) EXPECT_EQ(share_of(clients, full), (Share{full, 0, 1})) << clients;
   Share last = share_of(4, full);
   for (std::size_t clients = 5; clients <= 2000; ++clients) {
     Share share = share_of(clients, full);
     EXPECT_LE(share.queue, last.queue) << clients << " clients: not more than fewer got";
     EXPECT_GE(share.queue, kShareFloor);
     EXPECT_EQ(share.socket, share.queue);
+    EXPECT_EQ(share.rest_scale, std::min<std::size_t>((clients + 9) / 10, kMostRestScale))
+        << "one more time as long per ten more clients, up to the most";
     if (share.queue > kShareFloor) {
       EXPECT_LE(clients * (share.queue + share.socket), kShareBudget) << clients << " clients within the budget";
     }
     last = share;
   }
-  EXPECT_EQ(share_of(100, full), (Share{kShareFloor, kShareFloor})) << "a hundred clients: the least each";
+  EXPECT_EQ(share_of(100, full), (Share{kShareFloor, kShareFloor, 10})) << "a hundred clients: the least each";
   EXPECT_EQ(share_of(10, full).queue, kShareBudget / 20);
+  EXPECT_EQ(share_of(1024, full).rest_scale, 10u) << "rests of 2 s at most, however many attach";
 }
 
 }  // namespace

@@ -187,6 +187,65 @@ TEST(TerminalWriter, ATerminalThatFellBehindRestsThenGetsTheNewest) {
   EXPECT_GE(writer.dropped_bytes(), 8 * filler.size()) << "while it rested only the newest was kept";
 }
 
+// Fills the terminal until the writer drops output; the console offset reached.
+std::uint64_t fall_behind(TerminalWriter& writer, const std::string& filler) {
+  std::uint64_t end = 0;
+  while (writer.dropped_bytes() == 0 && end < (64u << 20)) writer.data(chunk(filler), end += filler.size());
+  return end;
+}
+
+TEST(TerminalWriter, ATerminalAloneDoesNotRestItGoesOnWithTheNewestItHolds) {
+  constexpr std::size_t limit = 64 * 1024;  // more than a resting terminal keeps
+  for (bool alone : {false, true}) {
+    Attached attached(limit);
+    ASSERT_TRUE(attached.writer);
+    auto [pty, io, writer] = attached.parts();
+    writer.set_share(limit, alone ? 0 : 1);
+    std::string filler(4096, 'f');
+    std::uint64_t end = fall_behind(writer, filler);
+    ASSERT_GT(writer.dropped_bytes(), 0u) << "the terminal never filled up";
+    if (alone) {
+      EXPECT_EQ(writer.dropped_bytes(), filler.size()) << "only the oldest chunk went: its whole limit still waits";
+    } else {
+      EXPECT_GE(writer.dropped_bytes(), limit - proto::RestPolicy::kKeep) << "resting: cut to the newest";
+    }
+    std::string newest(100, 'n'), seen;
+    writer.data(chunk(newest), end += newest.size());
+    for (int round = 0; round < 100 && writer.done_offset() < end; ++round) {
+      io.run_for(std::chrono::milliseconds(5));
+      seen += pty.drain();
+    }
+    EXPECT_EQ(writer.done_offset(), end);
+    seen += pty.drain();
+    ASSERT_GE(seen.size(), newest.size());
+    EXPECT_EQ(seen.substr(seen.size() - newest.size()), newest);
+  }
+}
+
+TEST(TerminalWriter, ATerminalLeftAloneWhileItRestsGoesOnAtOnce) {
+  Attached attached(1000);
+  ASSERT_TRUE(attached.writer);
+  auto [pty, io, writer] = attached.parts();
+  std::string filler(4096, 'f');
+  std::uint64_t end = fall_behind(writer, filler);  // it rests
+  ASSERT_GT(writer.dropped_bytes(), 0u) << "the terminal never filled up";
+  std::string newest(100, 'n');
+  writer.data(chunk(newest), end += newest.size());
+  std::uint64_t done = writer.done_offset();
+  std::string seen = pty.drain();
+  io.poll();
+  EXPECT_EQ(writer.done_offset(), done) << "resting";
+  writer.set_share(1000, 0);  // the other clients left
+  for (int round = 0; round < 20 && writer.done_offset() < end; ++round) {
+    seen += pty.drain();
+    io.poll();
+  }
+  EXPECT_EQ(writer.done_offset(), end) << "the rest ended with the last other client";
+  seen += pty.drain();
+  ASSERT_GE(seen.size(), newest.size());
+  EXPECT_EQ(seen.substr(seen.size() - newest.size()), newest);
+}
+
 TEST(TerminalWriter, VconsLinesForATerminalNobodyReadsAreBounded) {
   Attached attached(1000);
   ASSERT_TRUE(attached.writer);
