@@ -103,7 +103,9 @@ void TerminalWriter::rest() {
   if (!rest_timer_) rest_timer_.emplace(tty_.get_executor());
   rest_timer_->expires_after(rest_policy_.start(proto::RestPolicy::Clock::now()));
   rest_timer_->async_wait([this, alive = alive_](std::error_code ec) {
-    if (!*alive || ec) return;
+    // Not when this rest was ended early and another began since (a
+    // cancel cannot stop a handler that is already on its way).
+    if (!*alive || ec || !resting_ || rest_timer_->expiry() > proto::RestPolicy::Clock::now()) return;
     resting_ = false;
     rest_policy_.ended(proto::RestPolicy::Clock::now());
     if (!waiting_) flush();
@@ -161,7 +163,10 @@ bool TerminalWriter::drop_oldest() {
 
 void TerminalWriter::flush() {
   bool moved = false;
-  while (!queue_.empty() && !paused_ && !resting_ && !failed_) {
+  // A rest holds console output back, not vcon's lines (join and leave
+  // notices would pile up to kTextLimit in a crowd's long rests); they
+  // take the little output kept before them along.
+  while (!queue_.empty() && !paused_ && (!resting_ || queued_text_ > 0) && !failed_) {
     std::vector<iovec> parts;
     for (auto& item : queue_) {
       if (parts.size() == 32) break;

@@ -62,6 +62,7 @@ void FrameConnection::read_more() {
 }
 
 void FrameConnection::set_share(const Share& share) {
+  if (closed_) return;
   queue_.set_data_limit(share.queue);
   set_send_buffer(share.socket);
   rest_policy_.set_scale(share.rest_scale);
@@ -91,7 +92,7 @@ void FrameConnection::send(FrameType type, std::string payload) {
     close("client stopped reading");
     return;
   }
-  if (!writing_ && !queue_.resting()) write_more();
+  if (!writing_) write_more();  // notices go even while the client rests
 }
 
 void FrameConnection::send_with_fd(FrameType type, std::string payload, int fd) {
@@ -101,7 +102,7 @@ void FrameConnection::send_with_fd(FrameType type, std::string payload, int fd) 
   });
   if (closed_ || closing_) return;
   queue_.push_control(type, std::move(payload), std::move(owned));
-  if (!writing_ && !queue_.resting()) write_more();
+  if (!writing_) write_more();
 }
 
 void FrameConnection::send_data(Chunk chunk) {
@@ -118,7 +119,10 @@ void FrameConnection::rest() {
   if (!rest_timer_) rest_timer_.emplace(socket_.get_executor());
   rest_timer_->expires_after(rest_policy_.start(RestPolicy::Clock::now()));
   rest_timer_->async_wait([self = shared_from_this()](std::error_code ec) {
-    if (ec || self->closed_ || !self->queue_.resting()) return;
+    // Not when this rest was ended early and another began since (its
+    // timer was set again, later): a cancel cannot stop a handler that is
+    // already on its way.
+    if (ec || self->closed_ || !self->queue_.resting() || self->rest_timer_->expiry() > RestPolicy::Clock::now()) return;
     self->queue_.end_rest();
     self->rest_policy_.ended(RestPolicy::Clock::now());
     if (!self->writing_) self->write_more();
@@ -139,8 +143,12 @@ void FrameConnection::close_after_send() {
 }
 
 void FrameConnection::write_more() {
-  if (queue_.resting()) {  // the write in flight is done; the next waits for the rest's end
-    writing_ = false;
+  // A rest holds console output back, not notices: a client that rests
+  // long (a crowd's rests last up to 2 s) would otherwise be let go for
+  // the join and leave notices that piled up meanwhile (kControlLimit).
+  // They take the little output kept before them along.
+  if (queue_.resting() && queue_.queued_control_bytes() == 0) {
+    writing_ = false;  // the write in flight is done; the next waits for the rest's end
     return;
   }
   if (queue_.empty()) {

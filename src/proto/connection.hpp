@@ -6,7 +6,8 @@
 // What a client can make it hold is bounded: the frame being read (the
 // decoder's limit), control frames queued (kControlLimit: past it the client
 // is dropped), console data queued (the data limit: past it the oldest is
-// dropped, and the client rests) and one write batch (kBatchBytes).
+// dropped, and the client rests if it has company) and one write batch
+// (kBatchBytes).
 //
 // The close handler is never called from inside send(), set_handlers() or
 // any other call of the owner's: it is posted to the loop. So an owner may
@@ -36,8 +37,9 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
 
   // Console data queued beyond this many bytes is dropped, oldest first,
   // and the client rests (RestPolicy): nothing more is written to it for a
-  // while, and only the newest output waits for it meanwhile. With other
-  // clients attached it is given less (set_share), and alone it does not rest.
+  // while, and only the newest output waits for it meanwhile. With more
+  // than four clients attached each is given less (set_share); alone, it
+  // does not rest. Notices go even while it rests.
   static constexpr std::size_t kDefaultDataLimit = 256 * 1024;
   // A client that lets this much control traffic pile up is disconnected.
   static constexpr std::size_t kControlLimit = 64 * 1024;

@@ -4,10 +4,10 @@
 // the frame being written, and is told how much it lost in a notice placed
 // before the next frame it gets. Control frames are never dropped.
 //
-// A client that fell behind rests (RestPolicy): its owner stops writing to
-// it for a while, and meanwhile only the newest output is kept for it, so
-// a terminal that cannot keep up with a flood costs little and still shows
-// the end of it.
+// A client that fell behind may rest (RestPolicy, when it has company): its
+// owner stops writing console output to it for a while, and meanwhile only
+// the newest output is kept for it, so a terminal that cannot keep up with
+// a flood costs little and still shows the end of it.
 // Pure logic: the owner keeps the time.
 #pragma once
 

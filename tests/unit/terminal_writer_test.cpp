@@ -222,28 +222,60 @@ TEST(TerminalWriter, ATerminalAloneDoesNotRestItGoesOnWithTheNewestItHolds) {
   }
 }
 
+// What the master has to read now, without waiting for more.
+std::string read_now(Pty& pty) {
+  std::string out;
+  char buffer[65536];
+  for (ssize_t n; (n = ::read(pty.master, buffer, sizeof buffer)) > 0;) out.append(buffer, static_cast<std::size_t>(n));
+  return out;
+}
+
+// Polls the writer's loop and reads the terminal, for well under the
+// 250 ms a rest at scale 10 lasts, until `done` says so.
+template <typename Done>
+std::string poll_briefly(asio::io_context& io, Pty& pty, Done done) {
+  std::string seen;
+  for (int round = 0; round < 200 && !done(seen); ++round) {
+    io.poll();
+    seen += read_now(pty);
+    ::usleep(100);
+  }
+  return seen;
+}
+
 TEST(TerminalWriter, ATerminalLeftAloneWhileItRestsGoesOnAtOnce) {
   Attached attached(1000);
   ASSERT_TRUE(attached.writer);
   auto [pty, io, writer] = attached.parts();
+  writer.set_share(1000, 10);  // a crowd: its first rest is 250 ms
   std::string filler(4096, 'f');
   std::uint64_t end = fall_behind(writer, filler);  // it rests
   ASSERT_GT(writer.dropped_bytes(), 0u) << "the terminal never filled up";
   std::string newest(100, 'n');
   writer.data(chunk(newest), end += newest.size());
   std::uint64_t done = writer.done_offset();
-  std::string seen = pty.drain();
-  io.poll();
+  std::string seen = poll_briefly(io, pty, [](const std::string&) { return false; });
   EXPECT_EQ(writer.done_offset(), done) << "resting";
-  writer.set_share(1000, 0);  // the other clients left
-  for (int round = 0; round < 20 && writer.done_offset() < end; ++round) {
-    seen += pty.drain();
-    io.poll();
-  }
+  writer.set_share(1000, 0);  // the others left
+  seen += poll_briefly(io, pty, [&](const std::string&) { return writer.done_offset() == end; });
   EXPECT_EQ(writer.done_offset(), end) << "the rest ended with the last other client";
-  seen += pty.drain();
+  seen += pty.drain();  // written: now read it all
   ASSERT_GE(seen.size(), newest.size());
   EXPECT_EQ(seen.substr(seen.size() - newest.size()), newest);
+}
+
+TEST(TerminalWriter, VconsLinesGoEvenWhileTheTerminalRests) {
+  Attached attached(1000);
+  ASSERT_TRUE(attached.writer);
+  auto [pty, io, writer] = attached.parts();
+  writer.set_share(1000, 10);
+  std::string filler(4096, 'f');
+  fall_behind(writer, filler);
+  ASSERT_GT(writer.dropped_bytes(), 0u) << "the terminal never filled up";
+  std::string seen = poll_briefly(io, pty, [](const std::string&) { return false; });  // it drains, resting
+  ASSERT_TRUE(writer.text("[bob joined]\r\n"));
+  seen += poll_briefly(io, pty, [](const std::string& s) { return s.find("[bob joined]") != std::string::npos; });
+  EXPECT_NE(seen.find("[bob joined]"), std::string::npos) << "shown within the rest (250 ms)";
 }
 
 TEST(TerminalWriter, VconsLinesForATerminalNobodyReadsAreBounded) {
