@@ -16,6 +16,7 @@
 
 #include <asio.hpp>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <deque>
 #include <fmt/core.h>
@@ -90,6 +91,7 @@ Result<Transport> open_transport(const Paths& paths, const ConsoleOptions& optio
   pid_t pid = ::fork();
   if (pid < 0) return errno_error("fork ssh");
   if (pid == 0) {
+    ::signal(SIGPIPE, SIG_DFL);
     ::dup2(theirs.get(), 0);
     ::dup2(theirs.get(), 1);
     ::execlp(program.c_str(), program.c_str(), options.host.c_str(), "vcon", "proxy", options.name.c_str(),
@@ -694,6 +696,11 @@ void relay(asio::posix::stream_descriptor& from, asio::posix::stream_descriptor&
 
 Result<int> console_command(const Paths& paths, const ConsoleOptions& options) {
   VCON_TRY(validate_console_name(options.name));
+  // A monitor that refuses a client (too many connections, no access) says
+  // why and closes at once: a write of ours that comes after must fail
+  // with EPIPE, not end vcon before it has shown why (the ssh transport's
+  // child puts the default back).
+  ::signal(SIGPIPE, SIG_IGN);
   auto transport = open_transport(paths, options);
   if (!transport) return transport.error();
   auto socket = options.host.empty() ? console_socket(paths, options.name) : Result<std::string>(std::string());

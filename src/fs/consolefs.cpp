@@ -479,7 +479,9 @@ class ConsoleFs {
       case FrameType::Error:
         if (file.open_req) {
           report(fmt::format("open {} for {}: {}", file.console, file.caller.user, frame.payload));
-          fail_open(id, EIO);
+          // Past the caller's (or the console's) limit of connections: as
+          // many files as that are open already.
+          fail_open(id, frame.payload.starts_with(proto::kTooManyConnections) ? EMFILE : EIO);
           return;
         }
         in_band(file, "[" + frame.payload + "]");

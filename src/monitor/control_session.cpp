@@ -27,6 +27,10 @@ namespace vcon {
 namespace {
 
 using json = nlohmann::json;
+
+std::string too_many_for(const std::string& user, std::size_t per_user) {
+  return fmt::format("{} for user {} (at most {} per user)", proto::kTooManyConnections, user, per_user);
+}
 using proto::FrameType;
 
 class ControlSession : public std::enable_shared_from_this<ControlSession> {
@@ -43,9 +47,13 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
 
   const std::shared_ptr<proto::FrameConnection>& connection() const { return connection_; }
 
-  void start(std::shared_ptr<void> slot, std::chrono::milliseconds hello_deadline) {
+  // `count_as(peer)`: the connection counted for that peer instead, or
+  // why not (the peer's user is at the per-user limit).
+  using CountAs = std::function<Result<std::shared_ptr<void>>(const Peer&)>;
+  void start(std::shared_ptr<void> slot, CountAs count_as, std::chrono::milliseconds hello_deadline) {
     auto self = shared_from_this();
     connection_->hold(std::move(slot));
+    count_as_ = std::move(count_as);
     connection_->start([self](proto::Frame frame) { self->on_frame(std::move(frame)); },
                        [self](const std::string&) { self->hello_timer_.cancel(); });  // holds the session until then
     hello_timer_.expires_after(hello_deadline);
@@ -199,7 +207,19 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
       return;
     }
     Peer peer = peer_;
-    if (hello->on_behalf && !adopt(hello->on_behalf.value(), peer)) return;
+    if (hello->on_behalf) {
+      if (!adopt(hello->on_behalf.value(), peer)) return;
+      // Root's file system server opens a connection for each file its
+      // callers open: it counts for the caller, as the caller's own would
+      // (else one user could take every connection through the files).
+      auto slot = count_as_(peer);
+      if (!slot) {
+        target_.log_refusal(peer.uid, describe(peer) + " refused: " + slot.error().message());
+        fail(slot.error().message());
+        return;
+      }
+      connection_->hold(std::move(slot.value()));  // and the file system server's slot goes
+    }
     bool demoted = hello->mode == proto::Mode::ReadWrite && access_ == Access::ReadOnly;
     if (demoted) {
       hello->mode = proto::Mode::ReadOnly;
@@ -220,6 +240,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   }
 
   std::shared_ptr<proto::FrameConnection> connection_;
+  CountAs count_as_;
   ControlTarget& target_;
   asio::steady_timer hello_timer_;
   bool greeted_ = false;
@@ -348,19 +369,38 @@ void ClientListener::admit(asio::local::stream_protocol::socket socket) {
   Peer peer = peer_of(socket.native_handle());
   Counts& counts = *counts_;
   if (counts.total >= limits_.total) {
-    refuse(socket, peer.uid, fmt::format("too many connections to this console ({}); try again later", limits_.total));
-    return;
-  }
-  if (peer.uid != 0 && counts.per_user[peer.uid] >= limits_.per_user) {
     refuse(socket, peer.uid,
-           fmt::format("too many connections for user {} (at most {} per user)", peer.user, limits_.per_user));
+           fmt::format("{} to this console ({}); try again later", proto::kTooManyConnections, limits_.total));
     return;
   }
-  ++counts.total;
-  ++counts.per_user[peer.uid];
-  counts.peak = std::max(counts.peak, counts.total);
-  // Released when the connection is gone, however it ends.
-  std::shared_ptr<void> slot(nullptr, [counts = counts_, uid = peer.uid](void*) {
+  if (auto found = counts.per_user.find(peer.uid);
+      peer.uid != 0 && found != counts.per_user.end() && found->second >= limits_.per_user) {
+    refuse(socket, peer.uid, too_many_for(peer.user, limits_.per_user));
+    return;
+  }
+  auto slot = counted(counts_, peer.uid);
+  ClientLimits limits = limits_;
+  auto count_as = [counts = counts_, per_user = limits.per_user](const Peer& as) -> Result<std::shared_ptr<void>> {
+    auto found = counts->per_user.find(as.uid);
+    if (as.uid != 0 && found != counts->per_user.end() && found->second >= per_user) {
+      return make_error(too_many_for(as.user, per_user));
+    }
+    return counted(counts, as.uid);
+  };
+  auto session = std::make_shared<ControlSession>(std::move(socket), target_);
+  if (connections_.size() >= 2 * counts.total + 64) {  // forget the gone ones now and then
+    std::erase_if(connections_, [](const auto& weak) { return weak.expired(); });
+  }
+  connections_.push_back(session->connection());
+  session->start(std::move(slot), std::move(count_as), limits_.hello_deadline);
+}
+
+// A connection counted for `uid`, until the slot is gone, however it ends.
+std::shared_ptr<void> ClientListener::counted(const std::shared_ptr<Counts>& counts, uid_t uid) {
+  ++counts->total;
+  ++counts->per_user[uid];
+  counts->peak = std::max(counts->peak, counts->total);
+  return std::shared_ptr<void>(nullptr, [counts, uid](void*) {
     --counts->total;
     if (--counts->per_user[uid] == 0) counts->per_user.erase(uid);
     if (counts->peak >= 64 && counts->total <= counts->peak / 4 && counts->listener) {
@@ -368,12 +408,6 @@ void ClientListener::admit(asio::local::stream_protocol::socket socket) {
       counts->listener->give_back_memory();
     }
   });
-  auto session = std::make_shared<ControlSession>(std::move(socket), target_);
-  if (connections_.size() >= 2 * counts.total + 64) {  // forget the gone ones now and then
-    std::erase_if(connections_, [](const auto& weak) { return weak.expired(); });
-  }
-  connections_.push_back(session->connection());
-  session->start(std::move(slot), limits_.hello_deadline);
 }
 
 void ClientListener::refuse(asio::local::stream_protocol::socket& socket, uid_t uid, const std::string& why) {

@@ -91,6 +91,7 @@ class ClientListener {
 
  private:
   struct Counts;
+  static std::shared_ptr<void> counted(const std::shared_ptr<Counts>& counts, uid_t uid);
   void accept();
   void admit(asio::local::stream_protocol::socket socket);
   void out_of_fds();

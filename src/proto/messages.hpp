@@ -16,6 +16,11 @@ namespace vcon::proto {
 
 enum class Mode { Control, ReadWrite, ReadOnly };
 
+// How a monitor's refusals for too many connections begin ("... for user
+// bob (at most 32 per user)", "... to this console (1024); ..."): the file
+// system server tells its callers EMFILE for them.
+inline constexpr std::string_view kTooManyConnections = "too many connections";
+
 struct WindowSize {
   unsigned short rows = 24;
   unsigned short cols = 80;

@@ -273,6 +273,44 @@ def test_access_and_modes_per_user(vcon, zone, fs, make_user):
     assert as_user(bob, "test", "-r", fs.path(zone)).returncode == 0
 
 
+OPEN_AND_CLOSE = ["/usr/bin/python3", "-c", "import os, sys; os.close(os.open(sys.argv[1], os.O_RDONLY))"]
+
+
+def test_files_a_user_opens_count_against_their_connection_limit(vcon, zone, fs, make_user):
+    """The file system server connects to the monitor for every console file
+    opened, as root, for the caller: those connections count for the caller,
+    or one read-only user could take all of a console's 1,024 connections
+    (and every other user would be refused)."""
+    bob, carol = make_user("bob"), make_user("carol")
+    vcon.write_consoledb(f"console={zone} zone={zone} ro={bob.name} ro={carol.name}\n")
+    # bob opens the console file 40 times and holds them open until told.
+    script = ("import errno,os,sys\n"
+              "fds, refused = [], ''\n"
+              "for _ in range(40):\n"
+              "    try: fds.append(os.open(sys.argv[1], os.O_RDONLY))\n"
+              "    except OSError as e: refused = errno.errorcode[e.errno]; break\n"
+              "print(len(fds), refused, flush=True)\n"
+              "sys.stdin.read()\n")
+    holder = subprocess.Popen(bob.command("/usr/bin/python3", "-c", script, fs.path(zone)), stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        said = holder.stdout.readline().split() + [""]
+        assert (int(said[0]), said[1]) == (32, "EMFILE"), f"bob's 33rd open is refused, too many open: {said}"
+        assert "too many connections for user " + bob.name in fs.stderr()
+        # carol, and bob's own socket connections past his limit, are not.
+        carol_opens = subprocess.run(carol.command(*OPEN_AND_CLOSE, fs.path(zone)), capture_output=True, timeout=15)
+        assert carol_opens.returncode == 0, carol_opens.stderr
+        refused = subprocess.run(bob.command(VCON, "console", "-r", zone), env=vcon.env, stdin=subprocess.DEVNULL,
+                                 capture_output=True, text=True, timeout=15)
+        assert refused.returncode != 0 and "too many connections for user" in refused.stderr, refused.stderr
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=15)
+    # Closed, they count no more.
+    again = subprocess.run(bob.command(*OPEN_AND_CLOSE, fs.path(zone)), capture_output=True, timeout=15)
+    assert again.returncode == 0, again.stderr
+
+
 def test_consoles_come_and_go_with_the_consoledb_and_zones(vcon, zone, fs):
     assert sorted(os.listdir(fs.mountpoint)) == [zone, zone + "ctl", zone + "stat"]
     vcon.write_consoledb(f"console=web zone={zone}\nconsole=ttyX dev=/dev/ttyS9\n")
