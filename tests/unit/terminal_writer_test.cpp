@@ -257,7 +257,8 @@ TEST(TerminalWriter, ATerminalLeftAloneWhileItRestsGoesOnAtOnce) {
   std::string seen = poll_briefly(io, pty, [](const std::string&) { return false; });
   EXPECT_EQ(writer.done_offset(), done) << "resting";
   writer.set_share(1000, 0);  // the others left
-  seen += poll_briefly(io, pty, [&](const std::string&) { return writer.done_offset() == end; });
+  TerminalWriter* resting = attached.writer.get();  // a lambda may not capture a structured binding (clang)
+  seen += poll_briefly(io, pty, [resting, end](const std::string&) { return resting->done_offset() == end; });
   EXPECT_EQ(writer.done_offset(), end) << "the rest ended with the last other client";
   seen += pty.drain();  // written: now read it all
   ASSERT_GE(seen.size(), newest.size());
