@@ -27,11 +27,11 @@ namespace vcon {
 namespace {
 
 using json = nlohmann::json;
+using proto::FrameType;
 
 std::string too_many_for(const std::string& user, std::size_t per_user) {
   return fmt::format("{} for user {} (at most {} per user)", proto::kTooManyConnections, user, per_user);
 }
-using proto::FrameType;
 
 class ControlSession : public std::enable_shared_from_this<ControlSession> {
  public:
@@ -379,8 +379,7 @@ void ClientListener::admit(asio::local::stream_protocol::socket socket) {
     return;
   }
   auto slot = counted(counts_, peer.uid);
-  ClientLimits limits = limits_;
-  auto count_as = [counts = counts_, per_user = limits.per_user](const Peer& as) -> Result<std::shared_ptr<void>> {
+  auto count_as = [counts = counts_, per_user = limits_.per_user](const Peer& as) -> Result<std::shared_ptr<void>> {
     auto found = counts->per_user.find(as.uid);
     if (as.uid != 0 && found != counts->per_user.end() && found->second >= per_user) {
       return make_error(too_many_for(as.user, per_user));
