@@ -75,8 +75,9 @@ class RestPolicy {
 // Measured (bench/peers): a client alone that rested was shown 2 % of a
 // flood instead of 39 % (a terminal the monitor writes to; through a
 // client, 60 % instead of 90 %), at no cost to the zone measurable; two
-// that did not rest cost the zone 15 %, ten 40 %; a hundred given the full
-// amount each took two to three times the flood through their ptys.
+// that did not rest cost the zone 15 %, ten 50 to 70 %; a hundred given
+// the full amount each took two to three times the flood through their
+// ptys.
 // Output that comes at a terminal's pace never comes near any of this.
 struct Share {
   std::size_t queue;
