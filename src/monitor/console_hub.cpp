@@ -25,9 +25,6 @@ std::string clock_time(double seconds) {
 // A client catching up holds at most one slice of the ring at a time,
 // copied when it has written the previous one.
 constexpr std::size_t kReplaySlice = 64 * 1024;
-// Output queued for a terminal the monitor writes to, before the oldest is
-// dropped: as much as a client's socket queue holds.
-constexpr std::size_t kTerminalQueue = proto::FrameConnection::kDefaultDataLimit;
 // ~p looks for the last screenful in this much of the ring.
 constexpr std::size_t kScreenTail = 64 * 1024;
 }  // namespace
@@ -216,17 +213,16 @@ void ConsoleHub::on_request(ClientId id, const std::string& payload) {
 void ConsoleHub::ask_direct(ClientId id, const proto::Request& request) {
   Client& client = clients_.at(id);
   UniqueFd passed(client.connection->take_received_fd());
-  auto refuse = [&](const std::string& why) { refuse_direct(id, why); };
-  if (client.terminal || client.pending_terminal) return refuse("direct output is on already");
-  if (!passed) return refuse("no terminal came with the request");
+  if (client.terminal || client.pending_terminal) return refuse_direct(id, "direct output is on already");
+  if (!passed) return refuse_direct(id, "no terminal came with the request");
   auto tty = reopen_client_terminal(passed.get(), TerminalAccess::Write);
-  if (!tty) return refuse(tty.error().message());
+  if (!tty) return refuse_direct(id, tty.error().message());
   client.token = request.command;
   if (request.input) {
     // A description of its own for reading: the writer's, write-only, is
     // then not woken by every key typed.
     auto reading = reopen_client_terminal(passed.get(), TerminalAccess::Read);
-    if (!reading) return refuse(reading.error().message());
+    if (!reading) return refuse_direct(id, reading.error().message());
     client.input = std::make_unique<TerminalInput>(
         client.connection->executor(), std::move(reading.value()), request.escape,
         [this, id](std::string_view bytes) { typed(id, bytes); },
@@ -266,7 +262,7 @@ void ConsoleHub::start_direct(ClientId id) {
   Client& client = clients_.at(id);
   std::string token = client.token;
   auto terminal = std::make_shared<TerminalWriter>(
-      client.connection->executor(), std::move(client.pending_terminal), kTerminalQueue,
+      client.connection->executor(), std::move(client.pending_terminal), share().queue,
       [token](std::uint64_t bytes) { return vcon_line(notice_text(json{{"type", "dropped"}, {"bytes", bytes}}), token, true); });
   auto bookmark = terminal->make_bookmark();
   if (!bookmark) {
@@ -274,8 +270,7 @@ void ConsoleHub::start_direct(ClientId id) {
     return refuse_direct(id, bookmark.error().message());
   }
   terminal->pause();  // until the client has written what the socket brought it
-  proto::Share share = proto::share_of(clients_.size(), kTerminalQueue);
-  terminal->set_share(share.queue, share.rest_scale);
+  terminal->set_share(share());
   client.terminal = std::move(terminal);
   client.connection->send_with_fd(FrameType::Notice,
                                   json_text(json{{"type", "direct"}, {"ok", true}, {"input", client.input != nullptr}}),
@@ -400,10 +395,10 @@ void ConsoleHub::close_all() {
 }
 
 void ConsoleHub::share_out() {
-  proto::Share share = proto::share_of(clients_.size(), proto::FrameConnection::kDefaultDataLimit);
+  proto::Share each = share();
   for (auto& [id, client] : clients_) {
-    client.connection->set_share(share);
-    if (client.terminal) client.terminal->set_share(share.queue, share.rest_scale);
+    client.connection->set_share(each);
+    if (client.terminal) client.terminal->set_share(each);
   }
 }
 

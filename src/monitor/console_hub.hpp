@@ -110,8 +110,12 @@ class ConsoleHub {
   // it reaches the end.
   void feed(ClientId id);
   void detach(ClientId id);
-  // Gives every client its part of what clients may fall behind by
-  // (proto::share_of), after one came or went.
+  // Each client's part of what clients may fall behind by (proto::share_of;
+  // a terminal the monitor writes to holds as much as a socket client's
+  // queue), and giving every client its part after one came or went.
+  proto::Share share() const {
+    return proto::share_of(clients_.size(), proto::FrameConnection::kDefaultDataLimit);
+  }
   void share_out();
   static std::uint64_t dropped_for(const Client& client) {
     return client.connection->dropped_bytes() + (client.terminal ? client.terminal->dropped_bytes() : 0);

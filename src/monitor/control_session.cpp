@@ -373,12 +373,8 @@ void ClientListener::admit(asio::local::stream_protocol::socket socket) {
            fmt::format("{} to this console ({}); try again later", proto::kTooManyConnections, limits_.total));
     return;
   }
-  if (auto found = counts.per_user.find(peer.uid);
-      peer.uid != 0 && found != counts.per_user.end() && found->second >= limits_.per_user) {
-    refuse(socket, peer.uid, too_many_for(peer.user, limits_.per_user));
-    return;
-  }
-  auto slot = counted(counts_, peer.uid);
+  // The per-user rule, for this connection's peer now, and for the user
+  // root's file system server names in its hello.
   auto count_as = [counts = counts_, per_user = limits_.per_user](const Peer& as) -> Result<std::shared_ptr<void>> {
     auto found = counts->per_user.find(as.uid);
     if (as.uid != 0 && found != counts->per_user.end() && found->second >= per_user) {
@@ -386,12 +382,17 @@ void ClientListener::admit(asio::local::stream_protocol::socket socket) {
     }
     return counted(counts, as.uid);
   };
+  auto slot = count_as(peer);
+  if (!slot) {
+    refuse(socket, peer.uid, slot.error().message());
+    return;
+  }
   auto session = std::make_shared<ControlSession>(std::move(socket), target_);
   if (connections_.size() >= 2 * counts.total + 64) {  // forget the gone ones now and then
     std::erase_if(connections_, [](const auto& weak) { return weak.expired(); });
   }
   connections_.push_back(session->connection());
-  session->start(std::move(slot), std::move(count_as), limits_.hello_deadline);
+  session->start(std::move(slot.value()), std::move(count_as), limits_.hello_deadline);
 }
 
 // A connection counted for `uid`, until the slot is gone, however it ends.

@@ -112,9 +112,9 @@ void TerminalWriter::rest() {
   });
 }
 
-void TerminalWriter::set_share(std::size_t limit, unsigned rest_scale) {
-  limit_ = limit;
-  rest_policy_.set_scale(rest_scale);
+void TerminalWriter::set_share(const proto::Share& share) {
+  limit_ = share.queue;
+  rest_policy_.set_scale(share.rest_scale);
   if (!rest_policy_.rests() && resting_) {
     resting_ = false;
     rest_timer_->cancel();

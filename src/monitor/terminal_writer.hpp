@@ -54,7 +54,8 @@ class TerminalWriter {
   void resume();
   // Console bytes queued before the oldest are dropped, and how long the
   // terminal then rests: its part of what all clients share (proto::share_of).
-  void set_share(std::size_t limit, unsigned rest_scale);
+  // (Its socket part is the client's connection's, not ours.)
+  void set_share(const proto::Share& share);
   // Console bytes: `chunk` ends at console offset `end`.
   void data(const Chunk& chunk, std::uint64_t end);
   // One of vcon's own lines (or a client's ~p screenful), in order with the

@@ -228,32 +228,48 @@ def test_stopped_client_slows_nobody(vcon, zone):
         close(stopped)
 
 
-def after_falling_behind(vcon, zone, others):
-    """A client that reads nothing while the zone writes 8 MiB and then a
-    last line, with `others` more clients like it attached: the console
-    bytes it got after its last `dropped` notice, and whether everything
-    came or was counted."""
+def behind_a_flood(vcon, zone, count, chunks):
+    """`count` read-only clients that read nothing while the zone writes
+    `chunks` × 64 KiB and then a last line: the frames each got, up to that
+    line."""
     clients = []
     try:
-        for _ in range(1 + others):
+        for _ in range(count):
             client = FrameClient.unix(os.path.join(vcon.run_dir(zone), "console.sock"))
             clients.append(client)
             client.send(FrameClient.HELLO, {"version": 1, "mode": "ro"})
             assert client.receive()[0] == FrameClient.WELCOME
-        flood = vcon.exec(zone, "sh", "-c", "dd if=/dev/zero bs=65536 count=128 2>/dev/null | tr '\\0' y > /dev/console; "
-                                            "echo flood-over > /dev/console; echo finished")
+        flood = vcon.exec(zone, "sh", "-c", f"dd if=/dev/zero bs=65536 count={chunks} 2>/dev/null | tr '\\0' y "
+                                            "> /dev/console; echo flood-over > /dev/console; echo finished")
         assert flood.stdout.strip() == "finished"
-        frames = clients[0].receive_until(lambda kind, payload: b"flood-over" in payload, limit=10 ** 5)
-        notices = [i for i, (kind, payload) in enumerate(frames) if kind == FrameClient.NOTICE
-                   and json.loads(payload).get("type") == "dropped"]
-        assert notices, "told that output was dropped"
-        lost = sum(json.loads(frames[i][1])["bytes"] for i in notices)
-        got = sum(len(payload) for kind, payload in frames if kind == FrameClient.DATA)
-        assert got + lost >= 128 * 65536, "every byte came or was counted as dropped"
-        return sum(len(payload) for kind, payload in frames[notices[-1] + 1:] if kind == FrameClient.DATA)
+        return [client.receive_until(lambda kind, payload: b"flood-over" in payload, limit=10 ** 5)
+                for client in clients]
     finally:
         for client in clients:
             client.sock.close()
+
+
+def drops(frames):
+    """Where the `dropped` notices are among frames."""
+    return [i for i, (kind, payload) in enumerate(frames)
+            if kind == FrameClient.NOTICE and json.loads(payload).get("type") == "dropped"]
+
+
+def data_bytes(frames):
+    return sum(len(payload) for kind, payload in frames if kind == FrameClient.DATA)
+
+
+def after_falling_behind(vcon, zone, others):
+    """A client that reads nothing while the zone writes 8 MiB and then a
+    last line, with `others` more clients like it attached: the console
+    bytes it got after its last `dropped` notice, once it is checked that
+    everything came or was counted."""
+    frames = behind_a_flood(vcon, zone, 1 + others, 128)[0]
+    notices = drops(frames)
+    assert notices, "told that output was dropped"
+    lost = sum(json.loads(frames[i][1])["bytes"] for i in notices)
+    assert data_bytes(frames) + lost >= 128 * 65536, "every byte came or was counted as dropped"
+    return data_bytes(frames[notices[-1] + 1:])
 
 
 def test_a_client_that_fell_behind_is_told_and_shown_how_the_flood_ended(vcon, zone):
@@ -276,26 +292,7 @@ def held_before_the_first_drop(vcon, zone, count):
     """`count` clients that read nothing while the zone floods its console:
     the console bytes each got before its first `dropped` notice (what its
     socket held and the write in flight when it fell behind)."""
-    clients = []
-    try:
-        for _ in range(count):
-            client = FrameClient.unix(os.path.join(vcon.run_dir(zone), "console.sock"))
-            clients.append(client)
-            client.send(FrameClient.HELLO, {"version": 1, "mode": "ro"})
-            assert client.receive()[0] == FrameClient.WELCOME
-        flood = vcon.exec(zone, "sh", "-c", "dd if=/dev/zero bs=65536 count=64 2>/dev/null | tr '\\0' y > /dev/console; "
-                                            "echo flood-over > /dev/console; echo finished")
-        assert flood.stdout.strip() == "finished"
-        held = []
-        for client in clients:
-            frames = client.receive_until(lambda kind, payload: b"flood-over" in payload, limit=10 ** 5)
-            first = next(i for i, (kind, payload) in enumerate(frames) if kind == FrameClient.NOTICE
-                         and json.loads(payload).get("type") == "dropped")
-            held.append(sum(len(payload) for kind, payload in frames[:first] if kind == FrameClient.DATA))
-        return held
-    finally:
-        for client in clients:
-            client.sock.close()
+    return [data_bytes(frames[:drops(frames)[0]]) for frames in behind_a_flood(vcon, zone, count, 64)]
 
 
 def test_many_clients_that_fall_behind_share_what_they_are_held(vcon, zone):

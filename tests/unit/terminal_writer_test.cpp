@@ -200,7 +200,7 @@ TEST(TerminalWriter, ATerminalAloneDoesNotRestItGoesOnWithTheNewestItHolds) {
     Attached attached(limit);
     ASSERT_TRUE(attached.writer);
     auto [pty, io, writer] = attached.parts();
-    writer.set_share(limit, alone ? 0 : 1);
+    writer.set_share(proto::Share{limit, 0, alone ? 0u : 1u});
     std::string filler(4096, 'f');
     std::uint64_t end = fall_behind(writer, filler);
     ASSERT_GT(writer.dropped_bytes(), 0u) << "the terminal never filled up";
@@ -247,7 +247,7 @@ TEST(TerminalWriter, ATerminalLeftAloneWhileItRestsGoesOnAtOnce) {
   Attached attached(1000);
   ASSERT_TRUE(attached.writer);
   auto [pty, io, writer] = attached.parts();
-  writer.set_share(1000, 10);  // a crowd: its first rest is 250 ms
+  writer.set_share(proto::Share{1000, 0, 10});  // a crowd: its first rest is 250 ms
   std::string filler(4096, 'f');
   std::uint64_t end = fall_behind(writer, filler);  // it rests
   ASSERT_GT(writer.dropped_bytes(), 0u) << "the terminal never filled up";
@@ -256,7 +256,7 @@ TEST(TerminalWriter, ATerminalLeftAloneWhileItRestsGoesOnAtOnce) {
   std::uint64_t done = writer.done_offset();
   std::string seen = poll_briefly(io, pty, [](const std::string&) { return false; });
   EXPECT_EQ(writer.done_offset(), done) << "resting";
-  writer.set_share(1000, 0);  // the others left
+  writer.set_share(proto::Share{1000, 0, 0});  // the others left
   TerminalWriter* resting = attached.writer.get();  // a lambda may not capture a structured binding (clang)
   seen += poll_briefly(io, pty, [resting, end](const std::string&) { return resting->done_offset() == end; });
   EXPECT_EQ(writer.done_offset(), end) << "the rest ended with the last other client";
@@ -269,7 +269,7 @@ TEST(TerminalWriter, VconsLinesGoEvenWhileTheTerminalRests) {
   Attached attached(1000);
   ASSERT_TRUE(attached.writer);
   auto [pty, io, writer] = attached.parts();
-  writer.set_share(1000, 10);
+  writer.set_share(proto::Share{1000, 0, 10});
   std::string filler(4096, 'f');
   fall_behind(writer, filler);
   ASSERT_GT(writer.dropped_bytes(), 0u) << "the terminal never filled up";
