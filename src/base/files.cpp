@@ -236,7 +236,7 @@ bool is_directory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-Result<void> send_fds(int socket, const std::vector<int>& fds, std::string_view text) {
+Result<void> send_fds(int socket, const std::vector<int>& fds, std::string_view text, int flags) {
   iovec iov{const_cast<char*>(text.data()), text.size()};
   std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
   msghdr msg{};
@@ -252,7 +252,7 @@ Result<void> send_fds(int socket, const std::vector<int>& fds, std::string_view 
     std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
   }
   ssize_t n;
-  do n = ::sendmsg(socket, &msg, MSG_NOSIGNAL);
+  do n = ::sendmsg(socket, &msg, MSG_NOSIGNAL | flags);
   while (n < 0 && errno == EINTR);
   if (n != static_cast<ssize_t>(text.size())) return errno_error("send file descriptors");
   return {};

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -50,6 +51,10 @@ class ConsoleLog {
   // Closes and opens the path again (it was moved away).
   Result<void> reopen();
   void set_rotation(LogRotation rotation) { rotation_ = rotation; }
+  // Who takes the last reference to the oldest log when a rotation deletes
+  // it: its last close may wait for the disk, and the console should not
+  // (a monitor hands it to its keeper). Without one, it is closed here.
+  void set_release(std::function<void(UniqueFd)> release) { release_ = std::move(release); }
 
   const std::string& path() const { return path_; }
   std::uint64_t failed_writes() const { return failed_writes_; }
@@ -77,6 +82,7 @@ class ConsoleLog {
   LogLineWriter writer_;
   std::vector<std::string_view> pieces_;  // reused: no allocation per chunk
   std::vector<std::size_t> line_starts_;
+  std::function<void(UniqueFd)> release_;
   std::uint64_t failed_writes_ = 0;
   std::uint64_t lost_bytes_ = 0;  // of the gap not yet recorded
   std::uint64_t lost_bytes_total_ = 0;

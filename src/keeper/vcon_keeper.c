@@ -13,6 +13,7 @@
 //   monitor -> keeper   console INIT BOOTED_AT BOOTS + [master, slave]
 //                       down
 //                       upgrade PATH
+//                       release + [fd]
 //   keeper -> monitor   exited PID STATUS
 //
 //   vcon-keeper NAME --exe=FD --channel=FD --lock=FD --ring=FD --monitor=PID
@@ -163,6 +164,9 @@ static void heard(struct keeper *k, char *text, int *fds, int n_fds) {
     k->init_ended = false;
   } else if (strncmp(text, "upgrade /", 9) == 0 && strlen(text + 8) < sizeof k->upgrade) {
     strcpy(k->upgrade, text + 8);
+  } else if (strcmp(text, "release") == 0) {
+    // Closed above: a rotated-away log's last reference. Freeing it may
+    // wait for the disk; we can, the console cannot.
   }
   // Anything else is from a later version: ignored.
 }

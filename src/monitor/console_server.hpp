@@ -76,6 +76,12 @@ class ConsoleServer final : public ControlTarget, public ConsolePort {
   // The consoledb in force, with this console's log sizes applied.
   const ConsoleDb& consoledb();
   ConsoleLog& log() { return log_; }
+  // Who closes the oldest log (and audit log) a rotation deletes (see
+  // ConsoleLog::set_release).
+  void set_log_release(const std::function<void(UniqueFd)>& release) {
+    log_.set_release(release);
+    audit_.set_release(release);
+  }
   asio::io_context& io() { return io_; }
 
   // ControlTarget

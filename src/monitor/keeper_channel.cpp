@@ -21,6 +21,7 @@ std::string encode(const Message& message) {
                         [](const Console& c) { return fmt::format("console {} {:.6f} {}", c.init_pid, c.booted_at, c.boots); },
                         [](const Down&) { return std::string("down"); },
                         [](const Upgrade& u) { return "upgrade " + u.binary; },
+                        [](const Release&) { return std::string("release"); },
                         [](const Exited& e) { return fmt::format("exited {} {}", e.pid, e.status); },
                     },
                     message);
@@ -39,6 +40,8 @@ std::optional<Message> decode(const std::string& text) {
     Upgrade u;
     std::getline(in >> std::ws, u.binary);
     if (!u.binary.empty() && u.binary[0] == '/') return u;
+  } else if (word == "release") {
+    return Release{};
   } else if (word == "exited") {
     Exited e;
     if (in >> e.pid >> e.status && e.pid > 0) return e;

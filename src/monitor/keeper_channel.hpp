@@ -6,6 +6,9 @@
 //     console INIT BOOTED_AT BOOTS   + [master, slave]   a boot: hold these
 //     down                           the zone is down for good: exit after me
 //     upgrade PATH                   when I exit, start PATH as the monitor
+//     release                        + [fd]  close it for me: its last close
+//                                    may wait for the disk (a rotated-away
+//                                    log), and the console must not
 //   keeper -> monitor
 //     exited PID STATUS              a child of the keeper (init) ended
 #pragma once
@@ -27,12 +30,13 @@ struct Down {};
 struct Upgrade {
   std::string binary;
 };
+struct Release {};
 struct Exited {
   pid_t pid = -1;
   int status = 0;  // as waitpid gives it
 };
 
-using Message = std::variant<Console, Down, Upgrade, Exited>;
+using Message = std::variant<Console, Down, Upgrade, Release, Exited>;
 
 std::string encode(const Message& message);
 // Nothing for a message this version does not know (ignored, not fatal).

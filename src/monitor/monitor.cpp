@@ -69,7 +69,10 @@ class ZoneDevice final : public ConsoleDevice {
         keeper_(io_, options.keeper.release()),
         init_watch_(io_),
         kill_timer_(io_),
-        signal_timer_(io_) {}
+        signal_timer_(io_) {
+    server_.set_log_release([this](UniqueFd fd) { release(std::move(fd)); });
+  }
+  ~ZoneDevice() override { server_.set_log_release(nullptr); }
 
   // A new zone: boot it.
   Result<void> boot() {
@@ -305,6 +308,13 @@ class ZoneDevice final : public ConsoleDevice {
     }
     if (!sent) return make_error("hangup: no process but init has the console as its terminal");
     return {};
+  }
+
+  // A file whose last close may wait for the disk goes to the keeper, which
+  // can wait. Without a keeper (or with its channel full) it closes here.
+  void release(UniqueFd fd) {
+    if (keeper_pid_ <= 0) return;
+    (void)send_fds(keeper_.native_handle(), {fd.get()}, keeper::encode(keeper::Release{}), MSG_DONTWAIT);
   }
 
   void keeper_lost() {

@@ -34,6 +34,34 @@ def test_rotation_keeps_logkeep_files_of_about_logsize(vcon):
     assert numbers == list(range(numbers[0], 12001)) and numbers[0] > 1
 
 
+def deleted_logs(pid, log_dir):
+    """The deleted files under log_dir that process pid holds open."""
+    held = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            continue
+        if target.startswith(log_dir + "/") and target.endswith(" (deleted)"):
+            held.append(target)
+    return held
+
+
+def test_rotation_leaves_no_deleted_log_held_by_the_monitor_or_its_keeper(vcon):
+    # A rotation hands the oldest log's last reference to the keeper, which
+    # closes it: freeing it may wait for the disk, and the console must not.
+    vcon.write_consoledb("console=z1 zone=z1 logsize=8K logkeep=2\n")
+    vcon.zone_up("z1")
+    vcon.exec("z1", "sh", "-c", "seq 1 12000 > /dev/console")
+    wait_for(lambda: "12000" in vcon.log_text("z1", raw=True), what="the last line in the log")
+    [monitor], [keeper] = vcon.monitor_pids(), vcon.monitor_pids("vcon-keeper")
+    log_dir = os.path.dirname(vcon.log_path("z1"))
+    wait_for(lambda: not deleted_logs(keeper, log_dir), what="the keeper closing what it was given")
+    assert deleted_logs(monitor, log_dir) == []
+    assert rotated(vcon, "z1") == ["z1.log.1", "z1.log.2"]
+    assert vcon.ls()["z1"]["state"] == "running"
+
+
 def test_sighup_reopens_the_log_after_logrotate_moved_it(vcon, zone):
     path = vcon.log_path(zone)
     os.rename(path, path + ".moved")

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <climits>
 #include <csignal>
@@ -94,6 +95,33 @@ TEST(ConsoleLog, RotatesPastTheLimitKeepingKeepFiles) {
   std::string raw = raw_of(kept);
   ASSERT_FALSE(raw.empty());
   EXPECT_EQ(raw, bytes.substr(bytes.size() - raw.size())) << "the newest output, whole and in order";
+}
+
+// A rotation deletes the oldest log by unlinking it while it holds it, and
+// gives that last reference to its release (a monitor's keeper closes it):
+// freeing a file the flusher is writing back waits for the disk.
+TEST(ConsoleLog, ARotationGivesTheDeletedOldestLogToItsRelease) {
+  TempDir dir;
+  std::string path = dir.path + "/web.log";
+  auto log = ConsoleLog::open(path, LogRotation{4096, 2});
+  ASSERT_TRUE(log.ok()) << log.error().message();
+  std::vector<UniqueFd> released;
+  log->set_release([&](UniqueFd fd) { released.push_back(std::move(fd)); });
+  std::string oldest;  // what NAME.log.2 held before the write that rotated it away
+  for (int i = 0; released.empty() && i < 100; ++i) {
+    if (auto text = read_file(path + ".2"); text.ok()) oldest = *text;
+    log->console("line " + std::to_string(i) + " " + std::string(500, 'x') + "\n");
+  }
+  ASSERT_EQ(released.size(), 1u) << "the third rotation is the first with a NAME.log.2 to delete";
+  struct stat info {};
+  ASSERT_EQ(::fstat(released[0].get(), &info), 0);
+  EXPECT_EQ(info.st_nlink, 0u) << "unlinked: closing the last reference frees it";
+  auto text = read_file("/proc/self/fd/" + std::to_string(released[0].get()));
+  ASSERT_TRUE(text.ok()) << text.error().message();
+  EXPECT_FALSE(oldest.empty());
+  EXPECT_EQ(*text, oldest) << "the oldest log, as it was";
+  EXPECT_TRUE(path_exists(path + ".2"));
+  EXPECT_FALSE(path_exists(path + ".3"));
 }
 
 TEST(ConsoleLog, ReopenFollowsAMovedFile) {
