@@ -42,6 +42,8 @@
 #include <unistd.h>
 
 enum { MAX_REMOVE = 8, MAX_VCON_OPTIONS = 16, MAX_MONITOR_ARGS = MAX_VCON_OPTIONS + 8 };
+// A `release`d fd is held this long before it is closed (below).
+enum { MAX_RELEASED = 4, RELEASE_HOLD_MS = 1000 };
 
 struct keeper {
   const char *zone;
@@ -66,6 +68,9 @@ struct keeper {
   const char *remove_dir;
   char *vcon_options[MAX_VCON_OPTIONS];
   int n_vcon_options;
+  int released[MAX_RELEASED];  // oldest first
+  long long released_at_ms[MAX_RELEASED];
+  int n_released;
 };
 
 static long long now_ms(void) {
@@ -142,10 +147,44 @@ static bool parse_console(const char *text, int *pid, char *booted, size_t boote
   return take_int(&p, '\0', boots);
 }
 
+// Closes the released fds received before `before_ms`.
+static void close_released(struct keeper *k, long long before_ms) {
+  int kept = 0;
+  for (int i = 0; i < k->n_released; i++) {
+    if (k->released_at_ms[i] < before_ms) {
+      close(k->released[i]);
+    } else {
+      k->released[kept] = k->released[i];
+      k->released_at_ms[kept++] = k->released_at_ms[i];
+    }
+  }
+  k->n_released = kept;
+}
+
+// A rotated-away log's last reference (`release`): its last close frees the
+// file and may wait for the disk, which the monitor must not. The monitor
+// closes its own copy right after sending; closed here at once, ours could
+// come first and leave the wait to it (2-5 ms each, strace). So it is held
+// a second, and the oldest goes early when more come.
+static void hold_released(struct keeper *k, int fd) {
+  if (k->n_released == MAX_RELEASED) {
+    close(k->released[0]);
+    memmove(k->released, k->released + 1, (MAX_RELEASED - 1) * sizeof k->released[0]);
+    memmove(k->released_at_ms, k->released_at_ms + 1, (MAX_RELEASED - 1) * sizeof k->released_at_ms[0]);
+    k->n_released--;
+  }
+  k->released[k->n_released] = fd;
+  k->released_at_ms[k->n_released++] = now_ms();
+}
+
 // One message from the monitor; fds[] are what came with it.
 static void heard(struct keeper *k, char *text, int *fds, int n_fds) {
   int pid, boots;
   char booted[sizeof k->booted];
+  if (strcmp(text, "release") == 0 && n_fds == 1) {
+    hold_released(k, fds[0]);
+    return;
+  }
   if (parse_console(text, &pid, booted, sizeof booted, &boots) && n_fds == 2) {
     close_held(k);
     k->held = true;
@@ -164,9 +203,6 @@ static void heard(struct keeper *k, char *text, int *fds, int n_fds) {
     k->init_ended = false;
   } else if (strncmp(text, "upgrade /", 9) == 0 && strlen(text + 8) < sizeof k->upgrade) {
     strcpy(k->upgrade, text + 8);
-  } else if (strcmp(text, "release") == 0) {
-    // Closed above: a rotated-away log's last reference. Freeing it may
-    // wait for the disk; we can, the console cannot.
   }
   // Anything else is from a later version: ignored.
 }
@@ -336,8 +372,13 @@ static void run(struct keeper *k) {
   while (!k->done) {
     struct pollfd fds[2] = {{k->signals, POLLIN, 0}, {k->channel, POLLIN, 0}};
     int timeout = -1;
-    if (k->restart_at_ms >= 0) {
-      long long wait = k->restart_at_ms - now_ms();
+    long long wake_at_ms = k->restart_at_ms;
+    if (k->n_released > 0) {
+      long long close_at_ms = k->released_at_ms[0] + RELEASE_HOLD_MS;
+      if (wake_at_ms < 0 || close_at_ms < wake_at_ms) wake_at_ms = close_at_ms;
+    }
+    if (wake_at_ms >= 0) {
+      long long wait = wake_at_ms - now_ms();
       timeout = wait < 0 ? 0 : (int)wait;
     }
     if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
@@ -347,6 +388,7 @@ static void run(struct keeper *k) {
     }
     if (fds[1].revents) hear_monitor(k);
     if (fds[0].revents & POLLIN) handle_signals(k);
+    close_released(k, now_ms() - RELEASE_HOLD_MS + 1);
     if (k->restart_at_ms >= 0 && now_ms() >= k->restart_at_ms && k->monitor < 0 && !k->done) {
       k->restart_at_ms = -1;
       start_monitor(k);

@@ -47,17 +47,32 @@ def deleted_logs(pid, log_dir):
     return held
 
 
-def test_rotation_leaves_no_deleted_log_held_by_the_monitor_or_its_keeper(vcon):
-    # A rotation hands the oldest log's last reference to the keeper, which
-    # closes it: freeing it may wait for the disk, and the console must not.
+def channel_queue(keeper):
+    """Bytes waiting at the keeper's end of its channel to the monitor."""
+    out = subprocess.run(["ss", "-x", "-p", "-H"], capture_output=True, text=True, check=True).stdout
+    [queued] = [int(line.split()[2]) for line in out.splitlines() if f"pid={keeper}," in line]
+    return queued
+
+
+def test_rotation_hands_the_oldest_log_to_the_keeper_which_closes_it(vcon):
+    # Deleting the oldest log may wait for the disk; the console must not.
+    # The monitor sends it to its keeper (`release` + fd), keeping no copy;
+    # the keeper closes it a moment later.
     vcon.write_consoledb("console=z1 zone=z1 logsize=8K logkeep=2\n")
     vcon.zone_up("z1")
-    vcon.exec("z1", "sh", "-c", "seq 1 12000 > /dev/console")
-    wait_for(lambda: "12000" in vcon.log_text("z1", raw=True), what="the last line in the log")
     [monitor], [keeper] = vcon.monitor_pids(), vcon.monitor_pids("vcon-keeper")
     log_dir = os.path.dirname(vcon.log_path("z1"))
+    os.kill(keeper, signal.SIGSTOP)  # what it is sent waits in its channel
+    try:
+        vcon.exec("z1", "sh", "-c", "seq 1 12000 > /dev/console")
+        wait_for(lambda: "12000" in vcon.log_text("z1", raw=True), what="the last line in the log")
+        queued = channel_queue(keeper)
+        assert queued > 0 and queued % len("release") == 0, queued
+        assert deleted_logs(monitor, log_dir) == []
+    finally:
+        os.kill(keeper, signal.SIGCONT)
+    wait_for(lambda: channel_queue(keeper) == 0, what="the keeper reading its channel")
     wait_for(lambda: not deleted_logs(keeper, log_dir), what="the keeper closing what it was given")
-    assert deleted_logs(monitor, log_dir) == []
     assert rotated(vcon, "z1") == ["z1.log.1", "z1.log.2"]
     assert vcon.ls()["z1"]["state"] == "running"
 

@@ -5,8 +5,9 @@
 // the rest is the text, cut where hear_monitor() would cut it. After each
 // message the keeper's state must be one it can act on: fds held only with
 // a `console` written exactly as keeper::encode writes it, strings
-// terminated, and no fd left open that it does not hold (counted with a
-// probe fd before and after).
+// terminated, a `release`d fd held only from a `release` with one fd, and
+// no fd left open that it does not hold (counted with a probe fd before and
+// after).
 #define main vcon_keeper_main
 #include "keeper/vcon_keeper.c"
 #undef main
@@ -48,7 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (memchr(keeper.booted, '\0', sizeof keeper.booted) == NULL) abort();
   if (memchr(keeper.upgrade, '\0', sizeof keeper.upgrade) == NULL) abort();
   if (keeper.upgrade[0] != '\0' && keeper.upgrade[0] != '/') abort();
+  if (keeper.n_released > (strcmp(text, "release") == 0 && n_fds == 1)) abort();  // only a release is held
   close_held(&keeper);
+  close_released(&keeper, LLONG_MAX);
   if (lowest_free_fd() != before) abort();  // every fd that came was kept or closed
   return 0;
 }
