@@ -649,7 +649,7 @@ class ConsoleClient {
   bool input_direct_ = false;  // the monitor reads our terminal (escapes come back as notices)
   bool ending_ = false;   // waiting for the monitor to let go of our terminal
   const volatile std::uint64_t* bookmark_ = nullptr;  // direct output's progress, kept by the monitor
-  std::array<char, 65536> socket_buffer_;
+  std::array<char, 128 * 1024> socket_buffer_;  // a whole frame of a 64 KiB chunk in one read
   std::array<char, 4096> input_buffer_;
   bool can_write_ = false;
   bool told_read_only_ = false;

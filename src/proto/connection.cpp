@@ -168,11 +168,19 @@ void FrameConnection::write_more() {
   // Everything queued (up to a bound) in one gathered write: a client that
   // fell behind catches up with few syscalls.
   buffers_.clear();
+  std::size_t total = 0;
   for (const OutgoingFrame& frame : batch) {
     buffers_.push_back(asio::buffer(frame.header));
     buffers_.push_back(asio::buffer(*frame.payload));
+    total += frame.header.size() + frame.payload->size();
   }
-  asio::async_write(socket_, buffers_, [self = shared_from_this()](std::error_code ec, std::size_t written) {
+  // All of it per sendmsg: asio's own completion conditions offer at most
+  // 64 KiB at a time, and a whole console chunk is 64 KiB plus its header,
+  // so each went out in two sendmsgs, the second of 5 bytes (strace).
+  auto whole_batch = [total](const std::error_code& ec, std::size_t written) -> std::size_t {
+    return ec ? 0 : total - written;
+  };
+  auto written_all = [self = shared_from_this()](std::error_code ec, std::size_t written) {
     if (self->closed_) return;
     if (ec) {
       self->close(ec.message());
@@ -181,7 +189,8 @@ void FrameConnection::write_more() {
     self->rest_policy_.taken(written);
     self->queue_.pop_batch();
     self->write_more();
-  });
+  };
+  asio::async_write(socket_, buffers_, whole_batch, std::move(written_all));
 }
 
 // A frame with an fd goes out alone, in one sendmsg once the socket can take
