@@ -84,10 +84,10 @@ void TerminalWriter::data(const Chunk& chunk, std::uint64_t end) {
   }
   queue_.push_back(Item{chunk, 0, true, end});
   queued_console_ += chunk->size();
-  if (!resting_) rest_policy_.offered(chunk->size());
+  rests_.offered(chunk->size());
   bool dropped = false;
-  while (queued_console_ > (resting_ ? rest_limit() : limit_) && drop_oldest()) dropped = true;
-  if (dropped && rest_policy_.rests() && !resting_) rest();
+  while (queued_console_ > (rests_.resting() ? rest_limit() : limit_) && drop_oldest()) dropped = true;
+  if (dropped && rests_.rests() && !rests_.resting()) rest();
   // Even while waiting for the terminal to be writable: a pty's writer
   // seems to be woken late (bench/peers), and new output is a good moment
   // to try again.
@@ -97,30 +97,14 @@ void TerminalWriter::data(const Chunk& chunk, std::uint64_t end) {
 // The terminal fell behind: it rests (proto::RestPolicy), with only the
 // newest output queued for it, as a socket client does.
 void TerminalWriter::rest() {
-  resting_ = true;
+  rests_.start();
   while (queued_console_ > rest_limit() && drop_oldest()) {
   }
-  if (!rest_timer_) rest_timer_.emplace(tty_.get_executor());
-  rest_timer_->expires_after(rest_policy_.start(proto::RestPolicy::Clock::now()));
-  rest_timer_->async_wait([this, alive = alive_](std::error_code ec) {
-    // Not when this rest was ended early and another began since (a
-    // cancel cannot stop a handler that is already on its way).
-    if (!*alive || ec || !resting_ || rest_timer_->expiry() > proto::RestPolicy::Clock::now()) return;
-    resting_ = false;
-    rest_policy_.ended(proto::RestPolicy::Clock::now());
-    if (!waiting_) flush();
-  });
 }
 
 void TerminalWriter::set_share(const proto::Share& share) {
   limit_ = share.queue;
-  rest_policy_.set_scale(share.rest_scale);
-  if (!rest_policy_.rests() && resting_) {
-    resting_ = false;
-    rest_timer_->cancel();
-    rest_policy_.ended(proto::RestPolicy::Clock::now());
-    if (!waiting_) flush();
-  }
+  if (rests_.set_scale(share.rest_scale) && !waiting_) flush();  // alone now: it does not rest
 }
 
 bool TerminalWriter::text(std::string bytes) {
@@ -166,7 +150,7 @@ void TerminalWriter::flush() {
   // A rest holds console output back, not vcon's lines (join and leave
   // notices would pile up to kTextLimit in a crowd's long rests); they
   // take the little output kept before them along.
-  while (!queue_.empty() && !paused_ && (!resting_ || queued_text_ > 0) && !failed_) {
+  while (!queue_.empty() && !paused_ && (!rests_.resting() || queued_text_ > 0) && !failed_) {
     std::vector<iovec> parts;
     for (auto& item : queue_) {
       if (parts.size() == 32) break;
@@ -184,7 +168,7 @@ void TerminalWriter::flush() {
       return;
     }
     auto left = static_cast<std::size_t>(n);
-    rest_policy_.taken(left);
+    rests_.taken(left);
     while (left > 0) {
       Item& front = queue_.front();
       std::size_t take = std::min(left, front.bytes->size() - front.written);

@@ -27,6 +27,7 @@
 #include "base/unique_fd.hpp"
 #include "proto/output_queue.hpp"
 #include "proto/rest_policy.hpp"
+#include "proto/rest_timer.hpp"
 
 namespace vcon {
 
@@ -105,9 +106,9 @@ class TerminalWriter {
   bool paused_ = false;
   bool waiting_ = false;
   bool failed_ = false;
-  bool resting_ = false;
-  std::optional<asio::steady_timer> rest_timer_;
-  proto::RestPolicy rest_policy_;
+  proto::RestTimer rests_{tty_.get_executor(), [this] {
+    if (!waiting_) flush();
+  }};
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   volatile std::uint64_t* bookmark_ = nullptr;
 };

@@ -65,9 +65,8 @@ void FrameConnection::set_share(const Share& share) {
   if (closed_) return;
   queue_.set_data_limit(share.queue);
   set_send_buffer(share.socket);
-  rest_policy_.set_scale(share.rest_scale);
-  if (!rest_policy_.rests() && queue_.resting()) {
-    end_rest_now();
+  if (rests_.set_scale(share.rest_scale)) {  // alone now: it does not rest
+    queue_.end_rest();
     if (!writing_) write_more();
   }
 }
@@ -107,8 +106,8 @@ void FrameConnection::send_with_fd(FrameType type, std::string payload, int fd) 
 
 void FrameConnection::send_data(Chunk chunk) {
   if (closed_ || closing_) return;
-  if (!queue_.resting()) rest_policy_.offered(chunk->size());
-  if (queue_.push_data(std::move(chunk)) && rest_policy_.rests() && !queue_.resting()) rest();
+  rests_.offered(chunk->size());
+  if (queue_.push_data(std::move(chunk)) && rests_.rests() && !rests_.resting()) rest();
   if (!writing_ && !queue_.resting()) write_more();
 }
 
@@ -116,24 +115,16 @@ void FrameConnection::send_data(Chunk chunk) {
 // it rests (RestPolicy), with only the newest output queued for it.
 void FrameConnection::rest() {
   queue_.rest();
-  if (!rest_timer_) rest_timer_.emplace(socket_.get_executor());
-  rest_timer_->expires_after(rest_policy_.start(RestPolicy::Clock::now()));
-  rest_timer_->async_wait([self = shared_from_this()](std::error_code ec) {
-    // Not when this rest was ended early and another began since (its
-    // timer was set again, later): a cancel cannot stop a handler that is
-    // already on its way.
-    if (ec || self->closed_ || !self->queue_.resting() || self->rest_timer_->expiry() > RestPolicy::Clock::now()) return;
-    self->queue_.end_rest();
-    self->rest_policy_.ended(RestPolicy::Clock::now());
-    if (!self->writing_) self->write_more();
-  });
+  rests_.start();
+}
+
+void FrameConnection::rest_over() {
+  queue_.end_rest();
+  if (!writing_) write_more();
 }
 
 void FrameConnection::end_rest_now() {
-  if (!queue_.resting()) return;
-  queue_.end_rest();
-  rest_policy_.ended(RestPolicy::Clock::now());
-  rest_timer_->cancel();
+  if (rests_.end()) queue_.end_rest();
 }
 
 void FrameConnection::close_after_send() {
@@ -186,7 +177,7 @@ void FrameConnection::write_more() {
       self->close(ec.message());
       return;
     }
-    self->rest_policy_.taken(written);
+    self->rests_.taken(written);
     self->queue_.pop_batch();
     self->write_more();
   };
@@ -237,7 +228,7 @@ void FrameConnection::close(const std::string& reason) {
   socket_.close(ignored);
   on_frame_ = nullptr;  // break reference cycles through captured sessions
   on_drained_ = nullptr;
-  if (rest_timer_) rest_timer_->cancel();
+  rests_.end();
   if (on_close_) {
     // Later, from the loop: whoever made us close (a send in a loop over
     // clients) is not re-entered.

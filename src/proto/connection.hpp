@@ -27,6 +27,7 @@
 #include "proto/frame.hpp"
 #include "proto/output_queue.hpp"
 #include "proto/rest_policy.hpp"
+#include "proto/rest_timer.hpp"
 
 namespace vcon::proto {
 
@@ -80,6 +81,7 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   void write_more();
   void write_with_fd(const OutgoingFrame& frame);
   void rest();
+  void rest_over();
   void end_rest_now();
   // At most about `bytes` on their way in the socket (0: the system's default).
   void set_send_buffer(std::size_t bytes);
@@ -91,8 +93,7 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   static constexpr std::size_t kBatchFrames = 32;  // 64 iovecs, well under IOV_MAX
   static constexpr std::size_t kBatchBytes = 64 * 1024;  // what a stuck client pins of old output
   std::vector<asio::const_buffer> buffers_;
-  std::optional<asio::steady_timer> rest_timer_;
-  RestPolicy rest_policy_;
+  RestTimer rests_{socket_.get_executor(), [this] { rest_over(); }};
   bool writing_ = false;
   bool closing_ = false;
   bool closed_ = false;
