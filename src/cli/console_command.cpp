@@ -710,6 +710,8 @@ Result<int> console_command(const Paths& paths, const ConsoleOptions& options) {
 
 Result<int> proxy_command(const Paths& paths, const std::string& name) {
   VCON_TRY(validate_console_name(name));
+  // ssh gone (our stdout's reader) is the end, not a death by SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
   auto socket = console_socket(paths, name);
   if (!socket) return socket.error();
   auto fd = proto::connect_unix(*socket);

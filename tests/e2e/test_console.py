@@ -336,6 +336,24 @@ def test_proxy_over_a_pipe(vcon, zone):
     assert proxy.returncode == 0
 
 
+def test_proxy_whose_reader_went_away_ends_without_dying_of_sigpipe(vcon, zone):
+    # As when ssh goes away under `vcon proxy`: the next console output it
+    # relays finds no reader.
+    proxy = subprocess.Popen([VCON, "proxy", zone], env=vcon.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        client = FrameClient(proxy.stdout.read1, lambda b: (proxy.stdin.write(b), proxy.stdin.flush()))
+        client.send(FrameClient.HELLO, {"version": 1, "mode": "rw"})
+        assert client.receive()[0] == FrameClient.WELCOME
+        proxy.stdout.close()
+        client.send(FrameClient.DATA, b"echo after-the-reader-left\r")
+        proxy.wait(timeout=10)  # it ends: what it relays has nowhere to go
+    finally:
+        if proxy.poll() is None:
+            proxy.kill()
+            proxy.wait()
+    assert proxy.returncode == 0, f"ended by signal {-proxy.returncode}" if proxy.returncode < 0 else proxy.returncode
+
+
 def test_console_over_ssh_transport(vcon, zone):
     fake_ssh = os.path.join(vcon.top, "fake-ssh")
     with open(fake_ssh, "w") as f:
