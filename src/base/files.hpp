@@ -42,7 +42,8 @@ bool path_exists(const std::string& path);
 bool is_directory(const std::string& path);
 
 // Sends/receives file descriptors over a Unix socket (SCM_RIGHTS), with a
-// few bytes of text in the same message.
+// few bytes of text in the same message. `flags` go to sendmsg (MSG_DONTWAIT:
+// fail with EAGAIN rather than wait for room).
 Result<void> send_fds(int socket, const std::vector<int>& fds, std::string_view text = "F", int flags = 0);
 Result<std::vector<UniqueFd>> receive_fds(int socket, std::size_t count);
 struct SocketMessage {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <utility>
 
 #include <fmt/core.h>
 
@@ -58,8 +59,12 @@ Result<ConsoleLog> ConsoleLog::open(const std::string& path, LogRotation rotatio
 Result<void> ConsoleLog::reopen() {
   auto opened = open_append(path_);
   if (!opened) return opened.error();
-  fd_ = std::move(opened->first);
+  UniqueFd old = std::exchange(fd_, std::move(opened->first));
   size_ = opened->second;
+  // Deleted meanwhile (logrotate's `rotate 0`, `maxage`): ours is its last
+  // reference, whose close may wait for the disk, as a rotation's would.
+  struct stat info {};
+  if (release_ && old && ::fstat(old.get(), &info) == 0 && info.st_nlink == 0) release_(std::move(old));
   return {};
 }
 

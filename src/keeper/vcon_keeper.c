@@ -4,7 +4,9 @@
 // monitor's CLONE_PARENT) of the zone's init. It holds what must not die with
 // a monitor: the zone's lock, the ring's memfd, the console's pty master and
 // slave. When its monitor dies or hands over, it starts `vcon monitor NAME
-// --handoff ...` with those fds.
+// --handoff ...` with those fds. It also closes, a second after it gets
+// them, the rotated-away logs its monitor releases: their last close may
+// wait for the disk, and the monitor's loop must not.
 //
 // Small on purpose: one of these idles beside every zone, so it is C, static,
 // with no heap (bench/fleet measures what it costs), and it listens only to
@@ -42,7 +44,10 @@
 #include <unistd.h>
 
 enum { MAX_REMOVE = 8, MAX_VCON_OPTIONS = 16, MAX_MONITOR_ARGS = MAX_VCON_OPTIONS + 8 };
-// A `release`d fd is held this long before it is closed (below).
+// Rotated-away logs (`release`): held a second, so that the monitor's own
+// close of its copy comes first and is not the one that frees the file
+// (hold_released). Four at most: the monitor sends one only when we have
+// read the last, and a rotation takes 16 MiB of output by default.
 enum { MAX_RELEASED = 4, RELEASE_HOLD_MS = 1000 };
 
 struct keeper {
@@ -147,11 +152,12 @@ static bool parse_console(const char *text, int *pid, char *booted, size_t boote
   return take_int(&p, '\0', boots);
 }
 
-// Closes the released fds received before `before_ms`.
-static void close_released(struct keeper *k, long long before_ms) {
+// Closes the released fds received at or before `until_ms` (a last close:
+// it may wait for the disk, which only we can afford).
+static void close_released(struct keeper *k, long long until_ms) {
   int kept = 0;
   for (int i = 0; i < k->n_released; i++) {
-    if (k->released_at_ms[i] < before_ms) {
+    if (k->released_at_ms[i] <= until_ms) {
       close(k->released[i]);
     } else {
       k->released[kept] = k->released[i];
@@ -388,7 +394,7 @@ static void run(struct keeper *k) {
     }
     if (fds[1].revents) hear_monitor(k);
     if (fds[0].revents & POLLIN) handle_signals(k);
-    close_released(k, now_ms() - RELEASE_HOLD_MS + 1);
+    close_released(k, now_ms() - RELEASE_HOLD_MS);
     if (k->restart_at_ms >= 0 && now_ms() >= k->restart_at_ms && k->monitor < 0 && !k->done) {
       k->restart_at_ms = -1;
       start_monitor(k);

@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -311,10 +312,23 @@ class ZoneDevice final : public ConsoleDevice {
   }
 
   // A file whose last close may wait for the disk goes to the keeper, which
-  // can wait. Without a keeper (or with its channel full) it closes here.
+  // can wait. Only when it has read all we sent before: the channel also
+  // carries what the zone depends on (console, down), and must never fill
+  // with these, nor pin more deleted logs than the keeper holds. Otherwise
+  // (no keeper, a keeper busy or stuck) it is closed here, and the first
+  // time that happens the monitor's log says so.
   void release(UniqueFd fd) {
-    if (keeper_pid_ <= 0) return;
-    (void)send_fds(keeper_.native_handle(), {fd.get()}, keeper::encode(keeper::Release{}), MSG_DONTWAIT);
+    int unread = -1;
+    if (keeper_pid_ > 0 && ::ioctl(keeper_.native_handle(), SIOCOUTQ, &unread) == 0 && unread == 0 &&
+        send_fds(keeper_.native_handle(), {fd.get()}, keeper::encode(keeper::Release{}), MSG_DONTWAIT)) {
+      return;
+    }
+    if (!released_here_) {
+      released_here_ = true;
+      report(fmt::format("a rotated-away log of zone {} is deleted by the monitor itself ({}): the console may "
+                         "stand still while the disk frees it",
+                         config_.name, keeper_pid_ > 0 ? "its keeper has not read what it was sent" : "no keeper"));
+    }
   }
 
   void keeper_lost() {
@@ -450,6 +464,7 @@ class ZoneDevice final : public ConsoleDevice {
   asio::steady_timer kill_timer_;
   asio::steady_timer signal_timer_;
   pid_t keeper_pid_ = ::getppid();
+  bool released_here_ = false;  // a log was deleted here, not by the keeper (release)
   std::optional<Zone> zone_;
   std::optional<ConsoleStream> console_;
   std::optional<StopKind> stopping_;

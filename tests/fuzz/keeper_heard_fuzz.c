@@ -49,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (memchr(keeper.booted, '\0', sizeof keeper.booted) == NULL) abort();
   if (memchr(keeper.upgrade, '\0', sizeof keeper.upgrade) == NULL) abort();
   if (keeper.upgrade[0] != '\0' && keeper.upgrade[0] != '/') abort();
-  if (keeper.n_released > (strcmp(text, "release") == 0 && n_fds == 1)) abort();  // only a release is held
+  bool release = strcmp(text, "release") == 0 && n_fds == 1;  // held: exactly its fd, nothing else
+  if (keeper.n_released != (release ? 1 : 0) || (release && keeper.released[0] != fds[0])) abort();
   close_held(&keeper);
   close_released(&keeper, LLONG_MAX);
   if (lowest_free_fd() != before) abort();  // every fd that came was kept or closed

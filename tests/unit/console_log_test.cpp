@@ -124,6 +124,31 @@ TEST(ConsoleLog, ARotationGivesTheDeletedOldestLogToItsRelease) {
   EXPECT_FALSE(path_exists(path + ".3"));
 }
 
+// A log deleted under it (logrotate's `rotate 0`): reopen gives its last
+// reference to the release too; one moved away is still a file, closed here.
+TEST(ConsoleLog, ReopenGivesADeletedLogToItsRelease) {
+  TempDir dir;
+  std::string path = dir.path + "/web.log";
+  auto log = ConsoleLog::open(path);
+  ASSERT_TRUE(log.ok()) << log.error().message();
+  std::vector<UniqueFd> released;
+  log->set_release([&](UniqueFd fd) { released.push_back(std::move(fd)); });
+  log->console("into the first file\n");
+  ASSERT_EQ(::rename(path.c_str(), (path + ".moved").c_str()), 0);
+  ASSERT_TRUE(log->reopen().ok());
+  EXPECT_TRUE(released.empty()) << "moved, not deleted";
+  log->console("into the second file\n");
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  ASSERT_TRUE(log->reopen().ok());
+  ASSERT_EQ(released.size(), 1u);
+  struct stat info {};
+  ASSERT_EQ(::fstat(released[0].get(), &info), 0);
+  EXPECT_EQ(info.st_nlink, 0u);
+  auto text = read_file("/proc/self/fd/" + std::to_string(released[0].get()));
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(raw_of(*text), "into the second file\n");
+}
+
 TEST(ConsoleLog, ReopenFollowsAMovedFile) {
   TempDir dir;
   std::string path = dir.path + "/web.log";
