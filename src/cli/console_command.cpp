@@ -723,6 +723,11 @@ Result<int> proxy_command(const Paths& paths, const std::string& name) {
   std::array<char, 65536> up, down;
   relay(stdin_, socket_out, up, [&] { ::shutdown(socket_fd, SHUT_WR); });
   relay(socket_in, stdout_, down, [&] { io.stop(); });
+  // ssh gone is noticed at once, not at the zone's next output: a quiet
+  // console would keep the connection (one of the user's 32) meanwhile.
+  stdout_.async_wait(asio::posix::descriptor_base::wait_error, [&](std::error_code ec) {
+    if (!ec) io.stop();
+  });
   io.run();
   return 0;
 }

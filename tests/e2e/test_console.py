@@ -354,6 +354,22 @@ def test_proxy_whose_reader_went_away_ends_without_dying_of_sigpipe(vcon, zone):
     assert proxy.returncode == 0, f"ended by signal {-proxy.returncode}" if proxy.returncode < 0 else proxy.returncode
 
 
+def test_proxy_ends_when_its_reader_goes_even_if_the_console_is_quiet(vcon, zone):
+    proxy = subprocess.Popen([VCON, "proxy", zone], env=vcon.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        client = FrameClient(proxy.stdout.read1, lambda b: (proxy.stdin.write(b), proxy.stdin.flush()))
+        client.send(FrameClient.HELLO, {"version": 1, "mode": "rw"})
+        assert client.receive()[0] == FrameClient.WELCOME
+        proxy.stdout.close()  # and nothing more is typed: the zone stays quiet
+        proxy.wait(timeout=10)
+    finally:
+        if proxy.poll() is None:
+            proxy.kill()
+            proxy.wait()
+    assert proxy.returncode == 0
+    wait_for(lambda: json.loads(vcon.run("who", zone, "--json").stdout) == [], what="its connection gone")
+
+
 def test_console_over_ssh_transport(vcon, zone):
     fake_ssh = os.path.join(vcon.top, "fake-ssh")
     with open(fake_ssh, "w") as f:
