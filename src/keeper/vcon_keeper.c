@@ -173,12 +173,7 @@ static void close_released(struct keeper *k, long long until_ms) {
 // come first and leave the wait to it (2-5 ms each, strace). So it is held
 // a second, and the oldest goes early when more come.
 static void hold_released(struct keeper *k, int fd) {
-  if (k->n_released == MAX_RELEASED) {
-    close(k->released[0]);
-    memmove(k->released, k->released + 1, (MAX_RELEASED - 1) * sizeof k->released[0]);
-    memmove(k->released_at_ms, k->released_at_ms + 1, (MAX_RELEASED - 1) * sizeof k->released_at_ms[0]);
-    k->n_released--;
-  }
+  if (k->n_released == MAX_RELEASED) close_released(k, k->released_at_ms[0]);
   k->released[k->n_released] = fd;
   k->released_at_ms[k->n_released++] = now_ms();
 }

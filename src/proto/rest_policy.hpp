@@ -10,7 +10,8 @@
 // nearly keeps up (a terminal a little slower than the flood) rests kMin
 // each time. Both are multiplied by the scale its share gives (share_of:
 // one per ten clients attached), and a client alone does not rest (scale
-// 0). Pure logic: the owner keeps the timer and says what happened.
+// 0). Pure logic: RestTimer (rest_timer.hpp) keeps the timer and says what
+// happened.
 #pragma once
 
 #include <algorithm>

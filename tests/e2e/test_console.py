@@ -1,4 +1,5 @@
 """vcon console end to end: real terminals (pexpect, tmux) and real zones."""
+import contextlib
 import json
 import os
 import re
@@ -321,51 +322,49 @@ def test_kill_9_of_the_writer_frees_the_lock(vcon, zone):
         close(writer, viewer)
 
 
-def test_proxy_over_a_pipe(vcon, zone):
+@contextlib.contextmanager
+def proxy_welcomed(vcon, zone):
+    """`vcon proxy ZONE` on pipes, a read-write hello said and welcomed:
+    (the process, a FrameClient over its stdin and stdout). After the block
+    its stdin is closed and it is waited for (killed if it does not end)."""
     proxy = subprocess.Popen([VCON, "proxy", zone], env=vcon.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         client = FrameClient(proxy.stdout.read1, lambda b: (proxy.stdin.write(b), proxy.stdin.flush()))
         client.send(FrameClient.HELLO, {"version": 1, "mode": "rw"})
         kind, welcome = client.receive()
         assert kind == FrameClient.WELCOME and json.loads(welcome)["mode"] == "rw"
-        client.send(FrameClient.DATA, b"echo through-$((40+2))\r")
-        client.receive_until(lambda k, p: k == FrameClient.DATA and b"through-42" in p)
+        yield proxy, client
     finally:
         proxy.stdin.close()
-        proxy.wait(timeout=10)
+        try:
+            proxy.wait(timeout=10)
+        finally:
+            if proxy.poll() is None:
+                proxy.kill()
+                proxy.wait()
+
+
+def test_proxy_over_a_pipe(vcon, zone):
+    with proxy_welcomed(vcon, zone) as (proxy, client):
+        client.send(FrameClient.DATA, b"echo through-$((40+2))\r")
+        client.receive_until(lambda k, p: k == FrameClient.DATA and b"through-42" in p)
     assert proxy.returncode == 0
 
 
 def test_proxy_whose_reader_went_away_ends_without_dying_of_sigpipe(vcon, zone):
     # As when ssh goes away under `vcon proxy`: the next console output it
     # relays finds no reader.
-    proxy = subprocess.Popen([VCON, "proxy", zone], env=vcon.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    try:
-        client = FrameClient(proxy.stdout.read1, lambda b: (proxy.stdin.write(b), proxy.stdin.flush()))
-        client.send(FrameClient.HELLO, {"version": 1, "mode": "rw"})
-        assert client.receive()[0] == FrameClient.WELCOME
+    with proxy_welcomed(vcon, zone) as (proxy, client):
         proxy.stdout.close()
         client.send(FrameClient.DATA, b"echo after-the-reader-left\r")
         proxy.wait(timeout=10)  # it ends: what it relays has nowhere to go
-    finally:
-        if proxy.poll() is None:
-            proxy.kill()
-            proxy.wait()
     assert proxy.returncode == 0, f"ended by signal {-proxy.returncode}" if proxy.returncode < 0 else proxy.returncode
 
 
 def test_proxy_ends_when_its_reader_goes_even_if_the_console_is_quiet(vcon, zone):
-    proxy = subprocess.Popen([VCON, "proxy", zone], env=vcon.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    try:
-        client = FrameClient(proxy.stdout.read1, lambda b: (proxy.stdin.write(b), proxy.stdin.flush()))
-        client.send(FrameClient.HELLO, {"version": 1, "mode": "rw"})
-        assert client.receive()[0] == FrameClient.WELCOME
+    with proxy_welcomed(vcon, zone) as (proxy, _):
         proxy.stdout.close()  # and nothing more is typed: the zone stays quiet
         proxy.wait(timeout=10)
-    finally:
-        if proxy.poll() is None:
-            proxy.kill()
-            proxy.wait()
     assert proxy.returncode == 0
     wait_for(lambda: json.loads(vcon.run("who", zone, "--json").stdout) == [], what="its connection gone")
 
