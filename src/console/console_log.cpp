@@ -140,13 +140,38 @@ void ConsoleLog::rotate(bool mid_chunk) {
   for (unsigned i = rotation_.keep; i > 1; --i) {
     ::rename(fmt::format("{}.{}", path_, i - 1).c_str(), fmt::format("{}.{}", path_, i).c_str());
   }
-  if (::rename(path_.c_str(), next.c_str()) != 0 || !reopen()) {
+  if (!replace_current(next)) {
     ++failed_writes_;
     size_ = 0;  // do not try again before another max_bytes were written
     return;
   }
   line = LogLineWriter::event_line("log rotated: earlier output in " + next, now);
   write_line(line);
+}
+
+// The log's own name never goes missing, so that a reader (`vcon log`,
+// `tail -F`) opening it mid-rotation finds a log: the current file gets
+// its next name as a second link, then a fresh file takes its own name in
+// one rename. NAME.log.0 is where the fresh file waits; one left by a
+// monitor that died there is truncated by the next rotation.
+bool ConsoleLog::replace_current(const std::string& next) {
+  std::string fresh = path_ + ".0";
+  UniqueFd fd(::open(fresh.c_str(), O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640));
+  if (!fd) return false;
+  if (::link(path_.c_str(), next.c_str()) != 0) {
+    // NAME.log.1 left by a failed shift, or a file system without hard
+    // links: the old way, with a moment without NAME.log.
+    ::unlink(fresh.c_str());
+    return ::rename(path_.c_str(), next.c_str()) == 0 && reopen();
+  }
+  if (::rename(fresh.c_str(), path_.c_str()) != 0) {
+    ::unlink(fresh.c_str());
+    ::unlink(next.c_str());  // the current file keeps its one name, and its pages
+    return false;
+  }
+  fd_ = std::move(fd);
+  size_ = 0;
+  return true;
 }
 
 std::size_t ConsoleLog::write_line(const std::string& line) {

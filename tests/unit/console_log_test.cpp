@@ -8,8 +8,10 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <climits>
 #include <csignal>
+#include <thread>
 
 #include "base/files.hpp"
 #include "temp_dir.hpp"
@@ -95,6 +97,33 @@ TEST(ConsoleLog, RotatesPastTheLimitKeepingKeepFiles) {
   std::string raw = raw_of(kept);
   ASSERT_FALSE(raw.empty());
   EXPECT_EQ(raw, bytes.substr(bytes.size() - raw.size())) << "the newest output, whole and in order";
+}
+
+// A reader opening NAME.log mid-rotation (`vcon log`, `tail -F`) finds a
+// log: the name never goes missing, and nothing is left beside the kept.
+TEST(ConsoleLog, TheLogsNameIsThereThroughoutARotation) {
+  TempDir dir;
+  std::string path = dir.path + "/web.log";
+  auto log = ConsoleLog::open(path, LogRotation{4096, 2});
+  ASSERT_TRUE(log.ok()) << log.error().message();
+  std::atomic<bool> done{false};
+  std::atomic<long> looks{0}, missing{0};
+  std::thread reader([&] {
+    while (!done) {
+      struct stat info {};
+      if (::stat(path.c_str(), &info) != 0 && errno == ENOENT) ++missing;
+      ++looks;
+    }
+  });
+  std::string line = std::string(1000, 'x') + "\n";
+  for (int i = 0; i < 8000; ++i) log->console(line);  // some 2,000 rotations
+  done = true;
+  reader.join();
+  EXPECT_GT(looks, 0);
+  EXPECT_EQ(missing, 0) << "of " << looks << " looks";
+  EXPECT_EQ(log->failed_writes(), 0u);
+  EXPECT_FALSE(path_exists(path + ".0")) << "the fresh file's waiting name is gone";
+  EXPECT_FALSE(path_exists(path + ".3"));
 }
 
 // A rotation deletes the oldest log by unlinking it while it holds it, and
