@@ -1,10 +1,14 @@
 // `vcon log NAME [-f] [-n N] [--raw]`: print a zone's console log, optionally
-// following it like tail -f (inotify, no polling).
+// following it like tail -F (inotify; from one file to the next when the
+// log rotates).
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <string>
@@ -91,23 +95,89 @@ Result<UniqueFd> log_from_monitor(const Paths& paths, const LogOptions& options,
   if (!client) return client.error();
   return client->request_fd({{"op", "log"}, {"audit", options.audit}}, 10);
 }
+
+// The log as it is now: opened here, or, when it is root's to read (mode
+// 0640), by the console's monitor for a caller it lets read it.
+Result<UniqueFd> open_log(const Paths& paths, const LogOptions& options, const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd) return fd;
+  if (errno == EACCES) return log_from_monitor(paths, options, path);
+  if (errno == ENOENT) {
+    return make_error("console " + options.name + " has no log yet (" + path + "); boot the zone or serve the line first");
+  }
+  return errno_error("open " + path);
+}
+
+// Whether `path` now names another file than `fd` (the log rotated, or
+// logrotate moved it and one was made in its place). While the name is
+// missing (a rotation's moment, logrotate before `create`), not yet.
+bool replaced(int fd, const std::string& path) {
+  struct stat now {}, ours {};
+  return ::stat(path.c_str(), &now) == 0 && ::fstat(fd, &ours) == 0 &&
+         (now.st_ino != ours.st_ino || now.st_dev != ours.st_dev);
+}
+
+// Tells a follower when the log may have changed: a write, or whatever a
+// rotation does (a link made or removed, a rename, a deletion). It watches
+// the file behind the fd, its own inode also when the monitor opened it;
+// inotify wants that readable, so for a user who got it from the monitor
+// it watches the log directory for the log's name instead.
+class LogWatch {
+ public:
+  static Result<LogWatch> on(int fd, const std::string& path) {
+    LogWatch watch;
+    watch.inotify_ = UniqueFd(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+    if (!watch.inotify_) return errno_error("watch " + path);
+    std::string file = "/proc/self/fd/" + std::to_string(fd);
+    if (::inotify_add_watch(watch.inotify_.get(), file.c_str(), IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF) >= 0) {
+      return watch;
+    }
+    std::size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+    watch.name_ = path.substr(slash + 1);
+    if (errno != EACCES || ::inotify_add_watch(watch.inotify_.get(), dir.c_str(),
+                                               IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_MOVED_TO | IN_DELETE) < 0) {
+      return errno_error("watch " + path);
+    }
+    return watch;
+  }
+
+  // Returns at a change, or after a second: a log moved away whose name
+  // came back later (logrotate) is not news to the old file.
+  Result<void> wait() {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd p{inotify_.get(), POLLIN, 0};
+      int ready = ::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 0)));
+      if (ready < 0 && errno != EINTR) return errno_error("wait for the log");
+      if (ready == 0) return {};
+      alignas(inotify_event) char events[4096];
+      bool ours = name_.empty();
+      for (ssize_t n; (n = ::read(inotify_.get(), events, sizeof events)) > 0;) {
+        for (ssize_t at = 0; at < n;) {
+          auto* event = reinterpret_cast<const inotify_event*>(events + at);
+          if (event->len && name_ == event->name) ours = true;
+          at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+        }
+      }
+      if (ours) return {};
+    }
+  }
+
+ private:
+  UniqueFd inotify_;
+  std::string name_;  // the log's, when the directory is watched
+};
 }  // namespace
 
 Result<int> log_command(const Paths& paths, const LogOptions& options) {
   VCON_TRY(validate_console_name(options.name));
   if (options.lines < -1) return make_error("-n " + std::to_string(options.lines) + ": give a number of lines, 0 or more");
   std::string path = console_log_path(paths, options.name, options.audit);
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd && errno == EACCES) {
-    auto asked = log_from_monitor(paths, options, path);
-    if (!asked) return asked.error();
-    fd = std::move(asked.value());
-  } else if (!fd) {
-    if (errno == ENOENT) {
-      return make_error("console " + options.name + " has no log yet (" + path + "); boot the zone or serve the line first");
-    }
-    return errno_error("open " + path);
-  }
+  auto opened = open_log(paths, options, path);
+  if (!opened) return opened.error();
+  UniqueFd fd = std::move(opened.value());
   std::string content;
   if (auto read = read_to_end(fd.get(), content); !read) return Error{"read " + path, read.error().errno_value};
 
@@ -134,19 +204,29 @@ Result<int> log_command(const Paths& paths, const LogOptions& options) {
     return 0;
   }
 
-  // The file's own inode, also when the fd came from the monitor.
-  std::string watched = "/proc/self/fd/" + std::to_string(fd.get());
-  UniqueFd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-  if (!watch || ::inotify_add_watch(watch.get(), watched.c_str(), IN_MODIFY) < 0) return errno_error("watch " + path);
+  auto watch = LogWatch::on(fd.get(), path);
+  if (!watch) return watch.error();
   for (;;) {
     if (auto read = read_to_end(fd.get(), content); !read) return Error{"read " + path, read.error().errno_value};
     write_out(printer.take(content));
-    write_out(printer.flush());  // after take(): it may hold a newline
-    pollfd p{watch.get(), POLLIN, 0};
-    if (::poll(&p, 1, -1) < 0 && errno != EINTR) return errno_error("wait for " + path);
-    char events[4096];
-    while (::read(watch.get(), events, sizeof events) > 0) {
+    if (replaced(fd.get(), path)) {
+      // The old file is done with once its name is another's: the monitor
+      // writes its last line before the fresh file takes the name. Read
+      // what came since the read above, then go on from the fresh file's
+      // start. A follower more than one rotation behind skips the files
+      // between, as tail -F does.
+      if (auto read = read_to_end(fd.get(), content); !read) return Error{"read " + path, read.error().errno_value};
+      write_out(printer.take(content));
+      auto next = open_log(paths, options, path);
+      if (next) {
+        fd = std::move(next.value());
+        watch = LogWatch::on(fd.get(), path);
+        if (!watch) return watch.error();
+        continue;
+      }
     }
+    write_out(printer.flush());  // after take(): it may hold a newline
+    VCON_TRY(watch->wait());
   }
 }
 

@@ -2,12 +2,14 @@
 reopen on SIGHUP (logrotate), and a full disk that never stalls the zone."""
 import os
 import re
+import select
 import signal
 import subprocess
+import time
 
 import pytest
 
-from conftest import process_alive, wait_for
+from conftest import VCON, process_alive, wait_for
 
 
 def rotated(vcon, zone):
@@ -32,6 +34,47 @@ def test_rotation_keeps_logkeep_files_of_about_logsize(vcon):
         lines += [line.split(" | ", 1)[1] for line in open(path).read().splitlines() if " | " in line]
     numbers = [int(text.strip()) for text in lines if text.strip().isdigit()]
     assert numbers == list(range(numbers[0], 12001)) and numbers[0] > 1
+
+
+def read_lines_until(process, last, timeout=15.0):
+    """Lines process printed (\\r\\n ends them) up to and with one that ends with `last`, or a failure after
+    timeout seconds."""
+    got, pending = [], b""
+    deadline = time.monotonic() + timeout
+    while not any(line.endswith(last) for line in got):
+        left = deadline - time.monotonic()
+        assert left > 0 and select.select([process.stdout], [], [], left)[0], f"no {last!r} after {got[-3:]}"
+        chunk = os.read(process.stdout.fileno(), 65536)
+        assert chunk, f"ended before {last!r}, after {got[-3:]}"
+        *lines, pending = (pending + chunk).split(b"\r\n")
+        got += [line.decode() for line in lines]
+    return got
+
+
+@pytest.mark.parametrize("reader", ["root", "a read-only user"])
+def test_log_follow_goes_on_from_one_file_to_the_next(vcon, make_user, reader):
+    # `vcon log -f` is tail -F: when the log rotates, it goes on in the
+    # fresh file. A user who may not open the log gets each file from the
+    # monitor.
+    user = make_user("ro")
+    vcon.write_consoledb(f"console=z1 zone=z1 logsize=8K logkeep=2 ro={user.name}\n")
+    vcon.zone_up("z1")
+    vcon.exec("z1", "sh", "-c", "echo first > /dev/console")
+    wait_for(lambda: "first" in vcon.log_text("z1"), what="the first line in the log")
+    command = [VCON, "log", "z1", "-f", "--raw", "-n", "1"]
+    follower = subprocess.Popen(user.command(*command) if reader != "root" else command, env=vcon.env,
+                                stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        got = read_lines_until(follower, "first")[-1:]  # after the shell's prompt
+        # Batches of 100 lines, some 3.5 KiB of log each: no batch rotates twice.
+        for first in range(1, 801, 100):
+            vcon.exec("z1", "sh", "-c", f"seq {first} {first + 99} > /dev/console")
+            got += read_lines_until(follower, str(first + 99))
+        assert got[0].endswith("first") and got[1:] == [str(n) for n in range(1, 801)], got[:3]
+        assert rotated(vcon, "z1") == ["z1.log.1", "z1.log.2"], "the log rotated at least twice"
+    finally:
+        follower.kill()
+        follower.wait()
 
 
 def deleted_logs(pid, log_dir):
