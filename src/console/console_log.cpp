@@ -128,19 +128,12 @@ void ConsoleLog::rotate(bool mid_chunk) {
   std::string line = mid_chunk ? LogLineWriter::event_line("log rotated: continued in " + path_, now)
                                : writer_.event("log rotated: continued in " + path_, now);
   write_line(line);
-  // The oldest log goes first, and not by a rename over it: deleting a
-  // file's last name frees its pages and blocks, and while the flusher
-  // writes them back that waits for the disk (13-17 ms each rotation under
-  // a flood, bench/peers; the zone's console stood still meanwhile). We
-  // hold it by an O_PATH fd while we unlink it, so the freeing waits for
-  // that fd's last close, which whoever release_ names can afford.
-  std::string oldest = fmt::format("{}.{}", path_, rotation_.keep);
-  UniqueFd held(::open(oldest.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-  if (held && ::unlink(oldest.c_str()) == 0 && release_) release_(std::move(held));
+  UniqueFd fresh = make_fresh();  // first: a failure to make it must not cost a rotated log
+  remove_held(fmt::format("{}.{}", path_, rotation_.keep));
   for (unsigned i = rotation_.keep; i > 1; --i) {
     ::rename(fmt::format("{}.{}", path_, i - 1).c_str(), fmt::format("{}.{}", path_, i).c_str());
   }
-  if (!replace_current(next)) {
+  if (!replace_current(std::move(fresh), next)) {
     ++failed_writes_;
     size_ = 0;  // do not try again before another max_bytes were written
     return;
@@ -149,29 +142,58 @@ void ConsoleLog::rotate(bool mid_chunk) {
   write_line(line);
 }
 
+// A rotated log goes, and not by a rename over it: deleting a file's last
+// name frees its pages and blocks, and while the flusher writes them back
+// that waits for the disk (13-17 ms each rotation under a flood,
+// bench/peers; the zone's console stood still meanwhile). We hold it by an
+// O_PATH fd while we unlink it, so the freeing waits for that fd's last
+// close, which whoever release_ names can afford.
+void ConsoleLog::remove_held(const std::string& path) {
+  UniqueFd held(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (held && ::unlink(path.c_str()) == 0 && release_) release_(std::move(held));
+}
+
+// The next log, made as NAME.log.0 (truncated: a monitor that died
+// mid-rotation may have left one; removed and made again if it is no
+// plain file). An empty fd if it cannot be made.
+UniqueFd ConsoleLog::make_fresh() {
+  std::string fresh = path_ + ".0";
+  constexpr int flags = O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC;
+  UniqueFd fd(::open(fresh.c_str(), flags, 0640));
+  if (!fd && ::unlink(fresh.c_str()) == 0) fd = UniqueFd(::open(fresh.c_str(), flags, 0640));
+  return fd;
+}
+
 // The log's own name never goes missing, so that a reader (`vcon log`,
 // `tail -F`) opening it mid-rotation finds a log: the current file gets
-// its next name as a second link, then a fresh file takes its own name in
-// one rename. NAME.log.0 is where the fresh file waits; one left by a
-// monitor that died there is truncated by the next rotation.
-bool ConsoleLog::replace_current(const std::string& next) {
-  std::string fresh = path_ + ".0";
-  UniqueFd fd(::open(fresh.c_str(), O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640));
-  if (!fd) return false;
-  if (::link(path_.c_str(), next.c_str()) != 0) {
-    // NAME.log.1 left by a failed shift, or a file system without hard
-    // links: the old way, with a moment without NAME.log.
-    ::unlink(fresh.c_str());
-    return ::rename(path_.c_str(), next.c_str()) == 0 && reopen();
+// its next name as a second link, then the fresh file takes NAME.log in
+// one rename.
+bool ConsoleLog::replace_current(UniqueFd fresh, const std::string& next) {
+  std::string fresh_path = path_ + ".0";
+  if (fresh) {
+    if (::link(path_.c_str(), next.c_str()) != 0 && errno == EEXIST) {
+      remove_held(next);  // left by a failed shift
+      ::link(path_.c_str(), next.c_str());
+    }
+    struct stat named {}, ours {};
+    bool linked = ::stat(next.c_str(), &named) == 0 && ::fstat(fd_.get(), &ours) == 0 && named.st_ino == ours.st_ino &&
+                  named.st_dev == ours.st_dev;
+    if (linked) {
+      if (::rename(fresh_path.c_str(), path_.c_str()) != 0) {
+        ::unlink(fresh_path.c_str());
+        ::unlink(next.c_str());  // the current file keeps its one name, and its pages
+        return false;
+      }
+      fd_ = std::move(fresh);
+      size_ = 0;
+      return true;
+    }
+    ::unlink(fresh_path.c_str());
   }
-  if (::rename(fresh.c_str(), path_.c_str()) != 0) {
-    ::unlink(fresh.c_str());
-    ::unlink(next.c_str());  // the current file keeps its one name, and its pages
-    return false;
-  }
-  fd_ = std::move(fd);
-  size_ = 0;
-  return true;
+  // No fresh file, or no link (a file system without hard links): the old
+  // way, with a moment without NAME.log.
+  remove_held(next);
+  return ::rename(path_.c_str(), next.c_str()) == 0 && reopen();
 }
 
 std::size_t ConsoleLog::write_line(const std::string& line) {

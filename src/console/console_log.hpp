@@ -73,7 +73,9 @@ class ConsoleLog {
   // `mid_chunk`: at a line start inside a console chunk, where the line
   // writer's state is already past the chunk.
   void rotate(bool mid_chunk = false);
-  bool replace_current(const std::string& next);
+  void remove_held(const std::string& path);
+  UniqueFd make_fresh();
+  bool replace_current(UniqueFd fresh, const std::string& next);
   void lose(std::size_t bytes, int error);
 
   std::string path_;

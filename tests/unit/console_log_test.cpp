@@ -11,6 +11,7 @@
 #include <atomic>
 #include <climits>
 #include <csignal>
+#include <fstream>
 #include <thread>
 
 #include "base/files.hpp"
@@ -109,12 +110,13 @@ TEST(ConsoleLog, TheLogsNameIsThereThroughoutARotation) {
   std::atomic<bool> done{false};
   std::atomic<long> looks{0}, missing{0};
   std::thread reader([&] {
-    while (!done) {
+    while (!done || looks == 0) {
       struct stat info {};
       if (::stat(path.c_str(), &info) != 0 && errno == ENOENT) ++missing;
       ++looks;
     }
   });
+  while (looks == 0) std::this_thread::yield();
   std::string line = std::string(1000, 'x') + "\n";
   for (int i = 0; i < 8000; ++i) log->console(line);  // some 2,000 rotations
   done = true;
@@ -124,6 +126,39 @@ TEST(ConsoleLog, TheLogsNameIsThereThroughoutARotation) {
   EXPECT_EQ(log->failed_writes(), 0u);
   EXPECT_FALSE(path_exists(path + ".0")) << "the fresh file's waiting name is gone";
   EXPECT_FALSE(path_exists(path + ".3"));
+}
+
+// What a monitor that died mid-rotation, or anyone, left as NAME.log.0
+// (where the fresh file is made) neither stops a rotation nor is written
+// through: a symlink is replaced, a directory makes it rotate the old way.
+TEST(ConsoleLog, RotatesPastWhateverIsLeftWhereTheFreshFileIsMade) {
+  for (const char* left : {"symlink", "directory", "file"}) {
+    TempDir dir;
+    std::string path = dir.path + "/web.log", fresh = path + ".0", victim = dir.path + "/victim";
+    std::ofstream(victim) << "untouched";
+    std::string kind = left;
+    if (kind == "symlink") {
+      ASSERT_EQ(::symlink(victim.c_str(), fresh.c_str()), 0);
+    } else if (kind == "directory") {
+      ASSERT_EQ(::mkdir(fresh.c_str(), 0700), 0);
+    } else {
+      std::ofstream(fresh) << "stale";
+    }
+    auto log = ConsoleLog::open(path, LogRotation{4096, 2});
+    ASSERT_TRUE(log.ok()) << log.error().message();
+    for (int i = 0; i < 30; ++i) log->console("line " + std::to_string(i) + " " + std::string(500, 'x') + "\n");
+    EXPECT_EQ(log->failed_writes(), 0u) << left;
+    EXPECT_TRUE(path_exists(path + ".1")) << left;
+    EXPECT_TRUE(path_exists(path + ".2")) << left;
+    auto current = read_file(path);
+    ASSERT_TRUE(current.ok()) << left;
+    EXPECT_NE(current->find("line 29"), std::string::npos) << left;
+    EXPECT_EQ(current->find("stale"), std::string::npos) << left;
+    auto kept = read_file(victim);
+    ASSERT_TRUE(kept.ok()) << left;
+    EXPECT_EQ(*kept, "untouched") << left;
+    ::rmdir(fresh.c_str());
+  }
 }
 
 // A rotation deletes the oldest log by unlinking it while it holds it, and
