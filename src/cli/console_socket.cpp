@@ -28,9 +28,13 @@ Result<std::string> console_socket(const Paths& paths, const std::string& name) 
   return paths.zone_socket(name);
 }
 
+// The log of the monitor console_socket would pick (it is the one that
+// hands the log to a user who may not open it), else whichever exists.
 std::string console_log_path(const Paths& paths, const std::string& name, bool audit) {
   std::string zone_log = audit ? paths.zone_audit_log(name) : paths.zone_log(name);
   std::string line_log = audit ? paths.line_audit_log(name) : paths.line_log(name);
+  if (zone_running(paths, name)) return zone_log;
+  if (lock_file_held(paths.line_lock(name))) return line_log;
   if (!path_exists(zone_log) && path_exists(line_log)) return line_log;
   return zone_log;
 }

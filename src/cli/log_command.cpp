@@ -12,6 +12,7 @@
 #include <cstring>
 #include <deque>
 #include <string>
+#include <utility>
 
 #include "base/files.hpp"
 #include "base/names.hpp"
@@ -119,53 +120,65 @@ bool replaced(int fd, const std::string& path) {
 
 // Tells a follower when the log may have changed: a write, or whatever a
 // rotation does (a link made or removed, a rename, a deletion). It watches
-// the file behind the fd, its own inode also when the monitor opened it;
-// inotify wants that readable, so for a user who got it from the monitor
-// it watches the log directory for the log's name instead.
+// each file followed, by its own inode, also when the monitor opened it.
+// inotify wants that readable, so for a user who got the file from the
+// monitor it watches the log directory for the log's name instead: any
+// log's write there wakes it (inotify merges a flood's repeated events),
+// and it looks no further than the name.
 class LogWatch {
  public:
-  static Result<LogWatch> on(int fd, const std::string& path) {
+  static Result<LogWatch> make(const std::string& path) {
     LogWatch watch;
+    watch.path_ = path;
     watch.inotify_ = UniqueFd(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
     if (!watch.inotify_) return errno_error("watch " + path);
-    std::string file = "/proc/self/fd/" + std::to_string(fd);
-    if (::inotify_add_watch(watch.inotify_.get(), file.c_str(), IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF) >= 0) {
-      return watch;
-    }
-    std::size_t slash = path.rfind('/');
-    std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-    watch.name_ = path.substr(slash + 1);
-    if (errno != EACCES || ::inotify_add_watch(watch.inotify_.get(), dir.c_str(),
-                                               IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_MOVED_TO | IN_DELETE) < 0) {
-      return errno_error("watch " + path);
-    }
     return watch;
   }
 
-  // Returns at a change, or after a second: a log moved away whose name
-  // came back later (logrotate) is not news to the old file.
+  // Watches the file behind fd too; the files watched before stay watched
+  // until they are deleted.
+  Result<void> add(int fd) {
+    if (!name_.empty()) return {};  // the directory is watched already
+    std::string file = "/proc/self/fd/" + std::to_string(fd);
+    if (::inotify_add_watch(inotify_.get(), file.c_str(), IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF) >= 0) {
+      return {};
+    }
+    int error = errno;
+    std::size_t slash = path_.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : path_.substr(0, slash);
+    if (error != EACCES || ::inotify_add_watch(inotify_.get(), dir.c_str(),
+                                               IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO |
+                                                   IN_DELETE) < 0) {
+      return errno_error("watch " + path_);
+    }
+    name_ = path_.substr(slash + 1);
+    return {};
+  }
+
+  // Returns at a change, or after a second: logrotate moving the log away
+  // and making a new one later, or writing the moved one, wakes nothing.
   Result<void> wait() {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     for (;;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       pollfd p{inotify_.get(), POLLIN, 0};
       int ready = ::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 0)));
-      if (ready < 0 && errno != EINTR) return errno_error("wait for the log");
-      if (ready == 0) return {};
+      if (ready < 0 && errno != EINTR) return errno_error("wait for " + path_);
       alignas(inotify_event) char events[4096];
       bool ours = name_.empty();
       for (ssize_t n; (n = ::read(inotify_.get(), events, sizeof events)) > 0;) {
         for (ssize_t at = 0; at < n;) {
           auto* event = reinterpret_cast<const inotify_event*>(events + at);
-          if (event->len && name_ == event->name) ours = true;
+          if ((event->mask & IN_Q_OVERFLOW) || (event->len && name_ == event->name)) ours = true;
           at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
         }
       }
-      if (ours) return {};
+      if (ours || ready == 0 || left.count() <= 0) return {};
     }
   }
 
  private:
+  std::string path_;
   UniqueFd inotify_;
   std::string name_;  // the log's, when the directory is watched
 };
@@ -204,24 +217,35 @@ Result<int> log_command(const Paths& paths, const LogOptions& options) {
     return 0;
   }
 
-  auto watch = LogWatch::on(fd.get(), path);
+  auto watch = LogWatch::make(path);
   if (!watch) return watch.error();
+  VCON_TRY(watch->add(fd.get()));
+  UniqueFd previous;  // the file before the last switch, while the monitor may still write it
   for (;;) {
+    if (previous) {
+      // logrotate makes the new file (`create`) before the monitor's
+      // SIGHUP reopen, and until then the monitor writes the old one. It
+      // writes the new one only after its last write to the old: once the
+      // new one has anything, the old one read to its end is done with.
+      struct stat now {};
+      bool done = ::fstat(fd.get(), &now) == 0 && now.st_size > 0;
+      if (auto read = read_to_end(previous.get(), content); !read) return Error{"read " + path, read.error().errno_value};
+      write_out(printer.take(content));
+      if (done) previous.reset();
+    }
     if (auto read = read_to_end(fd.get(), content); !read) return Error{"read " + path, read.error().errno_value};
     write_out(printer.take(content));
-    if (replaced(fd.get(), path)) {
-      // The old file is done with once its name is another's: the monitor
-      // writes its last line before the fresh file takes the name. Read
-      // what came since the read above, then go on from the fresh file's
-      // start. A follower more than one rotation behind skips the files
-      // between, as tail -F does.
-      if (auto read = read_to_end(fd.get(), content); !read) return Error{"read " + path, read.error().errno_value};
-      write_out(printer.take(content));
+    if (!previous && replaced(fd.get(), path)) {
+      // The log's name is another file's now: a rotation (vcon's own
+      // writes its last line to the old file first) or logrotate. The old
+      // one is read on until the new one has something. A follower more
+      // than one rotation behind skips the files between, as tail -F does.
       auto next = open_log(paths, options, path);
-      if (next) {
-        fd = std::move(next.value());
-        watch = LogWatch::on(fd.get(), path);
-        if (!watch) return watch.error();
+      // Not if the monitor's log is still another file than this name's
+      // (a zone's leftover log beside a served serial line of one name).
+      if (next && !replaced(next->get(), path)) {
+        previous = std::exchange(fd, std::move(next.value()));
+        VCON_TRY(watch->add(fd.get()));
         continue;
       }
     }

@@ -77,17 +77,52 @@ def test_log_follow_goes_on_from_one_file_to_the_next(vcon, make_user, reader):
         follower.wait()
 
 
-def deleted_logs(pid, log_dir):
-    """The deleted files under log_dir that process pid holds open."""
+@pytest.mark.parametrize("reader", ["root", "a read-only user"])
+def test_log_follow_reads_the_moved_log_until_the_monitor_reopens(vcon, make_user, reader):
+    # logrotate's way: move the log, make a new one (`create`), then SIGHUP.
+    # Until its reopen the monitor writes the moved file: a follower that
+    # went on to the new one must not lose that.
+    user = make_user("ro")
+    vcon.write_consoledb(f"console=z1 zone=z1 ro={user.name}\n")
+    vcon.zone_up("z1")
+    path = vcon.log_path("z1")
+    vcon.exec("z1", "sh", "-c", "echo first > /dev/console")
+    wait_for(lambda: "first" in vcon.log_text("z1"), what="the first line in the log")
+    command = [VCON, "log", "z1", "-f", "--raw", "-n", "1"]
+    follower = subprocess.Popen(user.command(*command) if reader != "root" else command, env=vcon.env,
+                                stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        got = read_lines_until(follower, "first")[-1:]
+        os.rename(path, path + ".moved")
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640))
+        wait_for(lambda: path in held_files(follower.pid), what="the follower opening the new file")
+        vcon.exec("z1", "sh", "-c", "echo into-the-moved-file > /dev/console")
+        got += read_lines_until(follower, "into-the-moved-file")
+        [monitor] = vcon.monitor_pids()
+        os.kill(monitor, signal.SIGHUP)
+        wait_for(lambda: "log reopened" in open(path).read(), what="the reopen")
+        vcon.exec("z1", "sh", "-c", "echo into-the-new-file > /dev/console")
+        got += read_lines_until(follower, "into-the-new-file")
+        assert got[1:] == ["into-the-moved-file", "into-the-new-file"], got
+    finally:
+        follower.kill()
+        follower.wait()
+
+
+def held_files(pid):
+    """The paths of what process pid holds open."""
     held = []
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            held.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
         except FileNotFoundError:
-            continue
-        if target.startswith(log_dir + "/") and target.endswith(" (deleted)"):
-            held.append(target)
+            pass
     return held
+
+
+def deleted_logs(pid, log_dir):
+    """The deleted files under log_dir that process pid holds open."""
+    return [target for target in held_files(pid) if target.startswith(log_dir + "/") and target.endswith(" (deleted)")]
 
 
 def channel_queue(keeper):
