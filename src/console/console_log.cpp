@@ -25,6 +25,13 @@ Result<std::pair<UniqueFd, std::uint64_t>> open_append(const std::string& path) 
   return std::pair{std::move(fd), static_cast<std::uint64_t>(info.st_size)};
 }
 
+// Whether `path` names the file behind `fd`.
+bool same_file(const std::string& path, int fd) {
+  struct stat named {}, opened {};
+  return ::stat(path.c_str(), &named) == 0 && ::fstat(fd, &opened) == 0 && named.st_ino == opened.st_ino &&
+         named.st_dev == opened.st_dev;
+}
+
 // Whether the log ends inside a line: the last writer (a monitor that
 // died, or was replaced) stopped in the middle of a console line.
 bool ends_mid_line(int fd, std::uint64_t size) {
@@ -128,6 +135,18 @@ void ConsoleLog::rotate(bool mid_chunk) {
   std::string line = mid_chunk ? LogLineWriter::event_line("log rotated: continued in " + path_, now)
                                : writer_.event("log rotated: continued in " + path_, now);
   write_line(line);
+  if (!same_file(path_, fd_.get())) {
+    // NAME.log was moved or deleted without the SIGHUP that reopens it
+    // (logrotate with no postrotate): the files beside it are not ours to
+    // shift. Go on in a NAME.log, as the reopen would.
+    if (!reopen()) {
+      ++failed_writes_;
+      size_ = 0;
+      return;
+    }
+    write_line(LogLineWriter::event_line("log reopened: " + path_ + " had been moved or deleted", now));
+    return;
+  }
   UniqueFd fresh = make_fresh();  // first: a failure to make it must not cost a rotated log
   remove_held(fmt::format("{}.{}", path_, rotation_.keep));
   for (unsigned i = rotation_.keep; i > 1; --i) {
@@ -153,15 +172,13 @@ void ConsoleLog::remove_held(const std::string& path) {
   if (held && ::unlink(path.c_str()) == 0 && release_) release_(std::move(held));
 }
 
-// The next log, made as NAME.log.0 (truncated: a monitor that died
-// mid-rotation may have left one; removed and made again if it is no
-// plain file). An empty fd if it cannot be made.
+// The next log, made as NAME.log.0 after whatever is there went (a
+// monitor that died mid-rotation left a file; a FIFO or a device must not
+// become the log). An empty fd if it cannot be made (a directory there).
 UniqueFd ConsoleLog::make_fresh() {
   std::string fresh = path_ + ".0";
-  constexpr int flags = O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC;
-  UniqueFd fd(::open(fresh.c_str(), flags, 0640));
-  if (!fd && ::unlink(fresh.c_str()) == 0) fd = UniqueFd(::open(fresh.c_str(), flags, 0640));
-  return fd;
+  remove_held(fresh);
+  return UniqueFd(::open(fresh.c_str(), O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640));
 }
 
 // The log's own name never goes missing, so that a reader (`vcon log`,
@@ -175,10 +192,7 @@ bool ConsoleLog::replace_current(UniqueFd fresh, const std::string& next) {
       remove_held(next);  // left by a failed shift
       ::link(path_.c_str(), next.c_str());
     }
-    struct stat named {}, ours {};
-    bool linked = ::stat(next.c_str(), &named) == 0 && ::fstat(fd_.get(), &ours) == 0 && named.st_ino == ours.st_ino &&
-                  named.st_dev == ours.st_dev;
-    if (linked) {
+    if (same_file(next, fd_.get())) {
       if (::rename(fresh_path.c_str(), path_.c_str()) != 0) {
         ::unlink(fresh_path.c_str());
         ::unlink(next.c_str());  // the current file keeps its one name, and its pages

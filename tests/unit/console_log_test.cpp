@@ -130,9 +130,10 @@ TEST(ConsoleLog, TheLogsNameIsThereThroughoutARotation) {
 
 // What a monitor that died mid-rotation, or anyone, left as NAME.log.0
 // (where the fresh file is made) neither stops a rotation nor is written
-// through: a symlink is replaced, a directory makes it rotate the old way.
+// through nor becomes the log: a symlink, a FIFO or a file is replaced, a
+// directory makes it rotate the old way.
 TEST(ConsoleLog, RotatesPastWhateverIsLeftWhereTheFreshFileIsMade) {
-  for (const char* left : {"symlink", "directory", "file"}) {
+  for (const char* left : {"symlink", "directory", "fifo", "file"}) {
     TempDir dir;
     std::string path = dir.path + "/web.log", fresh = path + ".0", victim = dir.path + "/victim";
     std::ofstream(victim) << "untouched";
@@ -141,6 +142,8 @@ TEST(ConsoleLog, RotatesPastWhateverIsLeftWhereTheFreshFileIsMade) {
       ASSERT_EQ(::symlink(victim.c_str(), fresh.c_str()), 0);
     } else if (kind == "directory") {
       ASSERT_EQ(::mkdir(fresh.c_str(), 0700), 0);
+    } else if (kind == "fifo") {
+      ASSERT_EQ(::mkfifo(fresh.c_str(), 0600), 0);
     } else {
       std::ofstream(fresh) << "stale";
     }
@@ -150,6 +153,11 @@ TEST(ConsoleLog, RotatesPastWhateverIsLeftWhereTheFreshFileIsMade) {
     EXPECT_EQ(log->failed_writes(), 0u) << left;
     EXPECT_TRUE(path_exists(path + ".1")) << left;
     EXPECT_TRUE(path_exists(path + ".2")) << left;
+    for (const auto& kept : {path, path + ".1", path + ".2"}) {  // what was written there is in a file
+      struct stat info {};
+      ASSERT_EQ(::lstat(kept.c_str(), &info), 0) << left << " " << kept;
+      ASSERT_TRUE(S_ISREG(info.st_mode)) << left << " " << kept;
+    }
     auto current = read_file(path);
     ASSERT_TRUE(current.ok()) << left;
     EXPECT_NE(current->find("line 29"), std::string::npos) << left;
@@ -158,6 +166,37 @@ TEST(ConsoleLog, RotatesPastWhateverIsLeftWhereTheFreshFileIsMade) {
     ASSERT_TRUE(kept.ok()) << left;
     EXPECT_EQ(*kept, "untouched") << left;
     ::rmdir(fresh.c_str());
+  }
+}
+
+// NAME.log moved or deleted with no SIGHUP after (logrotate without its
+// postrotate): at the limit the log goes on in a new NAME.log, and the
+// files beside it, whoever's they are, are left as they are.
+TEST(ConsoleLog, AtTheLimitALogMovedOrDeletedMeanwhileIsReopenedNotRotated) {
+  for (const char* how : {"moved", "deleted"}) {
+    TempDir dir;
+    std::string path = dir.path + "/web.log";
+    auto log = ConsoleLog::open(path, LogRotation{4096, 2});
+    ASSERT_TRUE(log.ok()) << log.error().message();
+    for (int i = 0; !path_exists(path + ".2"); ++i) log->console("line " + std::to_string(i) + " " + std::string(500, 'x') + "\n");
+    auto one = read_file(path + ".1"), two = read_file(path + ".2");
+    ASSERT_TRUE(one.ok() && two.ok());
+    if (std::string(how) == "moved") {
+      ASSERT_EQ(::rename(path.c_str(), (path + "-moved").c_str()), 0);
+    } else {
+      ASSERT_EQ(::unlink(path.c_str()), 0);
+    }
+    for (int i = 0; i < 10; ++i) log->console("after " + std::to_string(i) + " " + std::string(500, 'x') + "\n");
+    EXPECT_EQ(log->failed_writes(), 0u) << how;
+    auto now_one = read_file(path + ".1"), now_two = read_file(path + ".2");
+    ASSERT_TRUE(now_one.ok() && now_two.ok()) << how;
+    EXPECT_EQ(*now_one, *one) << how;
+    EXPECT_EQ(*now_two, *two) << how;
+    auto current = read_file(path);
+    ASSERT_TRUE(current.ok()) << how;
+    EXPECT_NE(current->find("* log reopened: " + path + " had been moved or deleted"), std::string::npos) << how;
+    EXPECT_NE(current->find("after 9"), std::string::npos) << how;
+    EXPECT_FALSE(path_exists(path + ".3")) << how;
   }
 }
 
