@@ -11,7 +11,9 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "base/files.hpp"
@@ -109,22 +111,32 @@ Result<UniqueFd> open_log(const Paths& paths, const LogOptions& options, const s
   return errno_error("open " + path);
 }
 
-// Whether `path` now names another file than `fd` (the log rotated, or
-// logrotate moved it and one was made in its place). While the name is
-// missing (a rotation's moment, logrotate before `create`), not yet.
-bool replaced(int fd, const std::string& path) {
-  struct stat now {}, ours {};
-  return ::stat(path.c_str(), &now) == 0 && ::fstat(fd, &ours) == 0 &&
-         (now.st_ino != ours.st_ino || now.st_dev != ours.st_dev);
+// A file, by its inode.
+struct FileId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  bool operator==(const FileId&) const = default;
+};
+
+// What `path` names now; none while the name is missing (a rotation's
+// moment the old way, logrotate before `create`).
+std::optional<FileId> file_at(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return std::nullopt;
+  return FileId{info.st_dev, info.st_ino};
+}
+
+FileId file_of(int fd) {
+  struct stat info {};
+  ::fstat(fd, &info);
+  return FileId{info.st_dev, info.st_ino};
 }
 
 // Tells a follower when the log may have changed: a write, or whatever a
 // rotation does (a link made or removed, a rename, a deletion). It watches
 // each file followed, by its own inode, also when the monitor opened it.
 // inotify wants that readable, so for a user who got the file from the
-// monitor it watches the log directory for the log's name instead: any
-// log's write there wakes it (inotify merges a flood's repeated events),
-// and it looks no further than the name.
+// monitor it watches the log directory for the log's name instead.
 class LogWatch {
  public:
   static Result<LogWatch> make(const std::string& path) {
@@ -174,6 +186,9 @@ class LogWatch {
         }
       }
       if (ours || ready == 0 || left.count() <= 0) return {};
+      // Another log's write: let a flood's events gather (and merge)
+      // rather than wake for each.
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
 
@@ -221,6 +236,7 @@ Result<int> log_command(const Paths& paths, const LogOptions& options) {
   if (!watch) return watch.error();
   VCON_TRY(watch->add(fd.get()));
   UniqueFd previous;  // the file before the last switch, while the monitor may still write it
+  std::optional<FileId> refused;  // a file at the name that the monitor would not give us
   for (;;) {
     if (previous) {
       // logrotate makes the new file (`create`) before the monitor's
@@ -235,16 +251,30 @@ Result<int> log_command(const Paths& paths, const LogOptions& options) {
     }
     if (auto read = read_to_end(fd.get(), content); !read) return Error{"read " + path, read.error().errno_value};
     write_out(printer.take(content));
-    if (!previous && replaced(fd.get(), path)) {
+    auto named = file_at(path);
+    if (named && *named != file_of(fd.get()) && named != refused) {
       // The log's name is another file's now: a rotation (vcon's own
-      // writes its last line to the old file first) or logrotate. The old
-      // one is read on until the new one has something. A follower more
-      // than one rotation behind skips the files between, as tail -F does.
+      // writes its last line to the old file first) or logrotate. A
+      // follower more than one rotation behind skips the files between,
+      // as tail -F does.
       auto next = open_log(paths, options, path);
-      // Not if the monitor's log is still another file than this name's
-      // (a zone's leftover log beside a served serial line of one name).
-      if (next && !replaced(next->get(), path)) {
-        previous = std::exchange(fd, std::move(next.value()));
+      if (next && file_of(next->get()) == file_of(fd.get())) {
+        // The monitor's log is not this name's (a zone's leftover log
+        // beside a served serial line of one name): stay, and do not ask
+        // again for this file.
+        refused = named;
+      } else if (next) {
+        if (previous) {
+          // Replaced before it had anything, while the monitor wrote on
+          // in `previous` (logrotate without a SIGHUP, then a rotation).
+          if (auto read = read_to_end(fd.get(), content); !read) {
+            return Error{"read " + path, read.error().errno_value};
+          }
+          write_out(printer.take(content));
+          fd = std::move(next.value());
+        } else {
+          previous = std::exchange(fd, std::move(next.value()));
+        }
         VCON_TRY(watch->add(fd.get()));
         continue;
       }

@@ -109,6 +109,38 @@ def test_log_follow_reads_the_moved_log_until_the_monitor_reopens(vcon, make_use
         follower.wait()
 
 
+@pytest.mark.parametrize("reader", ["root", "a read-only user"])
+def test_log_moved_and_never_reopened_goes_on_at_the_limit_and_is_followed(vcon, make_user, reader):
+    # logrotate without its postrotate SIGHUP: the monitor writes the moved
+    # file until the size limit, then goes on in the name's file, leaving
+    # the files beside it alone. A follower shows every line throughout.
+    user = make_user("ro")
+    vcon.write_consoledb(f"console=z1 zone=z1 logsize=8K logkeep=2 ro={user.name}\n")
+    vcon.zone_up("z1")
+    path = vcon.log_path("z1")
+    vcon.exec("z1", "sh", "-c", "echo first > /dev/console")
+    wait_for(lambda: "first" in vcon.log_text("z1"), what="the first line in the log")
+    command = [VCON, "log", "z1", "-f", "--raw", "-n", "1"]
+    follower = subprocess.Popen(user.command(*command) if reader != "root" else command, env=vcon.env,
+                                stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        got = read_lines_until(follower, "first")[-1:]
+        os.rename(path, path + "-20261130")
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640))
+        wait_for(lambda: path in held_files(follower.pid), what="the follower opening the new file")
+        for first in range(1, 601, 100):  # some 3.5 KiB of log each: past the limit, and on
+            vcon.exec("z1", "sh", "-c", f"seq {first} {first + 99} > /dev/console")
+            got += read_lines_until(follower, str(first + 99))
+        assert got[0].endswith("first") and got[1:] == [str(n) for n in range(1, 601)], got[:3]
+        moved = open(path + "-20261130").read().splitlines()
+        assert "log rotated: continued in" in moved[-1], moved[-1]  # the monitor wrote it up to the limit
+        kept = [open(name).read() for name in (path, path + ".1", path + ".2") if os.path.exists(name)]
+        assert any(f"log reopened: {path} had been moved or deleted" in text for text in kept)
+    finally:
+        follower.kill()
+        follower.wait()
+
+
 def held_files(pid):
     """The paths of what process pid holds open."""
     held = []
