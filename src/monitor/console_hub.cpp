@@ -54,6 +54,18 @@ std::string describe(const Peer& peer) {
 
 std::string ConsoleHub::describe(ClientId id) const { return vcon::describe(clients_.at(id).peer); }
 
+// Root's always; another user's at most EventThrottle::kPerMinute a minute
+// one by one (the rest counted), so that no loop of attaches can rotate
+// the audit log away.
+void ConsoleHub::log_coming(ClientId id, std::string text) {
+  uid_t uid = clients_.at(id).peer.uid;
+  if (uid == 0) {
+    port_.log_event(text);
+  } else if (auto line = comings_.pass(uid, std::move(text), std::chrono::steady_clock::now())) {
+    port_.log_event(*line);
+  }
+}
+
 json ConsoleHub::names_with_first(ClientId first) const {
   json names = json::array();
   if (clients_.count(first)) names.push_back(clients_.at(first).peer.user);
@@ -94,7 +106,7 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
       return;
     }
   }
-  port_.log_event(fmt::format("{} attached {}", describe(id), wants_write ? "read-write" : "read-only"));
+  log_coming(id, fmt::format("{} attached {}", describe(id), wants_write ? "read-write" : "read-only"));
   share_out();
 
   // Replay, then live: the client reads the ring from `from` as fast as it
@@ -358,7 +370,7 @@ void ConsoleHub::detach(ClientId id) {
   if (found == clients_.end()) return;
   json leave{{"type", "leave"}, {"user", found->second.peer.user}, {"pid", found->second.peer.pid}};
   leave["clients"] = names_with_first(id);
-  port_.log_event(describe(id) + " detached");
+  log_coming(id, describe(id) + " detached");
   dropped_by_gone_clients_ += dropped_for(found->second);
   clients_.erase(found);
   share_out();

@@ -14,6 +14,7 @@
 
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
+#include "console/event_throttle.hpp"
 #include "console/ring_buffer.hpp"
 #include "console/write_lock.hpp"
 #include "proto/connection.hpp"
@@ -136,6 +137,7 @@ class ConsoleHub {
   void show_last_screen(ClientId id, const nlohmann::json& request);
   nlohmann::json names_with_first(ClientId first) const;
   std::string describe(ClientId id) const;
+  void log_coming(ClientId id, std::string text);
 
   ConsolePort& port_;
   std::map<ClientId, Client> clients_;  // ordered by arrival
@@ -143,6 +145,7 @@ class ConsoleHub {
   double lock_since_ = 0;
   ClientId next_id_ = 1;
   std::uint64_t dropped_by_gone_clients_ = 0;
+  EventThrottle comings_;
 };
 
 }  // namespace vcon

@@ -287,10 +287,12 @@ ClientLimits ClientListener::fitted_to_fd_limit(ClientLimits limits) {
       ::setrlimit(RLIMIT_NOFILE, &fds);
       ::getrlimit(RLIMIT_NOFILE, &fds);
     }
-    // Room for the console, the log, the zone's fds and the spare.
+    // Room for the console, the log, the zone's fds and the spare; each
+    // connection holds its socket and at most one fd queued for it
+    // (FrameConnection::kFdLimit).
     constexpr rlim_t kReserved = 64;
     std::size_t fit = fds.rlim_cur > 2 * kReserved ? static_cast<std::size_t>(fds.rlim_cur - kReserved) : 64;
-    limits.total = std::min(limits.total, fit);
+    limits.total = std::min(limits.total, fit / (1 + proto::FrameConnection::kFdLimit));
   }
   return limits;
 }

@@ -101,6 +101,12 @@ void FrameConnection::send_with_fd(FrameType type, std::string payload, int fd) 
   });
   if (closed_ || closing_) return;
   queue_.push_control(type, std::move(payload), std::move(owned));
+  // Each one queued is an fd held open in the monitor until the client
+  // reads it: one that asks and never reads would use up the monitor's.
+  if (queue_.queued_fds() > kFdLimit || queue_.queued_control_bytes() > kControlLimit) {
+    close("client stopped reading");
+    return;
+  }
   if (!writing_) write_more();
 }
 

@@ -5,7 +5,8 @@
 //
 // What a client can make it hold is bounded: the frame being read (the
 // decoder's limit), control frames queued (kControlLimit: past it the client
-// is dropped), console data queued (the data limit: past it the oldest is
+// is dropped), fds queued to go with frames (kFdLimit, the same), console
+// data queued (the data limit: past it the oldest is
 // dropped, and the client rests if it has company) and one write batch
 // (kBatchBytes).
 //
@@ -44,6 +45,10 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   static constexpr std::size_t kDefaultDataLimit = 256 * 1024;
   // A client that lets this much control traffic pile up is disconnected.
   static constexpr std::size_t kControlLimit = 64 * 1024;
+  // ...and so is one that lets more fds than this wait for it: each is
+  // held open in the monitor until written, and a client asks for one at a
+  // time (`log`, `direct`).
+  static constexpr std::size_t kFdLimit = 1;
 
   explicit FrameConnection(asio::local::stream_protocol::socket socket, std::size_t data_limit = kDefaultDataLimit,
                            std::size_t max_frame = kMaxFrame);

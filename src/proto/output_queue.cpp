@@ -18,6 +18,7 @@ OutgoingFrame OutputQueue::make(FrameType type, Chunk payload) {
 
 void OutputQueue::push_control(FrameType type, std::string payload, std::shared_ptr<int> fd) {
   control_bytes_ += payload.size();
+  if (fd) ++control_fds_;
   frames_.push_back(make(type, std::make_shared<const std::string>(std::move(payload))));
   frames_.back().fd = std::move(fd);
 }
@@ -79,6 +80,7 @@ const std::vector<OutgoingFrame>& OutputQueue::front_batch(std::size_t max_frame
 void OutputQueue::pop_batch() {
   for (const auto& frame : batch_) {
     if (!frame.is_data) control_bytes_ -= frame.payload->size();
+    if (frame.fd) --control_fds_;
   }
   batch_.clear();
 }

@@ -64,6 +64,8 @@ class OutputQueue {
 
   std::size_t queued_data_bytes() const { return data_bytes_; }
   std::size_t queued_control_bytes() const { return control_bytes_; }
+  // Open fds queued to go with frames (each held open until sent).
+  std::size_t queued_fds() const { return control_fds_; }
   std::uint64_t dropped_bytes() const { return dropped_total_; }
 
  private:
@@ -78,6 +80,7 @@ class OutputQueue {
   bool resting_ = false;
   std::size_t data_bytes_ = 0;
   std::size_t control_bytes_ = 0;
+  std::size_t control_fds_ = 0;
   std::uint64_t pending_drop_ = 0;  // dropped but not yet reported
   std::uint64_t dropped_total_ = 0;
 };

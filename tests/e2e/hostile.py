@@ -7,6 +7,10 @@ MODE:
             a full replay, and then never read
   half      COUNT clients send half of a 1 MiB frame (ARG bytes of it), no hello
   silent    COUNT clients connect and say nothing
+  churn     one client after another, COUNT in all, attaches (mode ARG),
+            reads its welcome and leaves
+  logs      COUNT clients say a control hello, then ask for the log ARG times
+            each, and never read (each answer comes with an open fd)
 
 Prints "ready CONNECTED REFUSED" once all are made (REFUSED: connect failed
 outright), then waits for a line on stdin: "closed" prints how many of the
@@ -26,6 +30,13 @@ def main():
     mode, count, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     arg = sys.argv[4] if len(sys.argv) > 4 else ""
     sockets, refused = [], 0
+    if mode == "churn":
+        for _ in range(count):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.connect(path)
+                s.sendall(frame(1, json.dumps({"version": 1, "mode": arg, "replay": 0}).encode()))
+                s.recv(4096)  # the welcome
+        count = 0
     for _ in range(count):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # read nothing, hold little
@@ -40,6 +51,11 @@ def main():
             if mode == "hold":
                 hello = {"version": 1, "mode": arg, "replay": 1 << 30}
                 s.send(frame(1, json.dumps(hello).encode()))
+            elif mode == "logs":
+                s.setblocking(True)
+                s.sendall(frame(1, json.dumps({"version": 1, "mode": "control"}).encode()) +
+                          frame(8, json.dumps({"op": "log"}).encode()) * int(arg))
+                s.setblocking(False)
             elif mode == "half":
                 s.send((1 << 20).to_bytes(4, "big") + bytes([1]) + b"x" * (int(arg) - 5))
         except OSError:

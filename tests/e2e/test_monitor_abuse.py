@@ -76,6 +76,44 @@ def test_read_only_clients_that_never_read_cannot_crash_the_monitor(vcon, zone, 
     still_serving(vcon, zone, monitor)
 
 
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_a_reader_that_asks_for_the_log_and_never_reads_cannot_take_the_monitors_fds(vcon, zone, make_user):
+    # Each `log` answer carries the log open: one pipelined request after
+    # another, never read, held an fd each in the monitor (19,906 of its
+    # 20,000, found by a red-team run), and then not even root could halt.
+    viewer = make_user("ro")
+    vcon.write_consoledb(f"console={zone} zone={zone} ro={viewer.name}\n")
+    monitor = monitor_pid(vcon, zone)
+    before = open_fds(monitor)
+    hostile = Hostile(vcon, viewer, "logs", 32, os.path.join(vcon.run_dir(zone), "console.sock"), "1000")
+    try:
+        assert hostile.connected == 32
+        wait_for(lambda: hostile.closed() == 32, what="every client that let its fds pile up dropped")
+        assert open_fds(monitor) <= before + 2, (before, open_fds(monitor))
+        still_serving(vcon, zone, monitor)
+    finally:
+        hostile.finish()
+    still_serving(vcon, zone, monitor)
+
+
+def test_a_reader_attaching_in_a_loop_cannot_write_the_audit_log_full(vcon, zone, make_user):
+    # 5,000 attaches and detaches a second each wrote a line to the audit
+    # log (and the console's), and in 50 s rotated away all that it keeps
+    # (red-team run). A user's comings and goings are logged one by one up
+    # to 30 a minute, then counted.
+    viewer = make_user("ro")
+    vcon.write_consoledb(f"console={zone} zone={zone} ro={viewer.name}\n")
+    monitor = monitor_pid(vcon, zone)
+    Hostile(vcon, viewer, "churn", 300, os.path.join(vcon.run_dir(zone), "console.sock"), "ro").finish()
+    still_serving(vcon, zone, monitor)
+    audit = vcon.run("log", "--audit", zone).stdout
+    comings = [line for line in audit.splitlines() if f"{viewer.name} (PID" in line]
+    assert 0 < len(comings) <= 30, len(comings)
+
+
 def test_connections_past_the_fd_limit_never_stop_accepting(vcon, make_user):
     stranger = make_user("none")
     vcon.create("z1")
