@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
       "  f  take write access       r  go read-only (let another write)\n"
       "  p  the last screenful      # or b  send a break (serial lines)\n"
       "  ?  this list               ~  send the escape itself\n"
-      "vcon's own lines start with a token made for this attach ([#3fa9 ...]), shown when it begins:\n"
+      "vcon's own lines start with a token made for this attach ([#3fa9c01b5d2e ...]), shown when it begins:\n"
       "a line without it came from the console. Input from a pipe is sent, and vcon leaves once the\n"
       "console has been quiet for half a second after its end; -r without a terminal watches until\n"
       "the zone halts or a signal.");

@@ -13,7 +13,7 @@ namespace vcon {
 std::string notice_text(const nlohmann::json& notice);
 
 // One of vcon's own lines as a client shows it: a "[...]" text gets this
-// attach's token after its bracket ("[#3fa9 +ops2, ops1]"); on a terminal
+// attach's token after its bracket ("[#3fa9c01b5d2e +ops2, ops1]"); on a terminal
 // it stands on a line of its own in reverse video. The monitor renders
 // the same for a client whose terminal it writes to (direct output).
 std::string vcon_line(const std::string& text, const std::string& token, bool terminal);

@@ -233,7 +233,30 @@ class ConsoleFs {
   }
 
   // `echo x > NAME` truncates first: there is nothing to truncate.
-  static void setattr(fuse_req_t req, fuse_ino_t ino, struct stat*, int, fuse_file_info* fi) {
+  // A console file's attributes are the consoledb's: none can be set. A
+  // truncation (what `>` asks for) is taken from whoever may write, and
+  // changes nothing; from anyone else it is refused, as is every other
+  // change.
+  static void setattr(fuse_req_t req, fuse_ino_t ino, struct stat*, int to_set, fuse_file_info* fi) {
+    auto& fs = self(req);
+    if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+      fuse_reply_err(req, EPERM);
+      return;
+    }
+    if (ino != FUSE_ROOT_ID) {
+      auto found = fs.directory_.from_inode(ino);
+      if (!found) {
+        fuse_reply_err(req, ENOENT);
+        return;
+      }
+      if (!(fs.attributes(ino, found->first, found->second, fs.caller(req), nullptr).st_mode & S_IWUSR)) {
+        fuse_reply_err(req, EACCES);
+        return;
+      }
+    } else if (fs.caller(req).uid != 0) {
+      fuse_reply_err(req, EACCES);
+      return;
+    }
     getattr(req, ino, fi);
   }
 
@@ -493,7 +516,7 @@ class ConsoleFs {
   }
 
   // Notices go in the data, as consolefs puts them: on a line of their own,
-  // marked "[vcon #3fa9]" with this open's token, which no zone can know.
+  // marked "[vcon #3fa9c01b5d2e]" with this open's token, which no zone can know.
   static void in_band(OpenFile& file, const std::string& text) {
     if (text.empty()) return;
     std::string line = file.buffer.at_line_start() ? "" : "\r\n";

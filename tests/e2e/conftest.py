@@ -41,9 +41,9 @@ def wait_for(condition, timeout=15.0, what="condition"):
 
 
 # vcon console marks its own lines with a token made for each attach:
-# "[#3fa9 attached to web, ...]", "[#3fa9 zone web halted]". A zone cannot
+# "[#3fa9c01b5d2e attached to web, ...]", "[#3fa9c01b5d2e zone web halted]". A zone cannot
 # print the token of an attach it never saw.
-TOKEN = r"#[0-9a-f]{4}"
+TOKEN = r"#[0-9a-f]{12}"
 
 
 def attached(child, what="attached to "):

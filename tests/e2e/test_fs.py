@@ -76,7 +76,7 @@ class Reader:
 
     def token(self):
         """The token on vcon's lines in this reader's data, from the line that opens them."""
-        return self.wait_for(r"\[vcon (#[0-9a-f]{4})\] \[\S+, read-(?:only|write); vcon's own lines in this file "
+        return self.wait_for(r"\[vcon (#[0-9a-f]{12})\] \[\S+, read-(?:only|write); vcon's own lines in this file "
                              r"start with \[vcon \1\]\]\r\n", what="the reader's first vcon line").group(1)
 
     def stop(self):
@@ -93,8 +93,8 @@ def test_cat_and_tail_follow_the_console(vcon, zone, fs):
     cat = Reader(vcon, ["cat", fs.path(zone)])
     tail = Reader(vcon, ["tail", "-f", fs.path(zone)])
     try:
-        cat.wait_for(r"\[vcon #[0-9a-f]{4}\] \[\+root")  # attached: the join notice is in the file
-        tail.wait_for(r"\[vcon #[0-9a-f]{4}\] \[\+root")
+        cat.wait_for(r"\[vcon #[0-9a-f]{12}\] \[\+root")  # attached: the join notice is in the file
+        tail.wait_for(r"\[vcon #[0-9a-f]{12}\] \[\+root")
         say(vcon, zone, "seen-by-cat-and-tail")
         cat.wait_for("seen-by-cat-and-tail")
         tail.wait_for("seen-by-cat-and-tail")
@@ -116,7 +116,7 @@ def test_two_readers_see_everything_in_order(vcon, zone, fs):
     readers = [Reader(vcon, ["cat", fs.path(zone)]) for _ in range(2)]
     try:
         for reader in readers:
-            reader.wait_for(r"\[vcon #[0-9a-f]{4}\] \[\+root")
+            reader.wait_for(r"\[vcon #[0-9a-f]{12}\] \[\+root")
         vcon.exec(zone, "sh", "-c", "seq 1 3000 > /dev/console")
         expected = "\r\n".join(str(i) for i in range(1, 3001)) + "\r\n"
         for reader in readers:
@@ -132,11 +132,11 @@ def test_join_and_leave_notices(vcon, zone, fs, make_user):
     vcon.write_consoledb(f"console={zone} zone={zone} ro={alice.name}\n")
     watcher = Reader(vcon, ["cat", fs.path(zone)])
     try:
-        watcher.wait_for(r"\[vcon #[0-9a-f]{4}\] \[\+root\]")
+        watcher.wait_for(r"\[vcon #[0-9a-f]{12}\] \[\+root\]")
         visitor = Reader(vcon, alice.command("cat", fs.path(zone)))
-        watcher.wait_for(rf"\r\n\[vcon #[0-9a-f]{{4}}\] \[\+{alice.name}, root\]\r\n")
+        watcher.wait_for(rf"\r\n\[vcon #[0-9a-f]{{12}}\] \[\+{alice.name}, root\]\r\n")
         visitor.stop()
-        watcher.wait_for(rf"\r\n\[vcon #[0-9a-f]{{4}}\] \[-{alice.name}, root\]\r\n")
+        watcher.wait_for(rf"\r\n\[vcon #[0-9a-f]{{12}}\] \[-{alice.name}, root\]\r\n")
         clients = json.loads(vcon.run("who", zone, "--json").stdout)
         assert [(c["user"], c["via"]) for c in clients] == [("root", "fs")]
     finally:
@@ -227,7 +227,7 @@ def test_ctl_commands_and_stat(vcon, zone, fs):
         assert reason in vcon.log_text(zone), (reason, vcon.log_text(zone)[-500:])
     watcher = Reader(vcon, ["cat", fs.path(zone)])
     try:
-        watcher.wait_for(r"\[vcon #[0-9a-f]{4}\]")
+        watcher.wait_for(r"\[vcon #[0-9a-f]{12}\]")
         stat = open(fs.path(zone + "stat")).read()
         assert f"console: {zone}\nkind: zone {zone}\nstate: running\n" in stat
         assert re.search(r"^client: root pid=\d+ mode=ro via=fs ", stat, re.M), stat
@@ -271,6 +271,14 @@ def test_access_and_modes_per_user(vcon, zone, fs, make_user):
         assert denied.returncode != 0 and "Permission denied" in denied.stderr, (name, denied)
     assert as_user(carol, "test", "-r", fs.path(zone)).returncode != 0
     assert as_user(bob, "test", "-r", fs.path(zone)).returncode == 0
+    # Attributes are the consoledb's: a reader's truncate or anyone's chmod
+    # is refused, not answered with a success that did nothing.
+    for user, argv in ((bob, ["truncate", "-s", "0", fs.path(zone)]), (bob, ["touch", fs.path(zone)]),
+                       (alice, ["chmod", "666", fs.path(zone)]), (bob, ["chmod", "666", fs.path(zone)])):
+        result = as_user(user, *argv)
+        assert result.returncode != 0 and ("Permission denied" in result.stderr or "not permitted" in result.stderr), \
+            (argv, result)
+    assert as_user(alice, "truncate", "-s", "0", fs.path(zone)).returncode == 0, "what `>` asks of a writer"
 
 
 OPEN_AND_CLOSE = ["/usr/bin/python3", "-c", "import os, sys; os.close(os.open(sys.argv[1], os.O_RDONLY))"]
@@ -366,7 +374,7 @@ def test_zone_output_cannot_pass_for_a_notice_in_the_file(vcon, zone, fs):
 def test_a_halt_ends_readers_with_the_news(vcon, zone, fs):
     cat = Reader(vcon, ["cat", fs.path(zone)])
     try:
-        cat.wait_for(r"\[vcon #[0-9a-f]{4}\] \[\+root\]")
+        cat.wait_for(r"\[vcon #[0-9a-f]{12}\] \[\+root\]")
         vcon.run("halt", zone)
         assert cat.process.wait(timeout=15) == 0, "cat did not see the end of the file"
         assert re.search(rf"\[vcon {cat.token()}\] \[zone {zone} halted\]\r\n$", cat.text()), cat.text()[-300:]

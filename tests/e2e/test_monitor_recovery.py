@@ -83,7 +83,7 @@ def test_kill_9_of_a_monitor_loses_nothing(vcon, zone, tmp_path):
         reader.terminate()
         got = reader.stdout.read().decode(errors="replace")
         assert contiguous(numbers(got, "tick")), "a gap for the file system's reader"
-        assert re.search(r"\[vcon #[0-9a-f]{4}\] \[the monitor of", got), got[-500:]
+        assert re.search(r"\[vcon #[0-9a-f]{12}\] \[the monitor of", got), got[-500:]
         # Everything still works.
         assert vcon.exec(zone, "echo", "fine").stdout.strip() == "fine"
         vcon.run("halt", zone)

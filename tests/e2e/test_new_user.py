@@ -179,7 +179,7 @@ def test_piped_input_is_sent_and_vcon_leaves_at_its_end(vcon, zone):
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     assert "piped-42" in result.stdout, result.stdout
-    assert re.search(r"\[#[0-9a-f]{4} attached to", result.stdout)
+    assert re.search(r"\[#[0-9a-f]{12} attached to", result.stdout)
     assert "piped-42" in vcon.log_text(zone)
 
 
@@ -197,7 +197,7 @@ def test_watching_without_a_terminal_lasts_until_the_zone_halts(vcon, zone, tmp_
         assert watcher.poll() is None, "left at the end of an empty stdin"
         vcon.run("halt", zone)
         assert watcher.wait(timeout=15) == 0
-        assert re.search(rb"\[#[0-9a-f]{4} zone \S+ halted\]", out.read_bytes())
+        assert re.search(rb"\[#[0-9a-f]{12} zone \S+ halted\]", out.read_bytes())
     finally:
         if watcher.poll() is None:
             watcher.kill()

@@ -387,7 +387,7 @@ def test_a_served_line_in_the_file_system(vcon, line, serve):
         assert f"kind: serial {line.device}\nstate: open\n" in stat and "speed: 57600 8N1\n" in stat, stat
         reader = Reader(vcon, ["cat", os.path.join(fs.mountpoint, line.name)])
         try:
-            reader.wait_for(r"\[vcon #[0-9a-f]{4}\] \[\+root\]")
+            reader.wait_for(r"\[vcon #[0-9a-f]{12}\] \[\+root\]")
             line.send(b"from-the-machine\r\n")
             reader.wait_for("from-the-machine")
         finally:
