@@ -56,14 +56,16 @@ std::string ConsoleHub::describe(ClientId id) const { return vcon::describe(clie
 
 // Root's always; another user's at most EventThrottle::kPerMinute a minute
 // one by one (the rest counted), so that no loop of attaches can rotate
-// the audit log away.
-void ConsoleHub::log_coming(ClientId id, std::string text) {
+// the audit log away. False when not logged.
+bool ConsoleHub::log_coming(ClientId id, std::string text) {
   uid_t uid = clients_.at(id).peer.uid;
   if (uid == 0) {
     port_.log_event(text);
-  } else if (auto line = comings_.pass(uid, std::move(text), std::chrono::steady_clock::now())) {
-    port_.log_event(*line);
+    return true;
   }
+  auto line = comings_.pass(uid, std::move(text), std::chrono::steady_clock::now());
+  if (line) port_.log_event(*line);
+  return line.has_value();
 }
 
 json ConsoleHub::names_with_first(ClientId first) const {
@@ -106,7 +108,7 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
       return;
     }
   }
-  log_coming(id, fmt::format("{} attached {}", describe(id), wants_write ? "read-write" : "read-only"));
+  bool told = log_coming(id, fmt::format("{} attached {}", describe(id), wants_write ? "read-write" : "read-only"));
   share_out();
 
   // Replay, then live: the client reads the ring from `from` as fast as it
@@ -142,7 +144,11 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
                 {"from_pid", clients_.at(*displaced).peer.pid}});
   }
   json join{{"type", "join"}, {"user", peer.user}, {"pid", peer.pid}, {"clients", names_with_first(id)}};
-  notice_all(join);
+  // Past the user's rate the others are not told either (their next
+  // notice lists who is here): a loop of attaches would fill their
+  // terminals, and the queues of those that read slowly.
+  if (told) notice_all(join);
+  else notify(id, join);
   if (wants_write && hello.window) port_.resize(hello.window->rows, hello.window->cols);
   port_.clients_changed(clients_.size());  // after the welcome: what it causes is news for this client too
 }
@@ -370,7 +376,7 @@ void ConsoleHub::detach(ClientId id) {
   if (found == clients_.end()) return;
   json leave{{"type", "leave"}, {"user", found->second.peer.user}, {"pid", found->second.peer.pid}};
   leave["clients"] = names_with_first(id);
-  log_coming(id, describe(id) + " detached");
+  bool told = log_coming(id, describe(id) + " detached");
   dropped_by_gone_clients_ += dropped_for(found->second);
   clients_.erase(found);
   share_out();
@@ -379,7 +385,7 @@ void ConsoleHub::detach(ClientId id) {
     port_.log_event(describe(*back) + " has write access again");
     notify(*back, {{"type", "write"}, {"granted", true}});
   }
-  notice_all(leave);
+  if (told) notice_all(leave);
   port_.clients_changed(clients_.size());
 }
 

@@ -137,7 +137,7 @@ class ConsoleHub {
   void show_last_screen(ClientId id, const nlohmann::json& request);
   nlohmann::json names_with_first(ClientId first) const;
   std::string describe(ClientId id) const;
-  void log_coming(ClientId id, std::string text);
+  bool log_coming(ClientId id, std::string text);
 
   ConsolePort& port_;
   std::map<ClientId, Client> clients_;  // ordered by arrival

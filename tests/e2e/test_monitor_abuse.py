@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from conftest import MEMORY_SLACK_KIB, VCON, process_alive, wait_for
+from conftest import MEMORY_SLACK_KIB, VCON, FrameClient, process_alive, wait_for
 
 HOSTILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hostile.py")
 
@@ -104,11 +104,22 @@ def test_a_reader_attaching_in_a_loop_cannot_write_the_audit_log_full(vcon, zone
     # log (and the console's), and in 50 s rotated away all that it keeps
     # (red-team run). A user's comings and goings are logged one by one up
     # to 30 a minute, then counted.
+    # The same goes for the join and leave notices to everyone attached.
     viewer = make_user("ro")
     vcon.write_consoledb(f"console={zone} zone={zone} ro={viewer.name}\n")
     monitor = monitor_pid(vcon, zone)
-    Hostile(vcon, viewer, "churn", 300, os.path.join(vcon.run_dir(zone), "console.sock"), "ro").finish()
-    still_serving(vcon, zone, monitor)
+    socket_path = os.path.join(vcon.run_dir(zone), "console.sock")
+    watcher = FrameClient.unix(socket_path)
+    try:
+        watcher.send(FrameClient.HELLO, {"version": 1, "mode": "ro", "replay": 0})
+        watcher.receive_until(lambda kind, _: kind == FrameClient.WELCOME)
+        Hostile(vcon, viewer, "churn", 300, socket_path, "ro").finish()
+        still_serving(vcon, zone, monitor)
+        frames = watcher.receive_until(lambda kind, payload: kind == FrameClient.DATA and b"still-here" in payload)
+        told = [json.loads(payload) for kind, payload in frames if kind == FrameClient.NOTICE]
+        assert 0 < len([n for n in told if n.get("user") == viewer.name]) <= 30, told[-3:]
+    finally:
+        watcher.sock.close()
     audit = vcon.run("log", "--audit", zone).stdout
     comings = [line for line in audit.splitlines() if f"{viewer.name} (PID" in line]
     assert 0 < len(comings) <= 30, len(comings)
