@@ -1,9 +1,11 @@
-// EventThrottle: how often one user's comings and goings reach the logs one
-// by one. A user who attaches and leaves in a loop (thousands a second)
-// would otherwise write the audit log full and rotate away what it must
-// keep, root's sessions and takeovers among them. Past `per_minute` lines
-// in a minute a user's lines are counted instead, and the count goes into
-// that user's next line logged after the minute.
+// EventThrottle: how often one user's lines reach a log one by one. A user
+// who attaches and leaves in a loop (thousands a second) would otherwise
+// write the audit log full and rotate away what it must keep, root's
+// sessions and takeovers among them; one who keeps opening past a limit
+// would fill a log that is never rotated. Each user may have a burst of
+// `burst` lines, then one per `every` (a token bucket); what the owner
+// does not log meanwhile it counts here, and the count goes into that
+// user's next line logged.
 // Pure logic: the owner keeps the time.
 #pragma once
 
@@ -20,21 +22,31 @@ namespace vcon {
 class EventThrottle {
  public:
   using Time = std::chrono::steady_clock::time_point;
-  static constexpr unsigned kPerMinute = 30;
+  using Duration = std::chrono::steady_clock::duration;
 
-  explicit EventThrottle(unsigned per_minute = kPerMinute) : per_minute_(per_minute) {}
+  // `what`: the lines counted, as the count names them ("short attaches").
+  explicit EventThrottle(std::string what, unsigned burst = 30, Duration every = std::chrono::seconds(2))
+      : what_(std::move(what)), burst_(burst), every_(every) {}
   // The line to log for `uid` now, with the count of those not logged one
-  // by one since, if any; nothing while the user is over the rate.
+  // by one before it, if any; nothing while the user is over the rate (the
+  // owner counts what it then does not log).
   std::optional<std::string> pass(uid_t uid, std::string text, Time now);
+  // One more of `uid`'s lines not logged one by one.
+  void count(uid_t uid) { ++users_[uid].unlogged; }
+  // When pass() gives `uid` a line again (`now` if it would now).
+  Time next(uid_t uid, Time now) const;
 
  private:
-  struct Window {
-    Time start{};
-    unsigned logged = 0;
+  struct User {
+    // The bucket as the time it is empty until: a line passes if that is
+    // less than burst * every ahead of now, and moves it one `every` on.
+    std::optional<Time> full_until;
     std::uint64_t unlogged = 0;
   };
-  unsigned per_minute_;
-  std::map<uid_t, Window> windows_;  // one per user who attached: the consoledb's users
+  std::string what_;
+  unsigned burst_;
+  Duration every_;
+  std::map<uid_t, User> users_;  // one per user seen: the consoledb's users
 };
 
 }  // namespace vcon

@@ -54,18 +54,38 @@ std::string describe(const Peer& peer) {
 
 std::string ConsoleHub::describe(ClientId id) const { return vcon::describe(clients_.at(id).peer); }
 
-// Root's always; another user's at most EventThrottle::kPerMinute a minute
-// one by one (the rest counted), so that no loop of attaches can rotate
-// the audit log away. False when not logged.
-bool ConsoleHub::log_coming(ClientId id, std::string text) {
-  uid_t uid = clients_.at(id).peer.uid;
-  if (uid == 0) {
-    port_.log_event(text);
+// Root's attach is logged and told at once; another user's too while
+// their bucket allows (EventThrottle: a burst of 30, then one per 2 s),
+// so that no loop of attaches can write the audit log full or flood the
+// other clients' terminals. Past that it is logged and told once a line is
+// allowed again, if the client is still there then: nobody watches
+// unannounced for longer than that. One gone before is counted, and the
+// count goes into the user's next line. False when not logged now.
+bool ConsoleHub::announce(ClientId id, const std::string& line) {
+  Client& client = clients_.at(id);
+  if (client.peer.uid == 0) {
+    port_.log_event(line);
     return true;
   }
-  auto line = comings_.pass(uid, std::move(text), std::chrono::steady_clock::now());
-  if (line) port_.log_event(*line);
-  return line.has_value();
+  if (auto text = comings_.pass(client.peer.uid, line, std::chrono::steady_clock::now())) {
+    port_.log_event(*text);
+    return true;
+  }
+  client.announced = false;
+  if (!client.announce_timer) client.announce_timer = std::make_unique<asio::steady_timer>(client.connection->executor());
+  client.announce_timer->expires_at(comings_.next(client.peer.uid, std::chrono::steady_clock::now()));
+  client.announce_timer->async_wait([this, id, line](std::error_code ec) {
+    if (ec) return;  // the client went (its timer with it): touch nothing
+    auto found = clients_.find(id);
+    if (found == clients_.end() || found->second.announced || !announce(id, line)) return;
+    found->second.announced = true;
+    json join{{"type", "join"}, {"user", found->second.peer.user}, {"pid", found->second.peer.pid},
+              {"clients", names_with_first(id)}};
+    for (auto& [other, client] : clients_) {
+      if (other != id) notify(other, join);  // it had its own when it came
+    }
+  });
+  return false;
 }
 
 json ConsoleHub::names_with_first(ClientId first) const {
@@ -108,7 +128,7 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
       return;
     }
   }
-  bool told = log_coming(id, fmt::format("{} attached {}", describe(id), wants_write ? "read-write" : "read-only"));
+  bool told = announce(id, fmt::format("{} attached {}", describe(id), wants_write ? "read-write" : "read-only"));
   share_out();
 
   // Replay, then live: the client reads the ring from `from` as fast as it
@@ -144,9 +164,7 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
                 {"from_pid", clients_.at(*displaced).peer.pid}});
   }
   json join{{"type", "join"}, {"user", peer.user}, {"pid", peer.pid}, {"clients", names_with_first(id)}};
-  // Past the user's rate the others are not told either (their next
-  // notice lists who is here): a loop of attaches would fill their
-  // terminals, and the queues of those that read slowly.
+  // Not yet announced: the others are told when it is (announce()).
   if (told) notice_all(join);
   else notify(id, join);
   if (wants_write && hello.window) port_.resize(hello.window->rows, hello.window->cols);
@@ -376,7 +394,10 @@ void ConsoleHub::detach(ClientId id) {
   if (found == clients_.end()) return;
   json leave{{"type", "leave"}, {"user", found->second.peer.user}, {"pid", found->second.peer.pid}};
   leave["clients"] = names_with_first(id);
-  bool told = log_coming(id, describe(id) + " detached");
+  // One never announced (gone within its wait) is only counted.
+  bool told = found->second.announced;
+  if (told) port_.log_event(describe(id) + " detached");
+  else comings_.count(found->second.peer.uid);
   dropped_by_gone_clients_ += dropped_for(found->second);
   clients_.erase(found);
   share_out();

@@ -100,6 +100,10 @@ class ConsoleHub {
     // Direct input: the monitor reads the client's terminal too.
     std::unique_ptr<TerminalInput> input{};
     bool told_read_only = false;
+    // Its attach logged and told the others (announce()); until then, the
+    // wait for its user's next line.
+    bool announced = true;
+    std::unique_ptr<asio::steady_timer> announce_timer{};
   };
 
   void on_frame(ClientId id, proto::Frame frame);
@@ -137,7 +141,7 @@ class ConsoleHub {
   void show_last_screen(ClientId id, const nlohmann::json& request);
   nlohmann::json names_with_first(ClientId first) const;
   std::string describe(ClientId id) const;
-  bool log_coming(ClientId id, std::string text);
+  bool announce(ClientId id, const std::string& line);
 
   ConsolePort& port_;
   std::map<ClientId, Client> clients_;  // ordered by arrival
@@ -145,7 +149,7 @@ class ConsoleHub {
   double lock_since_ = 0;
   ClientId next_id_ = 1;
   std::uint64_t dropped_by_gone_clients_ = 0;
-  EventThrottle comings_;
+  EventThrottle comings_{"short attaches"};
 };
 
 }  // namespace vcon

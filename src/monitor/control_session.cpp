@@ -287,12 +287,13 @@ ClientLimits ClientListener::fitted_to_fd_limit(ClientLimits limits) {
       ::setrlimit(RLIMIT_NOFILE, &fds);
       ::getrlimit(RLIMIT_NOFILE, &fds);
     }
-    // Room for the console, the log, the zone's fds and the spare; each
-    // connection holds its socket and at most one fd queued for it
-    // (FrameConnection::kFdLimit).
-    constexpr rlim_t kReserved = 64;
+    // Room for the console, the log, the zone's fds and the spare. Each
+    // connection holds its socket, at most one fd queued for it
+    // (FrameConnection::kFdLimit) and, a direct client's, its terminal's
+    // two (docs/monitor.md): four at most.
+    constexpr rlim_t kReserved = 64, kPerConnection = 4;
     std::size_t fit = fds.rlim_cur > 2 * kReserved ? static_cast<std::size_t>(fds.rlim_cur - kReserved) : 64;
-    limits.total = std::min(limits.total, fit / (1 + proto::FrameConnection::kFdLimit));
+    limits.total = std::min(limits.total, std::max<std::size_t>(fit / kPerConnection, 16));
   }
   return limits;
 }
