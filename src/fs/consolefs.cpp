@@ -24,6 +24,7 @@
 #include "base/report.hpp"
 #include "base/token.hpp"
 #include "console/consoledb_file.hpp"
+#include "console/event_throttle.hpp"
 #include "console/notice_text.hpp"
 #include "fs/console_directory.hpp"
 #include "fs/mount.hpp"
@@ -234,9 +235,9 @@ class ConsoleFs {
 
   // `echo x > NAME` truncates first: there is nothing to truncate.
   // A console file's attributes are the consoledb's: none can be set. A
-  // truncation (what `>` asks for) is taken from whoever may write, and
-  // changes nothing; from anyone else it is refused, as is every other
-  // change.
+  // truncation or new times (truncate(2), touch) are taken from whoever
+  // may write, and change nothing; from anyone else they are refused, as
+  // is every other change. (`>` truncates in open(): atomic_o_trunc.)
   static void setattr(fuse_req_t req, fuse_ino_t ino, struct stat*, int to_set, fuse_file_info* fi) {
     auto& fs = self(req);
     if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
@@ -354,7 +355,9 @@ class ConsoleFs {
     auto& [console, kind] = *found;
     const Caller& who = fs.caller(req);
     int mode = fi->flags & O_ACCMODE;
-    bool reads = mode != O_WRONLY, writes = mode != O_RDONLY;
+    // A truncation asks to write (`>` opens with O_TRUNC, which libfuse
+    // passes here, atomic_o_trunc), whatever the mode says.
+    bool reads = mode != O_WRONLY, writes = mode != O_RDONLY || (fi->flags & O_TRUNC);
     Access may = fs.access(console, who);
     bool allowed = kind == FileKind::Data   ? (!writes || may == Access::ReadWrite) && may != Access::None
                    : kind == FileKind::Ctl  ? !reads && may == Access::ReadWrite
@@ -501,7 +504,7 @@ class ConsoleFs {
       }
       case FrameType::Error:
         if (file.open_req) {
-          report(fmt::format("open {} for {}: {}", file.console, file.caller.user, frame.payload));
+          report_for(file.caller.uid, fmt::format("open {} for {}: {}", file.console, file.caller.user, frame.payload));
           // Past the caller's (or the console's) limit of connections: as
           // many files as that are open already.
           fail_open(id, frame.payload.starts_with(proto::kTooManyConnections) ? EMFILE : EIO);
@@ -513,6 +516,18 @@ class ConsoleFs {
         return;
     }
     wake(file);
+  }
+
+  // A line for the file system's log caused by a user (a refused open, a
+  // bad ctl command): a burst, then one per 2 s per user (EventThrottle),
+  // the rest counted. That log is never rotated, and a user looping on a
+  // refusal would fill its disk.
+  void report_for(uid_t uid, std::string text) {
+    if (auto line = user_lines_.pass(uid, std::move(text), std::chrono::steady_clock::now())) {
+      report(*line);
+    } else {
+      user_lines_.count(uid);
+    }
   }
 
   // Notices go in the data, as consolefs puts them: on a line of their own,
@@ -631,12 +646,13 @@ class ConsoleFs {
   void send_ctl(fuse_req_t req, const OpenFile& file, std::string command, std::size_t size) {
     std::string console = file.console, user = file.caller.user;
     json request{{"op", "ctl"}, {"command", command}, {"on_behalf", on_behalf_json(file.caller)}};
-    exchange(io_, file.socket, {request}, [req, size, console, user](Result<std::vector<json>> answer) {
+    exchange(io_, file.socket, {request}, [this, req, size, console, user, uid = file.caller.uid](
+                                               Result<std::vector<json>> answer) {
       if (answer) {
         fuse_reply_write(req, size);
         return;
       }
-      report(fmt::format("{}ctl from {}: {}", console, user, answer.error().message()));
+      report_for(uid, fmt::format("{}ctl from {}: {}", console, user, answer.error().message()));
       fuse_reply_err(req, answer.error().errno_value == ENXIO ? ENXIO : EINVAL);
     });
   }
@@ -686,6 +702,7 @@ class ConsoleFs {
   ConsoleDirectory directory_{paths_, consoledb_};
   std::map<uid_t, std::pair<Caller, std::chrono::steady_clock::time_point>> callers_;
   std::map<std::uint64_t, std::shared_ptr<OpenFile>> files_;
+  EventThrottle user_lines_{"lines of this user"};
   std::map<std::uint64_t, std::vector<Console>> listings_;  // by opendir handle
   std::map<std::string, double> last_output_;
   std::uint64_t next_id_ = 1;
