@@ -34,6 +34,10 @@ using namespace std::chrono_literals;
 
 constexpr std::size_t kRingSize = 1 << 20;
 constexpr auto kFirstRetry = 200ms;
+// How long an open-on-demand line stays open after its last client left:
+// a client that attaches and leaves in a loop would otherwise open and
+// close the line (DTR up and down) and log both each time.
+constexpr auto kOnDemandLinger = 5s;
 constexpr auto kLastRetry = 5s;
 
 class LineDevice final : public ConsoleDevice {
@@ -44,7 +48,8 @@ class LineDevice final : public ConsoleDevice {
         paths_(paths),
         name_(std::move(console)),
         retry_timer_(io_),
-        dtr_timer_(io_) {}
+        dtr_timer_(io_),
+        linger_timer_(io_) {}
 
   Result<void> start() {
     if (!reload_entry(false)) return make_error("console " + name_ + " is not a serial line in " + paths_.consoledb);
@@ -119,8 +124,15 @@ class LineDevice final : public ConsoleDevice {
 
   void clients_changed(std::size_t count) override {
     if (!entry_.open_on_demand) return;
-    if (count > 0) open_now();
-    else close_line("open on demand: no client attached, line closed", "closed");
+    if (count > 0) {
+      linger_timer_.cancel();
+      open_now();
+      return;
+    }
+    linger_timer_.expires_after(kOnDemandLinger);
+    linger_timer_.async_wait([this](std::error_code ec) {
+      if (!ec && server_.hub().size() == 0) close_line("open on demand: no client attached, line closed", "closed");
+    });
   }
 
   void reload() override {  // the consoledb changed (vcon serve says so), or logrotate
@@ -227,6 +239,7 @@ class LineDevice final : public ConsoleDevice {
     close_line(why, "stopped");
     retry_timer_.cancel();
     dtr_timer_.cancel();
+    linger_timer_.cancel();
     server_.finish();
   }
 
@@ -236,7 +249,7 @@ class LineDevice final : public ConsoleDevice {
   std::string name_;
   ConsoleEntry entry_;
   unsigned speed_ = 9600;
-  asio::steady_timer retry_timer_, dtr_timer_;
+  asio::steady_timer retry_timer_, dtr_timer_, linger_timer_;
   std::chrono::milliseconds delay_ = kFirstRetry;
   UucpLock lock_;
   std::optional<ConsoleStream> line_;

@@ -8,12 +8,15 @@ import secrets
 import select
 import signal
 import subprocess
+import sys
 import time
 
 import pexpect
 import pytest
 
 from conftest import FrameClient, VCON, attached, close, said, wait_for
+
+HOSTILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hostile.py")
 
 
 class Line:
@@ -215,7 +218,7 @@ def test_cronly_turns_typed_newlines_into_returns(vcon, line, serve):
     assert got.endswith(b"ls\ruptime\r") and b"\n" not in got
 
 
-def test_open_on_demand_holds_the_line_only_while_attached(vcon, line, serve):
+def test_open_on_demand_holds_the_line_while_attached_and_a_moment_after(vcon, line, serve):
     vcon.write_consoledb(f"console={line.name} dev={line.device} openondemand=\n")
     server = serve()
     lock = line.lock_file(server.lock_dir)
@@ -228,6 +231,25 @@ def test_open_on_demand_holds_the_line_only_while_attached(vcon, line, serve):
     client.receive_until(lambda kind, payload: b"seen-on-demand" in payload)
     client.sock.close()
     wait_for(lambda: not os.path.exists(lock), what="the lock released after the last client left")
+
+
+def test_a_loop_of_attaches_does_not_open_and_close_an_on_demand_line_each_time(vcon, line, serve, make_user):
+    # Each attach opened the line (DTR up) and each detach closed it, with a
+    # line in the log and the audit log both times: a read-only user's loop
+    # wrote the audit log full (red-team review). The line stays open a
+    # moment after the last client left.
+    viewer = make_user("ro")
+    vcon.write_consoledb(f"console={line.name} dev={line.device} openondemand= ro={viewer.name}\n")
+    server = serve()
+    lock = line.lock_file(server.lock_dir)
+    wait_for(lambda: os.path.exists(server.socket(line.name)), what="the line's monitor")
+    churn = subprocess.run(viewer.command(sys.executable, HOSTILE, "churn", "100", server.socket(line.name), "ro"),
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert churn.returncode == 0, churn.stderr
+    wait_for(lambda: not os.path.exists(lock), what="the lock released a moment after the loop")
+    audit = open(os.path.join(vcon.top, "log", "lines", f"{line.name}.audit.log")).read()
+    assert audit.count(" * open: ") == 1, audit[-2000:]
+    assert audit.count("no client attached, line closed") == 1, audit[-2000:]
 
 
 def test_break_by_escape_and_by_ctl(vcon, line, serve, zone):
