@@ -245,7 +245,9 @@ Result<int> log_command(const Paths& paths, const LogOptions& options) {
       // new one has anything, the old one read to its end is done with.
       struct stat now {};
       bool done = ::fstat(fd.get(), &now) == 0 && now.st_size > 0;
-      if (auto read = read_to_end(previous.get(), content); !read) return Error{"read " + path, read.error().errno_value};
+      if (auto read = read_to_end(previous.get(), content); !read) {
+        return Error{"read " + path, read.error().errno_value};
+      }
       write_out(printer.take(content));
       if (done) previous.reset();
     }

@@ -111,7 +111,8 @@ int main(int argc, char** argv) {
   vcon::cli::LogOptions log;
   auto* log_cmd = app.add_subcommand("log", "print a console's log (timestamp per line)");
   log_cmd->add_option("name", log.name, "zone or serial line")->required();
-  log_cmd->add_flag("-f,--follow", log.follow, "keep printing what arrives, like tail -F (on into the next file when the log rotates)");
+  log_cmd->add_flag("-f,--follow", log.follow,
+                    "keep printing what arrives, like tail -F (on into the next file when the log rotates)");
   log_cmd->add_option("-n,--lines", log.lines, "only the last N lines (an unfinished last line counts as one)")
       ->check(CLI::Validator(
           [](std::string& value) -> std::string {
