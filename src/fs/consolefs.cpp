@@ -233,7 +233,6 @@ class ConsoleFs {
     fuse_reply_attr(req, &st, 0);
   }
 
-  // `echo x > NAME` truncates first: there is nothing to truncate.
   // A console file's attributes are the consoledb's: none can be set. A
   // truncation or new times (truncate(2), touch) are taken from whoever
   // may write, and change nothing; from anyone else they are refused, as

@@ -57,10 +57,10 @@ std::string ConsoleHub::describe(ClientId id) const { return vcon::describe(clie
 // Root's attach is logged and told at once; another user's too while
 // their bucket allows (EventThrottle: a burst of 30, then one per 2 s),
 // so that no loop of attaches can write the audit log full or flood the
-// other clients' terminals. Past that it is logged and told once a line is
-// allowed again, if the client is still there then: nobody watches
-// unannounced for longer than that. One gone before is counted, and the
-// count goes into the user's next line. False when not logged now.
+// other clients' terminals. Past that it is logged and told when its user
+// may have a line again (their attaches waiting in turn), if the client is
+// still there then. One gone before is counted, and the count goes into
+// the user's next line. False when not logged now.
 bool ConsoleHub::announce(ClientId id, const std::string& line) {
   Client& client = clients_.at(id);
   if (client.peer.uid == 0) {
