@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -26,13 +27,25 @@ class EventThrottle {
 
   // `what`: the lines counted, as the count names them ("short attaches").
   explicit EventThrottle(std::string what, unsigned burst = 30, Duration every = std::chrono::seconds(2))
-      : what_(std::move(what)), burst_(burst), every_(every) {}
+      : what_(std::move(what)), burst_(std::max(burst, 1u)), every_(every) {}
   // The line to log for `uid` now, with the count of those not logged one
   // by one before it, if any; nothing while the user is over the rate (the
   // owner counts what it then does not log).
   std::optional<std::string> pass(uid_t uid, std::string text, Time now);
+  // Takes `uid`'s next line: the time it may be logged (`now`, or later
+  // while the user is over the rate; lines reserved go in turn).
+  Time reserve(uid_t uid, Time now);
+  // A line reserved and then not logged: its time is the next one's.
+  void give_back(uid_t uid, Time now);
+  // `text` with the count of `uid`'s lines not logged one by one before
+  // it, if any (the count starts again).
+  std::string with_count(uid_t uid, std::string text);
   // One more of `uid`'s lines not logged one by one.
   void count(uid_t uid) { ++users_[uid].unlogged; }
+  std::uint64_t counted(uid_t uid) const {
+    auto found = users_.find(uid);
+    return found == users_.end() ? 0 : found->second.unlogged;
+  }
   // When pass() gives `uid` a line again (`now` if it would now).
   Time next(uid_t uid, Time now) const;
 

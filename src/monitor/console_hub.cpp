@@ -54,31 +54,35 @@ std::string describe(const Peer& peer) {
 
 std::string ConsoleHub::describe(ClientId id) const { return vcon::describe(clients_.at(id).peer); }
 
-// Root's attach is logged and told at once; another user's too while
+// Root's attach is logged and told at once, and so is one that took the
+// write lock (a writer is never unannounced); another user's too while
 // their bucket allows (EventThrottle: a burst of 30, then one per 2 s),
 // so that no loop of attaches can write the audit log full or flood the
-// other clients' terminals. Past that it is logged and told when its user
-// may have a line again (their attaches waiting in turn), if the client is
-// still there then. One gone before is counted, and the count goes into
-// the user's next line. False when not logged now.
-bool ConsoleHub::announce(ClientId id, const std::string& line) {
+// other clients' terminals. Past that it takes the user's next time, in
+// turn, and is logged and told then if the client is still there; one
+// gone before gives its time back and is counted (count_short_attach).
+// False when not logged now.
+bool ConsoleHub::announce(ClientId id, const std::string& line, bool at_once) {
   Client& client = clients_.at(id);
-  if (client.peer.uid == 0) {
+  uid_t uid = client.peer.uid;
+  if (uid == 0) {
     port_.log_event(line);
     return true;
   }
-  if (auto text = comings_.pass(client.peer.uid, line, std::chrono::steady_clock::now())) {
-    port_.log_event(*text);
+  auto now = std::chrono::steady_clock::now();
+  auto at = comings_.reserve(uid, now);
+  if (at <= now || at_once) {
+    port_.log_event(comings_.with_count(uid, line));
     return true;
   }
   client.announced = false;
-  if (!client.announce_timer) client.announce_timer = std::make_unique<asio::steady_timer>(client.connection->executor());
-  client.announce_timer->expires_at(comings_.next(client.peer.uid, std::chrono::steady_clock::now()));
+  client.announce_timer = std::make_unique<asio::steady_timer>(client.connection->executor(), at);
   client.announce_timer->async_wait([this, id, line](std::error_code ec) {
     if (ec) return;  // the client went (its timer with it): touch nothing
     auto found = clients_.find(id);
-    if (found == clients_.end() || found->second.announced || !announce(id, line)) return;
+    if (found == clients_.end() || found->second.announced) return;
     found->second.announced = true;
+    port_.log_event(comings_.with_count(found->second.peer.uid, line));
     json join{{"type", "join"}, {"user", found->second.peer.user}, {"pid", found->second.peer.pid},
               {"clients", names_with_first(id)}};
     for (auto& [other, client] : clients_) {
@@ -86,6 +90,30 @@ bool ConsoleHub::announce(ClientId id, const std::string& line) {
     }
   });
   return false;
+}
+
+// A client gone before its attach was announced: counted, and the count
+// logged once the user may have a line again, unless a line of theirs
+// took it along before.
+void ConsoleHub::count_short_attach(const Client& client) {
+  uid_t uid = client.peer.uid;
+  auto now = std::chrono::steady_clock::now();
+  comings_.count(uid);
+  comings_.give_back(uid, now);
+  auto& flush = count_flushes_[uid];
+  if (flush) return;  // one is due already
+  flush = std::make_unique<asio::steady_timer>(client.connection->executor(), comings_.next(uid, now));
+  flush->async_wait([this, uid, user = client.peer.user](std::error_code ec) {
+    if (ec) return;
+    auto timer = std::move(count_flushes_[uid]);  // destroyed on return: a later short attach arms another
+    count_flushes_.erase(uid);
+    std::uint64_t times = comings_.counted(uid);
+    if (times == 0) return;
+    comings_.reserve(uid, std::chrono::steady_clock::now());
+    comings_.with_count(uid, "");  // told here
+    port_.log_event(fmt::format("{} (uid {}) attached and left {} times, each before it could be logged", user,
+                                uid, times));
+  });
 }
 
 json ConsoleHub::names_with_first(ClientId first) const {
@@ -128,7 +156,8 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
       return;
     }
   }
-  bool told = announce(id, fmt::format("{} attached {}", describe(id), wants_write ? "read-write" : "read-only"));
+  bool told = announce(id, fmt::format("{} attached {}", describe(id), wants_write ? "read-write" : "read-only"),
+                       wants_write);
   share_out();
 
   // Replay, then live: the client reads the ring from `from` as fast as it
@@ -397,7 +426,7 @@ void ConsoleHub::detach(ClientId id) {
   // One never announced (gone within its wait) is only counted.
   bool told = found->second.announced;
   if (told) port_.log_event(describe(id) + " detached");
-  else comings_.count(found->second.peer.uid);
+  else count_short_attach(found->second);
   dropped_by_gone_clients_ += dropped_for(found->second);
   clients_.erase(found);
   share_out();

@@ -141,7 +141,8 @@ class ConsoleHub {
   void show_last_screen(ClientId id, const nlohmann::json& request);
   nlohmann::json names_with_first(ClientId first) const;
   std::string describe(ClientId id) const;
-  bool announce(ClientId id, const std::string& line);
+  bool announce(ClientId id, const std::string& line, bool at_once);
+  void count_short_attach(const Client& client);
 
   ConsolePort& port_;
   std::map<ClientId, Client> clients_;  // ordered by arrival
@@ -150,6 +151,7 @@ class ConsoleHub {
   ClientId next_id_ = 1;
   std::uint64_t dropped_by_gone_clients_ = 0;
   EventThrottle comings_{"short attaches"};
+  std::map<uid_t, std::unique_ptr<asio::steady_timer>> count_flushes_;  // per user, while a count waits
 };
 
 }  // namespace vcon

@@ -34,4 +34,29 @@ TEST(EventThrottle, ABurstThenOnePerIntervalWithTheCountInTheNextLine) {
   EXPECT_FALSE(throttle.pass(1000, "alice attached", start + 70s));
 }
 
+// Lines reserved past the rate go in turn, each one interval after the
+// one before; one given back makes room for the next at its time.
+TEST(EventThrottle, ReservedLinesGoInTurnAndAGivenBackTimeIsTheNextOnes) {
+  EventThrottle throttle("short attaches", 2, 2s);
+  EventThrottle::Time start{};
+  start += 1h;
+  EXPECT_EQ(throttle.reserve(7, start), start);
+  EXPECT_EQ(throttle.reserve(7, start), start);
+  EXPECT_EQ(throttle.reserve(7, start), start + 2s);
+  EXPECT_EQ(throttle.reserve(7, start), start + 4s);
+  throttle.give_back(7, start + 1s);  // the last one's client left before its time
+  throttle.count(7);
+  EXPECT_EQ(throttle.reserve(7, start + 1s), start + 4s) << "takes the time given back";
+  EXPECT_EQ(throttle.with_count(7, "x"), "x (short attaches not logged one by one before this: 1)");
+  EXPECT_EQ(throttle.counted(7), 0u);
+}
+
+TEST(EventThrottle, ABurstOfZeroIsABurstOfOne) {
+  EventThrottle throttle("lines", 0, 2s);
+  EventThrottle::Time start{};
+  start += 1h;
+  EXPECT_TRUE(throttle.pass(1, "a", start));
+  EXPECT_FALSE(throttle.pass(1, "b", start));
+}
+
 }  // namespace vcon
