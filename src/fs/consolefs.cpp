@@ -354,13 +354,15 @@ class ConsoleFs {
     auto& [console, kind] = *found;
     const Caller& who = fs.caller(req);
     int mode = fi->flags & O_ACCMODE;
-    // A truncation asks to write (`>` opens with O_TRUNC, which libfuse
-    // passes here, atomic_o_trunc), whatever the mode says.
-    bool reads = mode != O_WRONLY, writes = mode != O_RDONLY || (fi->flags & O_TRUNC);
+    bool reads = mode != O_WRONLY, writes = mode != O_RDONLY;
+    // A truncation needs write access (`>` opens with O_TRUNC, which
+    // libfuse passes here, atomic_o_trunc), whatever the mode says; it
+    // does not make a read-only open a writer.
+    bool truncates = fi->flags & O_TRUNC;
     Access may = fs.access(console, who);
-    bool allowed = kind == FileKind::Data   ? (!writes || may == Access::ReadWrite) && may != Access::None
+    bool allowed = kind == FileKind::Data   ? (!(writes || truncates) || may == Access::ReadWrite) && may != Access::None
                    : kind == FileKind::Ctl  ? !reads && may == Access::ReadWrite
-                                            : !writes && may != Access::None;
+                                            : !(writes || truncates) && may != Access::None;
     if (!allowed) {
       fuse_reply_err(req, EACCES);
       return;

@@ -131,7 +131,9 @@ class LineDevice final : public ConsoleDevice {
     }
     linger_timer_.expires_after(kOnDemandLinger);
     linger_timer_.async_wait([this](std::error_code ec) {
-      if (!ec && server_.hub().size() == 0) close_line("open on demand: no client attached, line closed", "closed");
+      if (!ec && entry_.open_on_demand && line_ && server_.hub().size() == 0) {
+        close_line("open on demand: no client attached, line closed", "closed");
+      }
     });
   }
 
@@ -158,6 +160,7 @@ class LineDevice final : public ConsoleDevice {
       auto set = set_line_speed(line_->native_handle(), speed_);
       server_.log_event(set ? fmt::format("line speed {} (consoledb)", speed_) : set.error().message());
     }
+    if (!entry_.open_on_demand) linger_timer_.cancel();
     bool wanted = !entry_.open_on_demand || server_.hub().size() > 0;
     if (wanted && !line_) open_now();
     if (!wanted && line_) close_line("open on demand: no client attached, line closed", "closed");

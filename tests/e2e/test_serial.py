@@ -252,6 +252,21 @@ def test_a_loop_of_attaches_does_not_open_and_close_an_on_demand_line_each_time(
     assert audit.count("no client attached, line closed") == 1, audit[-2000:]
 
 
+def test_a_line_no_longer_open_on_demand_is_not_closed_by_its_last_clients_linger(vcon, line, serve):
+    vcon.write_consoledb(f"console={line.name} dev={line.device} openondemand=\n")
+    server = serve()
+    lock = line.lock_file(server.lock_dir)
+    wait_for(lambda: os.path.exists(server.socket(line.name)), what="the line's monitor")
+    client = attach_frames(server.socket(line.name))
+    wait_for(lambda: os.path.exists(lock), what="the lock while a client is attached")
+    client.sock.close()  # the line lingers open...
+    vcon.write_consoledb(f"console={line.name} dev={line.device}\n")  # ...and is now always open
+    time.sleep(7)  # past the linger
+    assert os.path.exists(lock), "the line was closed though it is no longer open on demand"
+    line.send(b"still-served\r\n")
+    wait_for(lambda: "still-served" in server.line_log(line.name), what="the line still served")
+
+
 def test_break_by_escape_and_by_ctl(vcon, line, serve, zone):
     server = serve_line(vcon, serve, line)
     child = pexpect.spawn(VCON, ["console", line.name], env=vcon.env, encoding="utf-8", timeout=15)
