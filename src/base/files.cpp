@@ -401,6 +401,20 @@ Result<std::string> run_command(const std::vector<std::string>& argv, const std:
   return output;
 }
 
+std::optional<FileId> file_id(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return std::nullopt;
+  return FileId{info.st_dev, info.st_ino};
+}
+
+FileId file_id(int fd) {
+  struct stat info {};
+  ::fstat(fd, &info);
+  return FileId{info.st_dev, info.st_ino};
+}
+
+bool names_file(const std::string& path, int fd) { return file_id(path) == file_id(fd); }
+
 Result<UniqueFd> take_lock_file(const std::string& path, const std::string& busy_message) {
   for (;;) {
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
@@ -409,10 +423,7 @@ Result<UniqueFd> take_lock_file(const std::string& path, const std::string& busy
       if (errno == EWOULDBLOCK) return make_error(busy_message);
       return errno_error("lock " + path);
     }
-    struct stat held, current;
-    if (::fstat(fd.get(), &held) == 0 && ::stat(path.c_str(), &current) == 0 && held.st_ino == current.st_ino) {
-      return fd;
-    }
+    if (names_file(path, fd.get())) return fd;  // not one unlinked by its last holder meanwhile
   }
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,19 @@ Result<void> make_directories(const std::string& path, int mode = 0755);
 Result<void> remove_tree(const std::string& path);
 bool path_exists(const std::string& path);
 bool is_directory(const std::string& path);
+
+// A file, by device and inode.
+struct FileId {
+  std::uint64_t dev = 0, ino = 0;
+  bool operator==(const FileId&) const = default;
+};
+// What `path` names now (none if nothing, or it cannot be looked at).
+std::optional<FileId> file_id(const std::string& path);
+// The file behind `fd`.
+FileId file_id(int fd);
+// Whether `path` names the file behind `fd` (a log not moved away, a lock
+// file not replaced, a namespace that is ours).
+bool names_file(const std::string& path, int fd);
 
 // Sends/receives file descriptors over a Unix socket (SCM_RIGHTS), with a
 // few bytes of text in the same message. `flags` go to sendmsg (MSG_DONTWAIT:

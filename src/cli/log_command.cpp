@@ -111,27 +111,6 @@ Result<UniqueFd> open_log(const Paths& paths, const LogOptions& options, const s
   return errno_error("open " + path);
 }
 
-// A file, by its inode.
-struct FileId {
-  dev_t dev = 0;
-  ino_t ino = 0;
-  bool operator==(const FileId&) const = default;
-};
-
-// What `path` names now; none while the name is missing (a rotation's
-// moment the old way, logrotate before `create`).
-std::optional<FileId> file_at(const std::string& path) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) return std::nullopt;
-  return FileId{info.st_dev, info.st_ino};
-}
-
-FileId file_of(int fd) {
-  struct stat info {};
-  ::fstat(fd, &info);
-  return FileId{info.st_dev, info.st_ino};
-}
-
 // Tells a follower when the log may have changed: a write, or whatever a
 // rotation does (a link made or removed, a rename, a deletion). It watches
 // each file followed, by its own inode, also when the monitor opened it.
@@ -237,6 +216,12 @@ Result<int> log_command(const Paths& paths, const LogOptions& options) {
   VCON_TRY(watch->add(fd.get()));
   UniqueFd previous;  // the file before the last switch, while the monitor may still write it
   std::optional<FileId> refused;  // a file at the name that the monitor would not give us
+  // What a file got since it was last read, shown.
+  auto show_new = [&](int from) -> Result<void> {
+    if (auto read = read_to_end(from, content); !read) return Error{"read " + path, read.error().errno_value};
+    write_out(printer.take(content));
+    return {};
+  };
   for (;;) {
     if (previous) {
       // logrotate makes the new file (`create`) before the monitor's
@@ -245,22 +230,18 @@ Result<int> log_command(const Paths& paths, const LogOptions& options) {
       // new one has anything, the old one read to its end is done with.
       struct stat now {};
       bool done = ::fstat(fd.get(), &now) == 0 && now.st_size > 0;
-      if (auto read = read_to_end(previous.get(), content); !read) {
-        return Error{"read " + path, read.error().errno_value};
-      }
-      write_out(printer.take(content));
+      VCON_TRY(show_new(previous.get()));
       if (done) previous.reset();
     }
-    if (auto read = read_to_end(fd.get(), content); !read) return Error{"read " + path, read.error().errno_value};
-    write_out(printer.take(content));
-    auto named = file_at(path);
-    if (named && *named != file_of(fd.get()) && named != refused) {
+    VCON_TRY(show_new(fd.get()));
+    auto named = file_id(path);
+    if (named && *named != file_id(fd.get()) && named != refused) {
       // The log's name is another file's now: a rotation (vcon's own
       // writes its last line to the old file first) or logrotate. A
       // follower more than one rotation behind skips the files between,
       // as tail -F does.
       auto next = open_log(paths, options, path);
-      if (next && file_of(next->get()) == file_of(fd.get())) {
+      if (next && file_id(next->get()) == file_id(fd.get())) {
         // The monitor's log is not this name's (a zone's leftover log
         // beside a served serial line of one name): stay, and do not ask
         // again for this file.
@@ -269,10 +250,7 @@ Result<int> log_command(const Paths& paths, const LogOptions& options) {
         if (previous) {
           // Replaced before it had anything, while the monitor wrote on
           // in `previous` (logrotate without a SIGHUP, then a rotation).
-          if (auto read = read_to_end(fd.get(), content); !read) {
-            return Error{"read " + path, read.error().errno_value};
-          }
-          write_out(printer.take(content));
+          VCON_TRY(show_new(fd.get()));
           fd = std::move(next.value());
         } else {
           previous = std::exchange(fd, std::move(next.value()));

@@ -14,6 +14,8 @@
 
 #include <fmt/core.h>
 
+#include "base/files.hpp"
+
 namespace vcon {
 
 namespace {
@@ -23,13 +25,6 @@ Result<std::pair<UniqueFd, std::uint64_t>> open_append(const std::string& path) 
   struct stat info {};
   ::fstat(fd.get(), &info);
   return std::pair{std::move(fd), static_cast<std::uint64_t>(info.st_size)};
-}
-
-// Whether `path` names the file behind `fd`.
-bool same_file(const std::string& path, int fd) {
-  struct stat named {}, opened {};
-  return ::stat(path.c_str(), &named) == 0 && ::fstat(fd, &opened) == 0 && named.st_ino == opened.st_ino &&
-         named.st_dev == opened.st_dev;
 }
 
 // Whether the log ends inside a line: the last writer (a monitor that
@@ -135,7 +130,7 @@ void ConsoleLog::rotate(bool mid_chunk) {
   std::string line = mid_chunk ? LogLineWriter::event_line("log rotated: continued in " + path_, now)
                                : writer_.event("log rotated: continued in " + path_, now);
   write_line(line);
-  if (!same_file(path_, fd_.get())) {
+  if (!names_file(path_, fd_.get())) {
     // NAME.log was moved or deleted without the SIGHUP that reopens it
     // (logrotate with no postrotate): the files beside it are not ours to
     // shift. Go on in a NAME.log, as the reopen would.
@@ -192,7 +187,7 @@ bool ConsoleLog::replace_current(UniqueFd fresh, const std::string& next) {
       remove_held(next);  // left by a failed shift
       ::link(path_.c_str(), next.c_str());
     }
-    if (same_file(next, fd_.get())) {
+    if (names_file(next, fd_.get())) {
       if (::rename(fresh_path.c_str(), path_.c_str()) != 0) {
         ::unlink(fresh_path.c_str());
         ::unlink(next.c_str());  // the current file keeps its one name, and its pages

@@ -42,11 +42,6 @@ namespace vcon {
 
 namespace {
 
-bool same_namespace(int fd, const char* own) {
-  struct stat theirs, ours;
-  return ::fstat(fd, &theirs) == 0 && ::stat(own, &ours) == 0 && theirs.st_ino == ours.st_ino &&
-         theirs.st_dev == ours.st_dev;
-}
 
 // The helper's way in: user namespace first (then it has the capabilities to
 // enter the others), the mount namespace last (the other paths are opened
@@ -75,7 +70,7 @@ Result<void> enter_zone(const ExecTarget& target) {
   if (::syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0) != 0) {
     return make_error("zone " + target.config.name + " is between boots; try again");
   }
-  bool user_namespace = !same_namespace(namespaces[0].get(), "/proc/self/ns/user");
+  bool user_namespace = !names_file("/proc/self/ns/user", namespaces[0].get());
   if (user_namespace != !target.config.privileged) {
     return make_error("zone " + target.config.name + " runs " +
                       (user_namespace ? "with" : "without") + " a user namespace, unlike its definition; reboot it");
@@ -83,7 +78,7 @@ Result<void> enter_zone(const ExecTarget& target) {
   for (std::size_t i = 0; i < namespaces.size(); ++i) {
     // One the zone shares with the host (user for --privileged, net for
     // --net host) is ours already, and not ours to enter from its side.
-    if (same_namespace(namespaces[i].get(), ("/proc/self/ns/" + std::string(names[i])).c_str())) continue;
+    if (names_file("/proc/self/ns/" + std::string(names[i]), namespaces[i].get())) continue;
     if (::setns(namespaces[i].get(), 0) != 0) return errno_error(std::string("enter the zone's ") + names[i] + " namespace");
   }
   if (user_namespace && (::setgroups(0, nullptr) != 0 || ::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)) {
