@@ -83,8 +83,7 @@ bool ConsoleHub::announce(ClientId id, const std::string& line, bool at_once) {
     if (found == clients_.end() || found->second.announced) return;
     found->second.announced = true;
     port_.log_event(comings_.with_count(found->second.peer.uid, line));
-    json join{{"type", "join"}, {"user", found->second.peer.user}, {"pid", found->second.peer.pid},
-              {"clients", names_with_first(id)}};
+    json join = coming(id, "join");
     for (auto& [other, client] : clients_) {
       if (other != id) notify(other, join);  // it had its own when it came
     }
@@ -114,6 +113,12 @@ void ConsoleHub::count_short_attach(const Client& client) {
     port_.log_event(fmt::format("{} (uid {}) attached and left {} times, each before it could be logged", user,
                                 uid, times));
   });
+}
+
+// A `join` or `leave` notice: who, and who is attached (that one first).
+json ConsoleHub::coming(ClientId id, const char* type) const {
+  const Peer& peer = clients_.at(id).peer;
+  return {{"type", type}, {"user", peer.user}, {"pid", peer.pid}, {"clients", names_with_first(id)}};
 }
 
 json ConsoleHub::names_with_first(ClientId first) const {
@@ -192,7 +197,7 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
                 {"from_user", clients_.at(*displaced).peer.user},
                 {"from_pid", clients_.at(*displaced).peer.pid}});
   }
-  json join{{"type", "join"}, {"user", peer.user}, {"pid", peer.pid}, {"clients", names_with_first(id)}};
+  json join = coming(id, "join");
   // Not yet announced: the others are told when it is (announce()).
   if (told) notice_all(join);
   else notify(id, join);
@@ -421,8 +426,7 @@ void ConsoleHub::feed(ClientId id) {
 void ConsoleHub::detach(ClientId id) {
   auto found = clients_.find(id);
   if (found == clients_.end()) return;
-  json leave{{"type", "leave"}, {"user", found->second.peer.user}, {"pid", found->second.peer.pid}};
-  leave["clients"] = names_with_first(id);
+  json leave = coming(id, "leave");
   // One never announced (gone within its wait) is only counted.
   bool told = found->second.announced;
   if (told) port_.log_event(describe(id) + " detached");

@@ -140,6 +140,7 @@ class ConsoleHub {
   void refuse_direct(ClientId id, const std::string& why);
   void show_last_screen(ClientId id, const nlohmann::json& request);
   nlohmann::json names_with_first(ClientId first) const;
+  nlohmann::json coming(ClientId id, const char* type) const;
   std::string describe(ClientId id) const;
   bool announce(ClientId id, const std::string& line, bool at_once);
   void count_short_attach(const Client& client);
