@@ -1,5 +1,6 @@
 """Console logs: rotation by size with a retention count from the consoledb,
 reopen on SIGHUP (logrotate), and a full disk that never stalls the zone."""
+import contextlib
 import os
 import re
 import select
@@ -51,13 +52,14 @@ def read_lines_until(process, last, timeout=15.0):
     return got
 
 
-@pytest.mark.parametrize("reader", ["root", "a read-only user"])
-def test_log_follow_goes_on_from_one_file_to_the_next(vcon, make_user, reader):
-    # `vcon log -f` is tail -F: when the log rotates, it goes on in the
-    # fresh file. A user who may not open the log gets each file from the
-    # monitor.
+@contextlib.contextmanager
+def following(vcon, make_user, reader, consoledb=""):
+    """Zone z1 booted with `consoledb` settings, its console's first line
+    "first", and `vcon log z1 -f --raw -n 1` run by `reader` (root, or a
+    read-only user, who gets each file from the monitor). Yields the
+    follower and what it showed so far (the line ending "first"); ends it."""
     user = make_user("ro")
-    vcon.write_consoledb(f"console=z1 zone=z1 logsize=8K logkeep=2 ro={user.name}\n")
+    vcon.write_consoledb(f"console=z1 zone=z1 {consoledb} ro={user.name}\n")
     vcon.zone_up("z1")
     vcon.exec("z1", "sh", "-c", "echo first > /dev/console")
     wait_for(lambda: "first" in vcon.log_text("z1"), what="the first line in the log")
@@ -65,37 +67,53 @@ def test_log_follow_goes_on_from_one_file_to_the_next(vcon, make_user, reader):
     follower = subprocess.Popen(user.command(*command) if reader != "root" else command, env=vcon.env,
                                 stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     try:
-        got = read_lines_until(follower, "first")[-1:]  # after the shell's prompt
-        # Batches of 100 lines, some 3.5 KiB of log each: no batch rotates twice.
-        for first in range(1, 801, 100):
-            vcon.exec("z1", "sh", "-c", f"seq {first} {first + 99} > /dev/console")
-            got += read_lines_until(follower, str(first + 99))
-        assert got[0].endswith("first") and got[1:] == [str(n) for n in range(1, 801)], got[:3]
-        assert rotated(vcon, "z1") == ["z1.log.1", "z1.log.2"], "the log rotated at least twice"
+        yield follower, read_lines_until(follower, "first")[-1:]  # after the shell's prompt
     finally:
         follower.kill()
         follower.wait()
 
 
-@pytest.mark.parametrize("reader", ["root", "a read-only user"])
+def say_in_batches(vcon, follower, last):
+    """Lines 1..last onto z1's console, 100 at a time (some 3.5 KiB of log:
+    no batch rotates an 8K log twice), each batch shown before the next."""
+    got = []
+    for first in range(1, last + 1, 100):
+        vcon.exec("z1", "sh", "-c", f"seq {first} {first + 99} > /dev/console")
+        got += read_lines_until(follower, str(first + 99))
+    return got
+
+
+def logrotate_create(vcon, follower, moved):
+    """What logrotate's `create` does to z1's log: moves it to `moved` and
+    makes a new one; returns once the follower has opened the new one."""
+    path = vcon.log_path("z1")
+    os.rename(path, moved)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640))
+    wait_for(lambda: path in held_files(follower.pid), what="the follower opening the new file")
+
+
+READERS = pytest.mark.parametrize("reader", ["root", "a read-only user"])
+
+
+@READERS
+def test_log_follow_goes_on_from_one_file_to_the_next(vcon, make_user, reader):
+    # `vcon log -f` is tail -F: when the log rotates, it goes on in the
+    # fresh file. A user who may not open the log gets each file from the
+    # monitor.
+    with following(vcon, make_user, reader, "logsize=8K logkeep=2") as (follower, got):
+        got += say_in_batches(vcon, follower, 800)
+        assert got[0].endswith("first") and got[1:] == [str(n) for n in range(1, 801)], got[:3]
+        assert rotated(vcon, "z1") == ["z1.log.1", "z1.log.2"], "the log rotated at least twice"
+
+
+@READERS
 def test_log_follow_reads_the_moved_log_until_the_monitor_reopens(vcon, make_user, reader):
     # logrotate's way: move the log, make a new one (`create`), then SIGHUP.
     # Until its reopen the monitor writes the moved file: a follower that
     # went on to the new one must not lose that.
-    user = make_user("ro")
-    vcon.write_consoledb(f"console=z1 zone=z1 ro={user.name}\n")
-    vcon.zone_up("z1")
-    path = vcon.log_path("z1")
-    vcon.exec("z1", "sh", "-c", "echo first > /dev/console")
-    wait_for(lambda: "first" in vcon.log_text("z1"), what="the first line in the log")
-    command = [VCON, "log", "z1", "-f", "--raw", "-n", "1"]
-    follower = subprocess.Popen(user.command(*command) if reader != "root" else command, env=vcon.env,
-                                stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    try:
-        got = read_lines_until(follower, "first")[-1:]
-        os.rename(path, path + ".moved")
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640))
-        wait_for(lambda: path in held_files(follower.pid), what="the follower opening the new file")
+    with following(vcon, make_user, reader) as (follower, got):
+        path = vcon.log_path("z1")
+        logrotate_create(vcon, follower, path + ".moved")
         vcon.exec("z1", "sh", "-c", "echo into-the-moved-file > /dev/console")
         got += read_lines_until(follower, "into-the-moved-file")
         [monitor] = vcon.monitor_pids()
@@ -104,41 +122,22 @@ def test_log_follow_reads_the_moved_log_until_the_monitor_reopens(vcon, make_use
         vcon.exec("z1", "sh", "-c", "echo into-the-new-file > /dev/console")
         got += read_lines_until(follower, "into-the-new-file")
         assert got[1:] == ["into-the-moved-file", "into-the-new-file"], got
-    finally:
-        follower.kill()
-        follower.wait()
 
 
-@pytest.mark.parametrize("reader", ["root", "a read-only user"])
+@READERS
 def test_log_moved_and_never_reopened_goes_on_at_the_limit_and_is_followed(vcon, make_user, reader):
     # logrotate without its postrotate SIGHUP: the monitor writes the moved
     # file until the size limit, then goes on in the name's file, leaving
     # the files beside it alone. A follower shows every line throughout.
-    user = make_user("ro")
-    vcon.write_consoledb(f"console=z1 zone=z1 logsize=8K logkeep=2 ro={user.name}\n")
-    vcon.zone_up("z1")
-    path = vcon.log_path("z1")
-    vcon.exec("z1", "sh", "-c", "echo first > /dev/console")
-    wait_for(lambda: "first" in vcon.log_text("z1"), what="the first line in the log")
-    command = [VCON, "log", "z1", "-f", "--raw", "-n", "1"]
-    follower = subprocess.Popen(user.command(*command) if reader != "root" else command, env=vcon.env,
-                                stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    try:
-        got = read_lines_until(follower, "first")[-1:]
-        os.rename(path, path + "-20261130")
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640))
-        wait_for(lambda: path in held_files(follower.pid), what="the follower opening the new file")
-        for first in range(1, 601, 100):  # some 3.5 KiB of log each: past the limit, and on
-            vcon.exec("z1", "sh", "-c", f"seq {first} {first + 99} > /dev/console")
-            got += read_lines_until(follower, str(first + 99))
+    with following(vcon, make_user, reader, "logsize=8K logkeep=2") as (follower, got):
+        path = vcon.log_path("z1")
+        logrotate_create(vcon, follower, path + "-20261130")
+        got += say_in_batches(vcon, follower, 600)  # past the limit, and on
         assert got[0].endswith("first") and got[1:] == [str(n) for n in range(1, 601)], got[:3]
         moved = open(path + "-20261130").read().splitlines()
         assert "log rotated: continued in" in moved[-1], moved[-1]  # the monitor wrote it up to the limit
         kept = [open(name).read() for name in (path, path + ".1", path + ".2") if os.path.exists(name)]
         assert any(f"log reopened: {path} had been moved or deleted" in text for text in kept)
-    finally:
-        follower.kill()
-        follower.wait()
 
 
 def held_files(pid):
