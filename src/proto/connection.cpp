@@ -84,30 +84,26 @@ void FrameConnection::set_send_buffer(std::size_t bytes) {
   if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &value, sizeof value) == 0) send_buffer_ = bytes;
 }
 
-void FrameConnection::send(FrameType type, std::string payload) {
+void FrameConnection::send(FrameType type, std::string payload) { send_control(type, std::move(payload), nullptr); }
+
+void FrameConnection::send_with_fd(FrameType type, std::string payload, int fd) {
+  send_control(type, std::move(payload), std::shared_ptr<int>(new int(fd), [](int* p) {
+                 if (*p >= 0) ::close(*p);
+                 delete p;
+               }));
+}
+
+// A client that lets control frames pile up past kControlLimit, or more
+// than kFdLimit fds (each held open in the monitor until it reads it), is
+// dropped: one that asks and never reads would use up the monitor's.
+void FrameConnection::send_control(FrameType type, std::string payload, std::shared_ptr<int> fd) {
   if (closed_ || closing_) return;
-  queue_.push_control(type, std::move(payload));
-  if (queue_.queued_control_bytes() > kControlLimit) {
+  queue_.push_control(type, std::move(payload), std::move(fd));
+  if (queue_.queued_control_bytes() > kControlLimit || queue_.queued_fds() > kFdLimit) {
     close("client stopped reading");
     return;
   }
   if (!writing_) write_more();  // notices go even while the client rests
-}
-
-void FrameConnection::send_with_fd(FrameType type, std::string payload, int fd) {
-  auto owned = std::shared_ptr<int>(new int(fd), [](int* p) {
-    if (*p >= 0) ::close(*p);
-    delete p;
-  });
-  if (closed_ || closing_) return;
-  queue_.push_control(type, std::move(payload), std::move(owned));
-  // Each one queued is an fd held open in the monitor until the client
-  // reads it: one that asks and never reads would use up the monitor's.
-  if (queue_.queued_fds() > kFdLimit || queue_.queued_control_bytes() > kControlLimit) {
-    close("client stopped reading");
-    return;
-  }
-  if (!writing_) write_more();
 }
 
 void FrameConnection::send_data(Chunk chunk) {

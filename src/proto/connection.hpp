@@ -85,6 +85,7 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   void read_more();
   void write_more();
   void write_with_fd(const OutgoingFrame& frame);
+  void send_control(FrameType type, std::string payload, std::shared_ptr<int> fd);
   void rest();
   void rest_over();
   void end_rest_now();
