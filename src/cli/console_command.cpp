@@ -365,7 +365,7 @@ class ConsoleClient {
         return true;
       case FrameType::Response: {
         json answer = json::parse(frame.payload, nullptr, false);
-        if (answer.is_object() && answer.contains("clients")) show_who(answer["clients"]);
+        if (answer.is_object() && answer.contains("clients")) show_who(answer);
         return true;
       }
       case FrameType::Notice: {
@@ -596,7 +596,8 @@ class ConsoleClient {
     (void)write_all(1, history_.substr(start == 0 ? 0 : start + 1));
   }
 
-  void show_who(const json& clients) {
+  void show_who(const json& answer) {
+    const json& clients = answer["clients"];
     std::string list;
     if (clients.is_array()) {
       for (const auto& client : clients) {
@@ -605,6 +606,9 @@ class ConsoleClient {
                             proto::field_or<long>(client, "pid", 0), proto::field_or<std::string>(client, "mode", "?"),
                             proto::field_or<std::string>(client, "via", "") == "fs" ? ", file system" : "");
       }
+    }
+    if (auto more = proto::field_or<unsigned long long>(answer, "more", 0); more > 0) {
+      list += fmt::format(" and {} more", more);
     }
     show("[attached: " + list + "]");
   }
@@ -740,8 +744,10 @@ Result<int> who_command(const Paths& paths, const std::string& name, bool as_jso
   auto answer = client->request({{"op", "who"}}, 10);
   if (!answer) return answer.error();
   json clients = (*answer)["clients"];
+  auto more = proto::field_or<unsigned long long>(*answer, "more", 0);
   if (as_json) {
     fmt::print("{}\n", json_text(clients, 2));
+    if (more > 0) fmt::print(stderr, "vcon who: {} more clients are attached than the answer lists (512 KiB)\n", more);
     return 0;
   }
   fmt::print("{:<12} {:>8} {:<4} {:<10} {}\n", "USER", "PID", "MODE", "SINCE", "DROPPED");
@@ -753,6 +759,7 @@ Result<int> who_command(const Paths& paths, const std::string& name, bool as_jso
                proto::field_or<long>(c, "pid", 0), proto::field_or<std::string>(c, "mode", "?"), when,
                proto::field_or<unsigned long long>(c, "dropped_bytes", 0));
   }
+  if (more > 0) fmt::print("... and {} more, not listed (the monitor's answer holds at most 512 KiB)\n", more);
   return 0;
 }
 

@@ -33,7 +33,11 @@ std::string notice_text(const nlohmann::json& notice) {
   std::string type = proto::field_or<std::string>(notice, "type", "");
   if (type == "join" || type == "leave") {
     auto clients = notice.find("clients");
-    return std::string(type == "join" ? "[+" : "[-") + (clients != notice.end() ? names(*clients) : "") + "]";
+    std::string list = clients != notice.end() ? names(*clients) : "";
+    if (auto more = proto::field_or<unsigned long long>(notice, "more", 0); more > 0) {
+      list += fmt::format(" and {} more", more);
+    }
+    return std::string(type == "join" ? "[+" : "[-") + list + "]";
   }
   if (type == "forced") return "[forced to read-only by " + who(notice, "by_user", "by_pid") + "]";
   if (type == "took") return "[took write access from " + who(notice, "from_user", "from_pid") + "]";

@@ -440,8 +440,10 @@ class ConsoleFs {
                  file.text = stat_text(console.name, console.kind(), nullptr, nullptr);
                } else {
                  const json& who = answers->at(1);
+                 bool listed = who.is_object() && who.contains("clients");
                  file.text = stat_text(console.name, console.kind(), answers->at(0),
-                                       who.is_object() && who.contains("clients") ? who["clients"] : json::array());
+                                       listed ? who["clients"] : json::array(),
+                                       listed ? proto::field_or<std::size_t>(who, "more", 0) : 0);
                }
                finish_open(file, id);
              });

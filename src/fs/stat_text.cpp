@@ -17,7 +17,7 @@ std::string since(double seconds) {
 }  // namespace
 
 std::string stat_text(const std::string& console, const std::string& kind, const nlohmann::json& status,
-                      const nlohmann::json& clients) {
+                      const nlohmann::json& clients, std::size_t unlisted) {
   std::string out = fmt::format("console: {}\n", console);
   out += fmt::format("kind: {}\n", kind);
   if (status.is_null()) return out + "state: down (no monitor runs)\n";
@@ -44,7 +44,8 @@ std::string stat_text(const std::string& console, const std::string& kind, const
     }
   }
   out += fmt::format("writer: {}\n", writer);
-  out += fmt::format("clients: {}\n", count);
+  out += fmt::format("clients: {}\n", count + unlisted);
+  if (unlisted > 0) lines += fmt::format("unlisted: {} (the monitor's answer holds at most 512 KiB)\n", unlisted);
   return out + lines;
 }
 

@@ -118,16 +118,26 @@ void ConsoleHub::count_short_attach(const Client& client) {
 // A `join` or `leave` notice: who, and who is attached (that one first).
 json ConsoleHub::coming(ClientId id, const char* type) const {
   const Peer& peer = clients_.at(id).peer;
-  return {{"type", type}, {"user", peer.user}, {"pid", peer.pid}, {"clients", names_with_first(id)}};
+  json notice{{"type", type}, {"user", peer.user}, {"pid", peer.pid}};
+  add_names(notice, id);
+  return notice;
 }
 
-json ConsoleHub::names_with_first(ClientId first) const {
+// "clients": the names of those attached, `first` first, at most
+// kNamesShown of them, and "more": how many others. Every client gets one
+// at each join and leave: a list of the whole crowd would make that the
+// square of the crowd in bytes, and one notice larger than a client's
+// control limit.
+void ConsoleHub::add_names(json& message, ClientId first) const {
   json names = json::array();
   if (clients_.count(first)) names.push_back(clients_.at(first).peer.user);
   for (const auto& [id, client] : clients_) {
+    if (names.size() == kNamesShown) break;
     if (id != first) names.push_back(client.peer.user);
   }
-  return names;
+  std::size_t listed = names.size();
+  message["clients"] = std::move(names);
+  if (clients_.size() > listed) message["more"] = clients_.size() - listed;
 }
 
 void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, const Peer& peer,
@@ -179,8 +189,8 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
                {"console", port_.console_name()},
                {"mode", wants_write ? "rw" : "ro"},
                {"replay_from", from},
-               {"replay_to", ring.end_offset()},
-               {"clients", names_with_first(id)}};
+               {"replay_to", ring.end_offset()}};
+  add_names(welcome, id);
   connection->send(FrameType::Welcome, json_text(welcome));
   connection->set_handlers([this, id](proto::Frame frame) { on_frame(id, std::move(frame)); },
                            [this, id](const std::string&) { detach(id); });
@@ -240,7 +250,7 @@ void ConsoleHub::on_request(ClientId id, const std::string& payload) {
   if (!request) return info(id, request.error().message());
   switch (request->op) {
     case proto::Op::Who:
-      client.connection->send(FrameType::Response, json_text(json{{"clients", who()}}));
+      client.connection->send(FrameType::Response, json_text(who()));
       return;
     case proto::Op::Take:
       if (!client.may_write) return info(id, client.peer.user + " has read-only access to this console");
@@ -482,19 +492,30 @@ std::uint64_t ConsoleHub::dropped_bytes() const {
 
 json ConsoleHub::who() const {
   json list = json::array();
+  std::size_t bytes = 0, more = 0;
   for (const auto& [id, client] : clients_) {
-    list.push_back({{"user", client.peer.user},
-                    {"uid", client.peer.uid},
-                    {"pid", client.peer.pid},
-                    {"via", client.peer.via_fs ? "fs" : "socket"},
-                    {"mode", lock_.holder() == id ? "rw" : "ro"},
-                    {"wants_write", client.wants_write},
-                    {"since", client.since},
-                    {"dropped_bytes", dropped_for(client)},
-                    {"direct", client.terminal != nullptr},
-                    {"direct_input", client.input != nullptr && !client.input->stopped()}});
+    bool holder = lock_.holder() == id;
+    json entry{{"user", client.peer.user},
+               {"uid", client.peer.uid},
+               {"pid", client.peer.pid},
+               {"via", client.peer.via_fs ? "fs" : "socket"},
+               {"mode", holder ? "rw" : "ro"},
+               {"wants_write", client.wants_write},
+               {"since", client.since},
+               {"dropped_bytes", dropped_for(client)},
+               {"direct", client.terminal != nullptr},
+               {"direct_input", client.input != nullptr && !client.input->stopped()}};
+    std::size_t size = json_text(entry).size() + 1;
+    if (bytes + size > kWhoBytes && !holder) {
+      ++more;
+      continue;
+    }
+    bytes += size;
+    list.push_back(std::move(entry));
   }
-  return list;
+  json answer{{"clients", std::move(list)}};
+  if (more > 0) answer["more"] = more;
+  return answer;
 }
 
 }  // namespace vcon

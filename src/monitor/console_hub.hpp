@@ -74,7 +74,14 @@ class ConsoleHub {
   void notice_all(const nlohmann::json& notice);
   // Every client gets what is queued, then is disconnected.
   void close_all();
+  // The answer to `who`: {"clients": [...]} with one object per client,
+  // in attach order, as many as fit in kWhoBytes (the write lock's holder
+  // always), and "more": how many did not fit, if any.
   nlohmann::json who() const;
+  static constexpr std::size_t kWhoBytes = 512 * 1024;
+  // Join and leave notices and the welcome name this many clients at most
+  // (the one they are about first), and count the rest.
+  static constexpr std::size_t kNamesShown = 16;
   const std::string& console_name() const { return port_.console_name(); }
   std::size_t size() const { return clients_.size(); }
   // Totals over this console's life: bytes dropped for clients that fell behind.
@@ -139,7 +146,7 @@ class ConsoleHub {
   void start_direct(ClientId id);
   void refuse_direct(ClientId id, const std::string& why);
   void show_last_screen(ClientId id, const nlohmann::json& request);
-  nlohmann::json names_with_first(ClientId first) const;
+  void add_names(nlohmann::json& message, ClientId first) const;
   nlohmann::json coming(ClientId id, const char* type) const;
   std::string describe(ClientId id) const;
   bool announce(ClientId id, const std::string& line, bool at_once);

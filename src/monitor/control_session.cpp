@@ -84,7 +84,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
         connection_->send(FrameType::Response, json_text(target_.status()));
         return;
       case proto::Op::Who:
-        connection_->send(FrameType::Response, json_text(json{{"clients", target_.hub().who()}}));
+        connection_->send(FrameType::Response, json_text(target_.hub().who()));
         return;
       case proto::Op::Halt:
       case proto::Op::Reboot: {

@@ -95,11 +95,16 @@ void FrameConnection::send_with_fd(FrameType type, std::string payload, int fd) 
 
 // A client that lets control frames pile up past kControlLimit, or more
 // than kFdLimit fds (each held open in the monitor until it reads it), is
-// dropped: one that asks and never reads would use up the monitor's.
+// dropped: one that asks and never reads would use up the monitor's. A
+// frame that finds no more than the limit waiting is taken whatever its
+// size (the answer to `who` with a crowd attached is larger than the
+// limit, and may come right after another answer): what a client can pile
+// up is the limit and one frame.
 void FrameConnection::send_control(FrameType type, std::string payload, std::shared_ptr<int> fd) {
   if (closed_ || closing_) return;
+  std::size_t waiting = queue_.queued_control_bytes();
   queue_.push_control(type, std::move(payload), std::move(fd));
-  if (queue_.queued_control_bytes() > kControlLimit || queue_.queued_fds() > kFdLimit) {
+  if (waiting > kControlLimit || queue_.queued_fds() > kFdLimit) {
     close("client stopped reading");
     return;
   }

@@ -4,8 +4,8 @@
 // go out with one gathered write, no copy). Used by every monitor session.
 //
 // What a client can make it hold is bounded: the frame being read (the
-// decoder's limit), control frames queued (kControlLimit: past it the client
-// is dropped), fds queued to go with frames (kFdLimit, the same), console
+// decoder's limit), control frames queued (kControlLimit and one frame
+// more: past it the client is dropped), fds queued to go with frames (kFdLimit, the same), console
 // data queued (the data limit: past it the oldest is
 // dropped, and the client rests if it has company) and one write batch
 // (kBatchBytes).
@@ -43,7 +43,9 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   // than four clients attached each is given less (set_share); alone, it
   // does not rest. Notices go even while it rests.
   static constexpr std::size_t kDefaultDataLimit = 256 * 1024;
-  // A client that lets this much control traffic pile up is disconnected.
+  // A client that lets more than this much control traffic pile up is
+  // disconnected (a frame that finds no more than this waiting is taken,
+  // whatever its size).
   static constexpr std::size_t kControlLimit = 64 * 1024;
   // ...and so is one that lets more fds than this wait for it: each is
   // held open in the monitor until written, and a client asks for one at a

@@ -492,3 +492,34 @@ def test_malformed_messages_get_errors_and_the_monitor_survives(vcon, zone):
         assert vcon.ls()[zone]["state"] == "running"
     finally:
         close(writer)
+
+
+def test_a_crowd_of_400_is_listed_by_who_and_its_notices_stay_small(vcon, zone):
+    """400 read-only clients that read nothing. Every join and leave is a
+    notice to each of them; when each named the whole crowd, they added up
+    to the square of the crowd (the first client was sent 560 KB) and the
+    monitor dropped the early ones for not reading. And `who`'s answer
+    (about 200 bytes a client) was larger than a client's control limit,
+    so `vcon who` got no answer at all."""
+    clients = []
+    try:
+        for _ in range(400):
+            client = FrameClient.unix(os.path.join(vcon.run_dir(zone), "console.sock"))
+            clients.append(client)
+            client.send(FrameClient.HELLO, {"version": 1, "mode": "ro"})
+        for client in clients:  # each welcomed: all attached
+            assert client.receive()[0] == FrameClient.WELCOME
+        who = vcon.run("who", zone, "--json")
+        assert len(json.loads(who.stdout)) == 400, "every client still attached, and listed"
+        table = vcon.run("who", zone).stdout.splitlines()
+        assert len(table) == 401 and table[0].split() == ["USER", "PID", "MODE", "SINCE", "DROPPED"]
+        first = clients[0]
+        notices = [json.loads(payload) for kind, payload in
+                   first.receive_until(lambda kind, payload: kind == FrameClient.NOTICE and
+                                       json.loads(payload).get("more") == 400 - 16)]
+        last = notices[-1]
+        assert last["type"] == "join" and len(last["clients"]) == 16, last
+    finally:
+        for client in clients:
+            client.sock.close()
+    wait_for(lambda: json.loads(vcon.run("who", zone, "--json").stdout) == [], what="the crowd gone")

@@ -98,5 +98,31 @@ TEST(FrameConnection, ALastOtherClientLeavingEndsTheRest) {
   EXPECT_NE(pair.read_for(100, "the newest").find("the newest"), std::string::npos) << "at once, not in 250 ms";
 }
 
+// The answer to `who` with a crowd attached is larger than kControlLimit:
+// it goes, whole, after a small answer still waiting (consolefs asks for
+// the status and who at once); a second one on top of it is a client that
+// asks and does not read, and is dropped.
+TEST(FrameConnection, AFrameLargerThanTheControlLimitGoesButNotOnTopOfAnother) {
+  Pair pair;
+  const std::string answer(900 * 1024, 'w');  // more than the socket's buffer holds
+  pair.connection->send(FrameType::Response, R"({"state":"running"})");
+  pair.connection->send(FrameType::Response, answer);
+  pair.io.poll();
+  EXPECT_FALSE(pair.connection->is_closed()) << "alone in the queue: taken";
+  pair.connection->send(FrameType::Response, answer);
+  pair.io.poll();
+  EXPECT_TRUE(pair.connection->is_closed()) << "on top of one not read yet: past the limit";
+
+  Pair reader;
+  reader.connection->send(FrameType::Response, answer);
+  std::string seen;
+  for (int round = 0; round < 20000 && seen.size() < answer.size() + 5 && !reader.connection->is_closed(); ++round) {
+    seen += reader.read_for(1, "never");
+  }
+  EXPECT_EQ(seen.size(), answer.size() + 5) << "the whole frame: its 4-byte length, its type and the answer";
+  EXPECT_EQ(seen.substr(seen.size() - 3), "www");
+  EXPECT_FALSE(reader.connection->is_closed());
+}
+
 }  // namespace
 }  // namespace vcon::proto

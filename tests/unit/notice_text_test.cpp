@@ -12,6 +12,12 @@ TEST(NoticeText, JoinAndLeaveAsConsolefsWritesThem) {
   EXPECT_EQ(notice_text(json{{"type", "leave"}, {"clients", {"vlad", "boris", "barney"}}}), "[-vlad, boris, barney]");
 }
 
+TEST(NoticeText, ACrowdIsNamedInPartAndCounted) {
+  EXPECT_EQ(notice_text(json{{"type", "join"}, {"clients", {"boris", "vlad"}}, {"more", 498}}),
+            "[+boris, vlad and 498 more]");
+  EXPECT_EQ(notice_text(json{{"type", "leave"}, {"clients", {"vlad"}}, {"more", "x"}}), "[-vlad]");
+}
+
 TEST(NoticeText, TakeoverAndHandBack) {
   EXPECT_EQ(notice_text(json{{"type", "forced"}, {"by_user", "ops2"}, {"by_pid", 812}}),
             "[forced to read-only by ops2 (PID 812)]");

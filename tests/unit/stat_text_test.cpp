@@ -27,6 +27,15 @@ TEST(StatText, RunningConsoleWithClients) {
             "client: root pid=9 mode=ro via=socket since=1970-01-01T00:01:00Z dropped=7\n");
 }
 
+TEST(StatText, ClientsTheWhoAnswerCountedButDidNotListAreCounted) {
+  auto status = nlohmann::json::parse(R"({"state":"running","monitor_pid":77})");
+  auto clients = nlohmann::json::parse(R"([{"user":"alice","pid":812,"mode":"rw","via":"socket","since":0}])");
+  std::string text = stat_text("web", "zone web", status, clients, 3000);
+  EXPECT_NE(text.find("writer: alice (PID 812)\nclients: 3001\nclient: alice pid=812 mode=rw"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\nunlisted: 3000 (the monitor's answer holds at most 512 KiB)\n"), std::string::npos) << text;
+}
+
 TEST(StatText, NoMonitor) {
   EXPECT_EQ(stat_text("web", "zone web", nullptr, nullptr), "console: web\nkind: zone web\nstate: down (no monitor runs)\n");
 }
