@@ -2,6 +2,7 @@
 #include "console/event_throttle.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include <fmt/core.h>
 
@@ -38,6 +39,22 @@ std::optional<std::string> EventThrottle::pass(uid_t uid, std::string text, Time
   if (next(uid, now) > now) return std::nullopt;
   reserve(uid, now);
   return with_count(uid, std::move(text));
+}
+
+EventThrottle::Duration EventThrottle::admit(uid_t uid, Time now) {
+  Time at = next(uid, now);
+  if (at > now) {
+    count(uid);
+    return at - now;
+  }
+  reserve(uid, now);
+  return Duration::zero();
+}
+
+std::uint64_t EventThrottle::take_count(uid_t uid) {
+  auto found = users_.find(uid);
+  if (found == users_.end()) return 0;
+  return std::exchange(found->second.unlogged, 0);
 }
 
 }  // namespace vcon

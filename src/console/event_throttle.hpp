@@ -48,6 +48,14 @@ class EventThrottle {
   }
   // When pass() gives `uid` a line again (`now` if it would now).
   Time next(uid_t uid, Time now) const;
+  // For what is refused past the rate rather than not logged (a
+  // read-write user's takes, breaks and ctl commands): whether `uid` may
+  // act now, taking its turn if so (zero); if not, the refusal is counted
+  // and the answer is how long until it may.
+  Duration admit(uid_t uid, Time now);
+  // How many of `uid`'s were counted since the last time; the count starts
+  // again.
+  std::uint64_t take_count(uid_t uid);
 
  private:
   struct User {

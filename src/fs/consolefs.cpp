@@ -524,13 +524,27 @@ class ConsoleFs {
   // A line for the file system's log caused by a user (a refused open, a
   // bad ctl command): a burst, then one per 2 s per user (EventThrottle),
   // the rest counted. That log is never rotated, and a user looping on a
-  // refusal would fill its disk.
+  // refusal would fill its disk. The count is logged with the user's next
+  // line, or on its own once the user's next line would pass (a user who
+  // stops is still on record).
   void report_for(uid_t uid, std::string text) {
-    if (auto line = user_lines_.pass(uid, std::move(text), std::chrono::steady_clock::now())) {
+    auto now = std::chrono::steady_clock::now();
+    if (auto line = user_lines_.pass(uid, std::move(text), now)) {
       report(*line);
-    } else {
-      user_lines_.count(uid);
+      return;
     }
+    user_lines_.count(uid);
+    auto& flush = count_flushes_[uid];
+    if (flush) return;  // one waits already
+    flush = std::make_unique<asio::steady_timer>(io_, user_lines_.next(uid, now));
+    flush->async_wait([this, uid](std::error_code ec) {
+      if (ec) return;
+      count_flushes_.erase(uid);  // this handler was moved out of the timer first
+      if (auto unlogged = user_lines_.take_count(uid)) {
+        user_lines_.reserve(uid, std::chrono::steady_clock::now());
+        report(fmt::format("uid {}: {} more lines not logged one by one (too many, too fast)", uid, unlogged));
+      }
+    });
   }
 
   // Notices go in the data, as consolefs puts them: on a line of their own,
@@ -706,6 +720,7 @@ class ConsoleFs {
   std::map<uid_t, std::pair<Caller, std::chrono::steady_clock::time_point>> callers_;
   std::map<std::uint64_t, std::shared_ptr<OpenFile>> files_;
   EventThrottle user_lines_{"lines of this user"};
+  std::map<uid_t, std::unique_ptr<asio::steady_timer>> count_flushes_;  // per user, while a count waits
   std::map<std::uint64_t, std::vector<Console>> listings_;  // by opendir handle
   std::map<std::string, double> last_output_;
   std::uint64_t next_id_ = 1;

@@ -115,6 +115,26 @@ void ConsoleHub::count_short_attach(const Client& client) {
   });
 }
 
+// A user's takes, releases and breaks (not root's) come in a burst of 30,
+// then one per 2 s: past that they are refused, and told so, rather than
+// each written to the audit log (a loop of them would rotate away what it
+// keeps). The count of refusals is logged with the user's next one.
+bool ConsoleHub::may_act(ClientId id, const char* what) {
+  const Peer& peer = clients_.at(id).peer;
+  if (peer.uid == 0) return true;
+  auto wait = actions_.admit(peer.uid, std::chrono::steady_clock::now());
+  if (wait > std::chrono::steady_clock::duration::zero()) {
+    info(id, fmt::format("too many takes, releases and breaks: the next {} may come in {:.1f} s", what,
+                         std::chrono::duration<double>(wait).count()));
+    return false;
+  }
+  if (auto refused = actions_.take_count(peer.uid)) {
+    port_.log_event(fmt::format("{} (uid {}) was refused {} takes, releases and breaks, sent too fast", peer.user,
+                                peer.uid, refused));
+  }
+  return true;
+}
+
 // A `join` or `leave` notice: who, and who is attached (that one first).
 json ConsoleHub::coming(ClientId id, const char* type) const {
   const Peer& peer = clients_.at(id).peer;
@@ -230,6 +250,7 @@ void ConsoleHub::on_frame(ClientId id, proto::Frame frame) {
       }
       return;
     case FrameType::Break: {
+      if (writer && !may_act(id, "break")) return;
       auto sent = writer ? port_.send_break(describe(id)) : Result<void>(make_error("only the writer may send a break"));
       info(id, sent ? "break sent" : sent.error().message());
       return;
@@ -255,11 +276,13 @@ void ConsoleHub::on_request(ClientId id, const std::string& payload) {
     case proto::Op::Take:
       if (!client.may_write) return info(id, client.peer.user + " has read-only access to this console");
       if (lock_.holder() == id) return info(id, "write access is yours already");
+      if (!may_act(id, "take")) return;
       client.wants_write = true;
       take_write(id, true);
       return;
     case proto::Op::Release: {
       if (lock_.holder() != id) return info(id, "you were not writing");
+      if (!may_act(id, "release")) return;
       client.wants_write = false;
       auto back = lock_.release(id);
       lock_since_ = wall_clock_seconds();

@@ -151,6 +151,7 @@ class ConsoleHub {
   std::string describe(ClientId id) const;
   bool announce(ClientId id, const std::string& line, bool at_once);
   void count_short_attach(const Client& client);
+  bool may_act(ClientId id, const char* what);
 
   ConsolePort& port_;
   std::map<ClientId, Client> clients_;  // ordered by arrival
@@ -159,6 +160,10 @@ class ConsoleHub {
   ClientId next_id_ = 1;
   std::uint64_t dropped_by_gone_clients_ = 0;
   EventThrottle comings_{"short attaches"};
+  // A user's takes, releases and breaks: each is logged (and a break on a
+  // serial line holds the line's loop for its length), so past a burst
+  // they are refused (may_act).
+  EventThrottle actions_{"takes, releases and breaks"};
   std::map<uid_t, std::unique_ptr<asio::steady_timer>> count_flushes_;  // per user, while a count waits
 };
 

@@ -153,6 +153,20 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
                                                       access_name(access_)));
       return;
     }
+    if (peer.uid != 0) {
+      auto wait = target_.ctl_rate().admit(peer.uid, std::chrono::steady_clock::now());
+      if (wait > std::chrono::steady_clock::duration::zero()) {
+        connection_->send(FrameType::Error,
+                          fmt::format("ctl: too many commands from {}: 30 in a row, then one per 2 s; the next may "
+                                      "come in {:.1f} s",
+                                      peer.user, std::chrono::duration<double>(wait).count()));
+        return;
+      }
+      if (auto refused = target_.ctl_rate().take_count(peer.uid)) {
+        target_.log_event(fmt::format("{} (uid {}) was refused {} ctl commands, sent too fast", peer.user, peer.uid,
+                                      refused));
+      }
+    }
     auto command = parse_ctl_command(request.command);
     auto done = command ? target_.ctl(command.value(), who) : Result<void>(command.error());
     if (!done) {

@@ -11,6 +11,14 @@ MODE:
             reads its welcome and leaves
   logs      COUNT clients say a control hello, then ask for the log ARG times
             each, and never read (each answer comes with an open fd)
+  acts      one client attaches read-write and gives write access up and
+            takes it again, COUNT requests in all, each after the answer to
+            the one before; then, after 2.5 s, one more
+  ctls      one control client sends COUNT ctl commands ARG, one at a time;
+            then, after 2.5 s, one more
+
+acts and ctls print "answers OK REFUSED" (REFUSED: answered "too many") and
+end.
 
 Prints "ready CONNECTED REFUSED" once all are made (REFUSED: connect failed
 outright), then waits for a line on stdin: "closed" prints how many of the
@@ -20,16 +28,73 @@ import json
 import select
 import socket
 import sys
+import time
 
 
 def frame(kind, payload):
     return (len(payload) + 1).to_bytes(4, "big") + bytes([kind]) + payload
 
 
+def read_exactly(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            raise EOFError("the monitor closed the connection")
+        data += chunk
+    return data
+
+
+def read_frame(s):
+    body = read_exactly(s, int.from_bytes(read_exactly(s, 4), "big"))
+    return body[0], body[1:]
+
+
+def acts(mode, count, path, arg):
+    """Requests one at a time, each answered: attached, a `take` gets a
+    write notice, a `release` an info notice, one refused an info notice
+    saying why; in control mode a ctl gets a response or an error."""
+    ok = refused = 0
+    holding = True  # attached read-write with nobody else there
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(path)
+        hello = {"version": 1, "mode": "rw" if mode == "acts" else "control", "replay": 0}
+        s.sendall(frame(1, json.dumps(hello).encode()))
+        if mode == "acts":
+            while read_frame(s)[0] != 2:  # the welcome
+                pass
+        for i in range(count + 1):
+            if i == count:
+                time.sleep(2.5)
+            if mode == "acts":
+                s.sendall(frame(8, json.dumps({"op": "release" if holding else "take"}).encode()))
+                while True:  # its answer: an info notice, or the write notice of a take
+                    kind, payload = read_frame(s)
+                    notice = json.loads(payload) if kind == 6 else {}
+                    if notice.get("type") in ("info", "write"):
+                        break
+                text = notice.get("text", "")
+                if notice.get("type") == "write":
+                    holding = True
+                elif text.startswith("read-only now"):
+                    holding = False
+            else:
+                s.sendall(frame(8, json.dumps({"op": "ctl", "command": arg}).encode()))
+                kind, payload = read_frame(s)
+                text = payload.decode() if kind == 7 else ""
+            if "too many" in text:
+                refused += 1
+            else:
+                ok += 1
+    print("answers", ok, refused, flush=True)
+
+
 def main():
     mode, count, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     arg = sys.argv[4] if len(sys.argv) > 4 else ""
     sockets, refused = [], 0
+    if mode in ("acts", "ctls"):
+        return acts(mode, count, path, arg)
     if mode == "churn":
         for _ in range(count):
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:

@@ -314,6 +314,11 @@ def test_files_a_user_opens_count_against_their_connection_limit(vcon, zone, fs,
         # the file system's log, which is never rotated.
         logged = fs.stderr().count("too many connections for user " + bob.name)
         assert 0 < logged <= 40, logged
+        # The count is logged on its own at the next line's time: a user
+        # who stops refusing is on record too.
+        counted = wait_for(lambda: re.search(rf"uid {bob.uid}: (\d+) more lines not logged one by one",
+                                             fs.stderr()), what="the count of refusals not logged")
+        assert logged + int(counted.group(1)) >= 300 - 40, (logged, counted.group(1))
         # carol, and bob's own socket connections past his limit, are not.
         carol_opens = subprocess.run(carol.command(*OPEN_AND_CLOSE, fs.path(zone)), capture_output=True, timeout=15)
         assert carol_opens.returncode == 0, carol_opens.stderr

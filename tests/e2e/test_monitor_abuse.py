@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from conftest import MEMORY_SLACK_KIB, VCON, FrameClient, process_alive, wait_for
 
 HOSTILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hostile.py")
@@ -144,6 +145,41 @@ def test_a_reader_attaching_in_a_loop_cannot_write_the_audit_log_full_nor_watch_
     assert re.search(rf"{viewer.name} \(PID {stays.process.pid}\) attached read-only", audit), comings[-3:]
     assert re.search(rf"{viewer.name} \(uid {viewer.uid}\) attached and left \d+ times, each before it could be "
                      r"logged", audit), comings[-3:]
+
+
+def acting(vcon, user, mode, count, socket_path, arg=""):
+    """hostile.py's acts or ctls as `user`: (answered, refused as too many)."""
+    out = subprocess.run(user.command(sys.executable, HOSTILE, mode, str(count), socket_path, arg),
+                         env=vcon.env, capture_output=True, text=True, timeout=120)
+    words = out.stdout.split()
+    assert words[:1] == ["answers"], (out.stdout, out.stderr)
+    return int(words[1]), int(words[2])
+
+
+@pytest.mark.parametrize("mode, what, line", [
+    ("acts", "takes, releases and breaks", r"gave write access up|took write access"),
+    ("ctls", "ctl commands", r"ctl from .* refused"),
+])
+def test_a_writer_taking_and_giving_up_or_sending_ctl_in_a_loop_cannot_write_the_audit_log_full(
+        vcon, zone, make_user, mode, what, line):
+    # Within their rights, a read-write user's takes and releases, and ctl
+    # commands (done or refused), were each a line in the audit log: a loop
+    # of them rotated away what it keeps, as an attach loop did. Past a
+    # burst of 30 (then one per 2 s) they are refused, and said to be; the
+    # count is logged with the user's next one.
+    writer = make_user("rw")
+    vcon.write_consoledb(f"console={zone} zone={zone} uid={writer.name}\n")
+    monitor = monitor_pid(vcon, zone)
+    socket_path = os.path.join(vcon.run_dir(zone), "console.sock")
+    answered, refused = acting(vcon, writer, mode, 300, socket_path, "frobnicate")
+    assert answered + refused == 301
+    assert refused >= 300 - 30 - 10, "past the burst, refused (a few more pass in the time the loop takes)"
+    audit = wait_for(lambda: (lambda t: "sent too fast" in t and t)(vcon.run("log", "--audit", zone).stdout),
+                     what="the count of refusals logged")
+    mine = [l for l in audit.splitlines() if writer.name in l and re.search(line, l)]
+    assert len(mine) == answered, (mine[-3:], answered)
+    assert re.search(rf"{writer.name} \(uid {writer.uid}\) was refused {refused} {what}, sent too fast", audit)
+    still_serving(vcon, zone, monitor)
 
 
 def test_connections_past_the_fd_limit_never_stop_accepting(vcon, make_user):

@@ -51,6 +51,23 @@ TEST(EventThrottle, ReservedLinesGoInTurnAndAGivenBackTimeIsTheNextOnes) {
   EXPECT_EQ(throttle.counted(7), 0u);
 }
 
+// What is refused past the rate: admitted in a burst, then one per
+// interval; a refusal says how long until the next, and is counted once.
+TEST(EventThrottle, AdmitsABurstThenOnePerIntervalAndCountsTheRefused) {
+  EventThrottle throttle("takes", 2, 2s);
+  EventThrottle::Time start{};
+  start += 1h;
+  EXPECT_EQ(throttle.admit(5, start), 0s);
+  EXPECT_EQ(throttle.admit(5, start), 0s);
+  EXPECT_EQ(throttle.admit(5, start + 500ms), 1500ms) << "refused: the next in 1.5 s";
+  EXPECT_EQ(throttle.admit(5, start + 1s), 1s);
+  EXPECT_EQ(throttle.admit(6, start + 1s), 0s) << "a bucket of one's own";
+  EXPECT_EQ(throttle.admit(5, start + 2s), 0s) << "refusals do not push the next one back";
+  EXPECT_EQ(throttle.take_count(5), 2u);
+  EXPECT_EQ(throttle.take_count(5), 0u) << "counted once";
+  EXPECT_EQ(throttle.take_count(9), 0u) << "a user never seen";
+}
+
 TEST(EventThrottle, ABurstOfZeroIsABurstOfOne) {
   EventThrottle throttle("lines", 0, 2s);
   EventThrottle::Time start{};
