@@ -513,7 +513,7 @@ std::uint64_t ConsoleHub::dropped_bytes() const {
   return total;
 }
 
-json ConsoleHub::who() const {
+json ConsoleHub::who(std::size_t budget) const {
   json list = json::array();
   std::size_t bytes = 0, more = 0;
   for (const auto& [id, client] : clients_) {
@@ -529,7 +529,7 @@ json ConsoleHub::who() const {
                {"direct", client.terminal != nullptr},
                {"direct_input", client.input != nullptr && !client.input->stopped()}};
     std::size_t size = json_text(entry).size() + 1;
-    if (bytes + size > kWhoBytes && !holder) {
+    if (bytes + size > budget && !holder) {
       ++more;
       continue;
     }

@@ -75,10 +75,10 @@ class ConsoleHub {
   // Every client gets what is queued, then is disconnected.
   void close_all();
   // The answer to `who`: {"clients": [...]} with one object per client,
-  // in attach order, as many as fit in kWhoBytes (the write lock's holder
+  // in attach order, as many as fit in `budget` bytes (the write lock's holder
   // always), and "more": how many did not fit, if any.
-  nlohmann::json who() const;
   static constexpr std::size_t kWhoBytes = 512 * 1024;
+  nlohmann::json who(std::size_t budget = kWhoBytes) const;
   // Join and leave notices and the welcome name this many clients at most
   // (the one they are about first), and count the rest.
   static constexpr std::size_t kNamesShown = 16;
