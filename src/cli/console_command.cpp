@@ -596,20 +596,29 @@ class ConsoleClient {
     (void)write_all(1, history_.substr(start == 0 ? 0 : start + 1));
   }
 
+  // ~w: who is attached, on one line: the writer and the first sixteen
+  // (a crowd's whole list is `vcon who`'s to show).
   void show_who(const json& answer) {
+    constexpr std::size_t kShown = 16;
     const json& clients = answer["clients"];
     std::string list;
+    auto more = proto::field_or<unsigned long long>(answer, "more", 0);
     if (clients.is_array()) {
+      std::size_t shown = 0;
       for (const auto& client : clients) {
+        bool writer = proto::field_or<std::string>(client, "mode", "") == "rw";
+        if (shown == kShown && !writer) {
+          ++more;
+          continue;
+        }
+        ++shown;
         if (!list.empty()) list += ", ";
         list += fmt::format("{} (PID {}, {}{})", proto::field_or<std::string>(client, "user", "?"),
                             proto::field_or<long>(client, "pid", 0), proto::field_or<std::string>(client, "mode", "?"),
                             proto::field_or<std::string>(client, "via", "") == "fs" ? ", file system" : "");
       }
     }
-    if (auto more = proto::field_or<unsigned long long>(answer, "more", 0); more > 0) {
-      list += fmt::format(" and {} more", more);
-    }
+    if (more > 0) list += fmt::format(" and {} more (vcon who lists them)", more);
     show("[attached: " + list + "]");
   }
 

@@ -115,24 +115,38 @@ void ConsoleHub::count_short_attach(const Client& client) {
   });
 }
 
+ConsoleHub::ConsoleHub(ConsolePort& port, asio::any_io_executor executor)
+    : port_(port),
+      actions_(executor, "takes, releases and breaks", [this](const std::string& line) { port_.log_event(line); }),
+      whos_(executor, "who requests", nullptr, 30, std::chrono::milliseconds(250)) {}
+
+namespace {
+std::string seconds(std::chrono::steady_clock::duration wait) {
+  return fmt::format("{:.1f} s", std::chrono::duration<double>(wait).count());
+}
+}  // namespace
+
 // A user's takes, releases and breaks (not root's) come in a burst of 30,
 // then one per 2 s: past that they are refused, and told so, rather than
-// each written to the audit log (a loop of them would rotate away what it
-// keeps). The count of refusals is logged with the user's next one.
+// each written to the audit log and told to every client (a loop of them
+// would rotate away what the log keeps). RateGate logs the count.
+std::chrono::steady_clock::duration ConsoleHub::act_wait(const Peer& peer) {
+  return actions_.admit(peer.uid, peer.user);
+}
+
 bool ConsoleHub::may_act(ClientId id, const char* what) {
-  const Peer& peer = clients_.at(id).peer;
-  if (peer.uid == 0) return true;
-  auto wait = actions_.admit(peer.uid, std::chrono::steady_clock::now());
+  auto wait = act_wait(clients_.at(id).peer);
+  if (wait == std::chrono::steady_clock::duration::zero()) return true;
+  info(id, fmt::format("too many takes, releases and breaks: the next {} may come in {}", what, seconds(wait)));
+  return false;
+}
+
+Result<json> ConsoleHub::who_for(const Peer& peer) {
+  auto wait = whos_.admit(peer.uid, peer.user);
   if (wait > std::chrono::steady_clock::duration::zero()) {
-    info(id, fmt::format("too many takes, releases and breaks: the next {} may come in {:.1f} s", what,
-                         std::chrono::duration<double>(wait).count()));
-    return false;
+    return make_error(fmt::format("who: too many requests from {}: ask again in {}", peer.user, seconds(wait)));
   }
-  if (auto refused = actions_.take_count(peer.uid)) {
-    port_.log_event(fmt::format("{} (uid {}) was refused {} takes, releases and breaks, sent too fast", peer.user,
-                                peer.uid, refused));
-  }
-  return true;
+  return who();
 }
 
 // A `join` or `leave` notice: who, and who is attached (that one first).
@@ -171,6 +185,13 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
                         .since = wall_clock_seconds()};
 
   std::optional<ClientId> displaced;
+  std::chrono::steady_clock::duration too_soon{};
+  if (wants_write && (!lock_.holder() || hello.force)) {
+    // A take: past the user's rate the client watches instead (a loop of
+    // read-write or forced attaches is a loop of takes).
+    too_soon = act_wait(peer);
+    if (too_soon > std::chrono::steady_clock::duration::zero()) wants_write = clients_[id].wants_write = false;
+  }
   if (wants_write) {
     std::optional<ClientId> holder = lock_.holder();
     auto outcome = lock_.request(id, hello.force);
@@ -231,6 +252,10 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
   // Not yet announced: the others are told when it is (announce()).
   if (told) notice_all(join);
   else notify(id, join);
+  if (too_soon > std::chrono::steady_clock::duration::zero()) {
+    info(id, fmt::format("too many takes, releases and breaks: attached read-only; write access may be taken in {}",
+                         seconds(too_soon)));
+  }
   if (wants_write && hello.window) port_.resize(hello.window->rows, hello.window->cols);
   port_.clients_changed(clients_.size());  // after the welcome: what it causes is news for this client too
 }
@@ -270,9 +295,12 @@ void ConsoleHub::on_request(ClientId id, const std::string& payload) {
   auto request = proto::parse_request(payload);
   if (!request) return info(id, request.error().message());
   switch (request->op) {
-    case proto::Op::Who:
-      client.connection->send(FrameType::Response, json_text(who()));
+    case proto::Op::Who: {
+      auto answer = who_for(client.peer);
+      if (!answer) return info(id, answer.error().message());
+      client.connection->send(FrameType::Response, json_text(*answer));
       return;
+    }
     case proto::Op::Take:
       if (!client.may_write) return info(id, client.peer.user + " has read-only access to this console");
       if (lock_.holder() == id) return info(id, "write access is yours already");

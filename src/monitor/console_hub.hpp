@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <asio.hpp>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,6 +21,7 @@
 #include "console/write_lock.hpp"
 #include "proto/connection.hpp"
 #include "proto/messages.hpp"
+#include "monitor/rate_gate.hpp"
 #include "monitor/terminal_input.hpp"
 #include "monitor/terminal_writer.hpp"
 
@@ -57,7 +60,8 @@ std::string describe(const Peer& peer);
 
 class ConsoleHub {
  public:
-  explicit ConsoleHub(ConsolePort& port) : port_(port) {}
+  // `executor`: the monitor's loop, for the hub's own timers.
+  ConsoleHub(ConsolePort& port, asio::any_io_executor executor);
 
   // A client said hello in mode "rw" or "ro" (access already checked).
   // Either welcomes and registers it (replay first, then live output, with
@@ -79,6 +83,10 @@ class ConsoleHub {
   // always), and "more": how many did not fit, if any.
   static constexpr std::size_t kWhoBytes = 512 * 1024;
   nlohmann::json who(std::size_t budget = kWhoBytes) const;
+  // who() for `peer`, as its request asks (an attached client's or a
+  // control connection's): a user other than root may ask 30 times in a
+  // row, then 4 times a second; past that, the error says when again.
+  Result<nlohmann::json> who_for(const Peer& peer);
   // Join and leave notices and the welcome name this many clients at most
   // (the one they are about first), and count the rest.
   static constexpr std::size_t kNamesShown = 16;
@@ -152,6 +160,7 @@ class ConsoleHub {
   bool announce(ClientId id, const std::string& line, bool at_once);
   void count_short_attach(const Client& client);
   bool may_act(ClientId id, const char* what);
+  std::chrono::steady_clock::duration act_wait(const Peer& peer);
 
   ConsolePort& port_;
   std::map<ClientId, Client> clients_;  // ordered by arrival
@@ -160,10 +169,14 @@ class ConsoleHub {
   ClientId next_id_ = 1;
   std::uint64_t dropped_by_gone_clients_ = 0;
   EventThrottle comings_{"short attaches"};
-  // A user's takes, releases and breaks: each is logged (and a break on a
-  // serial line holds the line's loop for its length), so past a burst
-  // they are refused (may_act).
-  EventThrottle actions_{"takes, releases and breaks"};
+  // A user's takes (attaching read-write or with force too), releases and
+  // breaks: each is logged and told (and a break on a serial line holds
+  // the line's loop for its length), so past a burst they are refused
+  // (may_act; an attach past it is read-only).
+  RateGate actions_;
+  // A user's `who`: with a crowd attached, one answer is a few hundred KB
+  // to build and send.
+  RateGate whos_;
   std::map<uid_t, std::unique_ptr<asio::steady_timer>> count_flushes_;  // per user, while a count waits
 };
 

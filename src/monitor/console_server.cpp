@@ -23,9 +23,10 @@ ConsoleServer::ConsoleServer(asio::io_context& io, std::string name, const std::
       log_(std::move(log)),
       audit_(std::move(audit)),
       consoledb_(consoledb, report),
+      commands_(io.get_executor(), "ctl commands", [this](const std::string& line) { log_event(line); }),
       signals_(io, SIGTERM, SIGINT, SIGHUP),
       listener_(io, *this, ClientListener::fitted_to_fd_limit({})),
-      hub_(*this) {}
+      hub_(*this, io.get_executor()) {}
 
 Result<void> ConsoleServer::start(ConsoleDevice& device, const std::string& socket_path) {
   device_ = &device;

@@ -92,7 +92,7 @@ class ConsoleServer final : public ControlTarget, public ConsolePort {
   std::string consoledb_path() const override { return consoledb_.path(); }
   std::string consoledb_problem() override;
   Result<void> ctl(const CtlCommand& command, const std::string& who) override;
-  EventThrottle& ctl_rate() override { return ctl_rate_; }
+  RateGate& command_gate() override { return commands_; }
   Result<void> upgrade(const std::string& binary) override { return device_->upgrade(binary); }
   void log_refusal(uid_t uid, const std::string& text) override;
   Result<UniqueFd> open_log(bool audit) override;
@@ -121,7 +121,7 @@ class ConsoleServer final : public ControlTarget, public ConsolePort {
     std::size_t unlogged = 0;
   };
   std::map<uid_t, Refusals> refusals_;
-  EventThrottle ctl_rate_{"ctl commands"};
+  RateGate commands_;
   asio::signal_set signals_;
   bool finished_ = false;
   ClientListener listener_;

@@ -84,7 +84,11 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
         connection_->send(FrameType::Response, json_text(target_.status()));
         return;
       case proto::Op::Who:
-        connection_->send(FrameType::Response, json_text(target_.hub().who()));
+        if (auto answer = target_.hub().who_for(peer_)) {
+          connection_->send(FrameType::Response, json_text(*answer));
+        } else {
+          connection_->send(FrameType::Error, answer.error().message());
+        }
         return;
       case proto::Op::Halt:
       case proto::Op::Reboot: {
@@ -153,19 +157,12 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
                                                       access_name(access_)));
       return;
     }
-    if (peer.uid != 0) {
-      auto wait = target_.ctl_rate().admit(peer.uid, std::chrono::steady_clock::now());
-      if (wait > std::chrono::steady_clock::duration::zero()) {
-        connection_->send(FrameType::Error,
-                          fmt::format("ctl: too many commands from {}: 30 in a row, then one per 2 s; the next may "
-                                      "come in {:.1f} s",
-                                      peer.user, std::chrono::duration<double>(wait).count()));
-        return;
-      }
-      if (auto refused = target_.ctl_rate().take_count(peer.uid)) {
-        target_.log_event(fmt::format("{} (uid {}) was refused {} ctl commands, sent too fast", peer.user, peer.uid,
-                                      refused));
-      }
+    if (auto wait = target_.command_gate().admit(peer.uid, peer.user); wait > wait.zero()) {
+      connection_->send(FrameType::Error,
+                        fmt::format("ctl: too many commands from {}: 30 in a row, then one per 2 s; the next may "
+                                    "come in {:.1f} s",
+                                    peer.user, std::chrono::duration<double>(wait).count()));
+      return;
     }
     auto command = parse_ctl_command(request.command);
     auto done = command ? target_.ctl(command.value(), who) : Result<void>(command.error());

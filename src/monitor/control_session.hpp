@@ -15,8 +15,8 @@
 #include "base/result.hpp"
 #include "console/consoledb.hpp"
 #include "console/ctl_command.hpp"
-#include "console/event_throttle.hpp"
 #include "monitor/console_hub.hpp"
+#include "monitor/rate_gate.hpp"
 #include "proto/connection.hpp"
 
 namespace vcon {
@@ -51,7 +51,7 @@ class ControlTarget {
   virtual Result<void> ctl(const CtlCommand& command, const std::string& who) = 0;
   // How often a user (not root) may send ctl commands, done or refused
   // (each is logged): past a burst they are refused unlogged, and counted.
-  virtual EventThrottle& ctl_rate() = 0;
+  virtual RateGate& command_gate() = 0;
   virtual void log_event(const std::string& text) = 0;
   // A refusal (no access, too many connections...): logged at most once a
   // minute per user, with a count, so a hostile user cannot flood the logs.

@@ -7,8 +7,8 @@ MODE:
             a full replay, and then never read
   half      COUNT clients send half of a 1 MiB frame (ARG bytes of it), no hello
   silent    COUNT clients connect and say nothing
-  churn     one client after another, COUNT in all, attaches (mode ARG),
-            reads its welcome and leaves
+  churn     one client after another, COUNT in all, attaches (mode ARG;
+            "rw-force": read-write with force), reads its welcome and leaves
   logs      COUNT clients say a control hello, then ask for the log ARG times
             each, and never read (each answer comes with an open fd)
   acts      one client attaches read-write and gives write access up and
@@ -16,8 +16,9 @@ MODE:
             the one before; then, after 2.5 s, one more
   ctls      one control client sends COUNT ctl commands ARG, one at a time;
             then, after 2.5 s, one more
+  whos      the same with COUNT who requests
 
-acts and ctls print "answers OK REFUSED" (REFUSED: answered "too many") and
+acts, ctls and whos print "answers OK REFUSED" (REFUSED: answered "too many") and
 end.
 
 Prints "ready CONNECTED REFUSED" once all are made (REFUSED: connect failed
@@ -78,6 +79,10 @@ def acts(mode, count, path, arg):
                     holding = True
                 elif text.startswith("read-only now"):
                     holding = False
+            elif mode == "whos":
+                s.sendall(frame(8, json.dumps({"op": "who"}).encode()))
+                kind, payload = read_frame(s)
+                text = payload.decode() if kind == 7 else ""
             else:
                 s.sendall(frame(8, json.dumps({"op": "ctl", "command": arg}).encode()))
                 kind, payload = read_frame(s)
@@ -93,13 +98,14 @@ def main():
     mode, count, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     arg = sys.argv[4] if len(sys.argv) > 4 else ""
     sockets, refused = [], 0
-    if mode in ("acts", "ctls"):
+    if mode in ("acts", "ctls", "whos"):
         return acts(mode, count, path, arg)
     if mode == "churn":
         for _ in range(count):
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
                 s.connect(path)
-                s.sendall(frame(1, json.dumps({"version": 1, "mode": arg, "replay": 0}).encode()))
+                hello = {"version": 1, "mode": arg.split("-")[0], "replay": 0, "force": arg.endswith("-force")}
+                s.sendall(frame(1, json.dumps(hello).encode()))
                 s.recv(4096)  # the welcome
         count = 0
     for _ in range(count):

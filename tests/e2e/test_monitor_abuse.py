@@ -182,6 +182,57 @@ def test_a_writer_taking_and_giving_up_or_sending_ctl_in_a_loop_cannot_write_the
     still_serving(vcon, zone, monitor)
 
 
+@pytest.mark.parametrize("force", [False, True])
+def test_a_writer_attaching_read_write_or_with_force_in_a_loop_takes_at_the_rate_of_takes(
+        vcon, zone, make_user, force):
+    # An attach that takes write access is a take: logged and told at once
+    # (a writer is never unannounced), so a loop of them wrote two audit
+    # lines each (49,000 a second in a red-team run) and, with force, took
+    # root's console from it 5,000 times a second. Past the user's rate of
+    # takes such an attach watches instead, and is told so.
+    writer = make_user("rw")
+    vcon.write_consoledb(f"console={zone} zone={zone} uid={writer.name}\n")
+    socket_path = os.path.join(vcon.run_dir(zone), "console.sock")
+    root = FrameClient.unix(socket_path)
+    try:
+        if force:  # root writes; the loop takes it over
+            root.send(FrameClient.HELLO, {"version": 1, "mode": "rw", "replay": 0})
+            root.receive_until(lambda kind, _: kind == FrameClient.WELCOME)
+        Hostile(vcon, writer, "churn", 300, socket_path, "rw-force" if force else "rw").finish()
+        audit = wait_for(lambda: (lambda t: "takes, releases and breaks, sent too fast" in t and t)(
+            vcon.run("log", "--audit", zone).stdout), what="the count of refused takes logged")
+        takes = re.findall(rf"{writer.name} \(PID \d+\) attached read-write", audit)
+        assert 0 < len(takes) <= 30 + 10, len(takes)
+        assert re.search(rf"{writer.name} \(uid {writer.uid}\) was refused \d+ takes, releases and breaks", audit)
+        mine = [line for line in audit.splitlines() if writer.name in line]
+        assert len(mine) <= 4 * 30 + 20, len(mine)  # attaches, detaches, takes, counts: not 600
+        if force:
+            frames = []  # all root was sent: until a second passes with nothing
+            root.sock.settimeout(1)
+            try:
+                while True:
+                    frames.append(root.receive())
+            except TimeoutError:
+                pass
+            forced = [p for k, p in frames if k == FrameClient.NOTICE and json.loads(p).get("type") == "forced"]
+            assert 0 < len(forced) <= 30 + 10, len(forced)
+    finally:
+        root.sock.close()
+
+
+def test_a_reader_asking_who_in_a_loop_is_refused_past_its_rate(vcon, zone, make_user):
+    # With a crowd attached each answer is a few hundred KB to build and
+    # send: 32 connections asking in a loop kept the monitor busy, and
+    # root's echo went from 4.5 to 127 ms (red-team run).
+    viewer = make_user("ro")
+    vcon.write_consoledb(f"console={zone} zone={zone} ro={viewer.name}\n")
+    answered, refused = acting(vcon, viewer, "whos", 200, os.path.join(vcon.run_dir(zone), "console.sock"))
+    assert answered + refused == 201
+    assert 30 < answered <= 30 + 4 * 3 + 2, "a burst, then four a second (the loop's few seconds), and the last"
+    for _ in range(50):  # root is not limited
+        assert vcon.run("who", zone, "--json").stdout.startswith("[")
+
+
 def test_connections_past_the_fd_limit_never_stop_accepting(vcon, make_user):
     stranger = make_user("none")
     vcon.create("z1")

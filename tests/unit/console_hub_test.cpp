@@ -31,7 +31,7 @@ struct Port : ConsolePort {
 struct Crowd {
   asio::io_context io;
   Port port;
-  ConsoleHub hub{port};
+  ConsoleHub hub{port, io.get_executor()};
   std::vector<asio::local::stream_protocol::socket> peers;  // the clients' ends
 
   // Attaches a client named `user` (as root: no throttle), read-write if asked.
