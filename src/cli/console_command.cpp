@@ -599,7 +599,6 @@ class ConsoleClient {
   // ~w: who is attached, on one line: the writer and the first sixteen
   // (a crowd's whole list is `vcon who`'s to show).
   void show_who(const json& answer) {
-    constexpr std::size_t kShown = 16;
     const json& clients = answer["clients"];
     std::string list;
     auto more = proto::field_or<unsigned long long>(answer, "more", 0);
@@ -607,7 +606,7 @@ class ConsoleClient {
       std::size_t shown = 0;
       for (const auto& client : clients) {
         bool writer = proto::field_or<std::string>(client, "mode", "") == "rw";
-        if (shown == kShown && !writer) {
+        if (shown == proto::kNamesShown && !writer) {
           ++more;
           continue;
         }
@@ -618,7 +617,7 @@ class ConsoleClient {
                             proto::field_or<std::string>(client, "via", "") == "fs" ? ", file system" : "");
       }
     }
-    if (more > 0) list += fmt::format(" and {} more (vcon who lists them)", more);
+    if (more > 0) list += fmt::format(" and {} more", more);
     show("[attached: " + list + "]");
   }
 
@@ -756,7 +755,10 @@ Result<int> who_command(const Paths& paths, const std::string& name, bool as_jso
   auto more = proto::field_or<unsigned long long>(*answer, "more", 0);
   if (as_json) {
     fmt::print("{}\n", json_text(clients, 2));
-    if (more > 0) fmt::print(stderr, "vcon who: {} more clients are attached than the answer lists (512 KiB)\n", more);
+    if (more > 0) {
+      fmt::print(stderr, "vcon who: {} more clients are attached than the answer lists ({} KiB)\n", more,
+                 proto::kWhoBytes / 1024);
+    }
     return 0;
   }
   fmt::print("{:<12} {:>8} {:<4} {:<10} {}\n", "USER", "PID", "MODE", "SINCE", "DROPPED");
@@ -768,7 +770,10 @@ Result<int> who_command(const Paths& paths, const std::string& name, bool as_jso
                proto::field_or<long>(c, "pid", 0), proto::field_or<std::string>(c, "mode", "?"), when,
                proto::field_or<unsigned long long>(c, "dropped_bytes", 0));
   }
-  if (more > 0) fmt::print("... and {} more, not listed (the monitor's answer holds at most 512 KiB)\n", more);
+  if (more > 0) {
+    fmt::print("... and {} more, not listed (the monitor's answer holds at most {} KiB)\n", more,
+               proto::kWhoBytes / 1024);
+  }
   return 0;
 }
 

@@ -430,9 +430,22 @@ class ConsoleFs {
     });
   }
 
+  // A stat file's text: asked of the monitor (as root, so not limited by
+  // its rate of `who` per user) at most every kStatFresh per console; opens
+  // in between get the last text. Any user may open it in a loop, and with
+  // a crowd attached each `who` is a few hundred KB for the monitor to make.
+  static constexpr std::chrono::milliseconds kStatFresh{250};
   void fetch_status(std::uint64_t id, const Console& console) {
+    auto now = std::chrono::steady_clock::now();
+    if (auto last = stat_texts_.find(console.name);
+        last != stat_texts_.end() && now - last->second.second < kStatFresh) {
+      OpenFile& file = *files_.at(id);
+      file.text = last->second.first;
+      finish_open(file, id);
+      return;
+    }
     exchange(io_, console.socket, {json{{"op", "status"}}, json{{"op", "who"}}},
-             [this, id, console](Result<std::vector<json>> answers) {
+             [this, id, console, now](Result<std::vector<json>> answers) {
                auto found = files_.find(id);
                if (found == files_.end()) return;
                OpenFile& file = *found->second;
@@ -444,6 +457,7 @@ class ConsoleFs {
                  file.text = stat_text(console.name, console.kind(), answers->at(0),
                                        listed ? who["clients"] : json::array(),
                                        listed ? proto::field_or<std::size_t>(who, "more", 0) : 0);
+                 stat_texts_.insert_or_assign(console.name, std::pair{file.text, now});
                }
                finish_open(file, id);
              });
@@ -670,7 +684,9 @@ class ConsoleFs {
         return;
       }
       report_for(uid, fmt::format("{}ctl from {}: {}", console, user, answer.error().message()));
-      fuse_reply_err(req, answer.error().errno_value == ENXIO ? ENXIO : EINVAL);
+      // Past the user's rate of commands: try again later, not a bad command.
+      bool too_many = answer.error().message().starts_with("ctl: too many commands");
+      fuse_reply_err(req, answer.error().errno_value == ENXIO ? ENXIO : too_many ? EAGAIN : EINVAL);
     });
   }
 
@@ -721,6 +737,8 @@ class ConsoleFs {
   std::map<std::uint64_t, std::shared_ptr<OpenFile>> files_;
   EventThrottle user_lines_{"lines of this user"};
   std::map<uid_t, std::unique_ptr<asio::steady_timer>> count_flushes_;  // per user, while a count waits
+  // Per console: its stat file's last text, and when it was asked for.
+  std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> stat_texts_;
   std::map<std::uint64_t, std::vector<Console>> listings_;  // by opendir handle
   std::map<std::string, double> last_output_;
   std::uint64_t next_id_ = 1;

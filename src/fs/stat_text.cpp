@@ -45,7 +45,10 @@ std::string stat_text(const std::string& console, const std::string& kind, const
   }
   out += fmt::format("writer: {}\n", writer);
   out += fmt::format("clients: {}\n", count + unlisted);
-  if (unlisted > 0) lines += fmt::format("unlisted: {} (the monitor's answer holds at most 512 KiB)\n", unlisted);
+  if (unlisted > 0) {
+    lines += fmt::format("unlisted: {} (the monitor's answer holds at most {} KiB)\n", unlisted,
+                         proto::kWhoBytes / 1024);
+  }
   return out + lines;
 }
 

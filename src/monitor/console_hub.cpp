@@ -117,36 +117,29 @@ void ConsoleHub::count_short_attach(const Client& client) {
 
 ConsoleHub::ConsoleHub(ConsolePort& port, asio::any_io_executor executor)
     : port_(port),
-      actions_(executor, "takes, releases and breaks", [this](const std::string& line) { port_.log_event(line); }),
+      executor_(executor),
+      actions_(executor, "takes and breaks", [this](const std::string& line) { port_.log_event(line); }),
       whos_(executor, "who requests", nullptr, 30, std::chrono::milliseconds(250)) {}
 
-namespace {
-std::string seconds(std::chrono::steady_clock::duration wait) {
-  return fmt::format("{:.1f} s", std::chrono::duration<double>(wait).count());
-}
-}  // namespace
-
-// A user's takes, releases and breaks (not root's) come in a burst of 30,
-// then one per 2 s: past that they are refused, and told so, rather than
-// each written to the audit log and told to every client (a loop of them
-// would rotate away what the log keeps). RateGate logs the count.
-std::chrono::steady_clock::duration ConsoleHub::act_wait(const Peer& peer) {
-  return actions_.admit(peer.uid, peer.user);
-}
-
+// A user's takes and breaks (not root's) come in a burst of 30, then one
+// per 2 s: past that they are refused, and told so, rather than each
+// written to the audit log and told to every client (a loop of them would
+// rotate away what the log keeps, and with force take the console from its
+// writer over and over). RateGate logs the count. A release is not: it
+// needs a take before it.
 bool ConsoleHub::may_act(ClientId id, const char* what) {
-  auto wait = act_wait(clients_.at(id).peer);
+  auto wait = actions_.admit(clients_.at(id).peer.uid, clients_.at(id).peer.user);
   if (wait == std::chrono::steady_clock::duration::zero()) return true;
-  info(id, fmt::format("too many takes, releases and breaks: the next {} may come in {}", what, seconds(wait)));
+  info(id, fmt::format("{}: too many takes and breaks ({})", what, actions_.why(wait)));
   return false;
 }
 
-Result<json> ConsoleHub::who_for(const Peer& peer) {
+Result<json> ConsoleHub::who_for(const Peer& peer, std::size_t budget) {
   auto wait = whos_.admit(peer.uid, peer.user);
   if (wait > std::chrono::steady_clock::duration::zero()) {
-    return make_error(fmt::format("who: too many requests from {}: ask again in {}", peer.user, seconds(wait)));
+    return make_error(fmt::format("who: too many requests from {} ({})", peer.user, whos_.why(wait)));
   }
-  return who();
+  return who(budget);
 }
 
 // A `join` or `leave` notice: who, and who is attached (that one first).
@@ -174,8 +167,43 @@ void ConsoleHub::add_names(json& message, ClientId first) const {
   if (clients_.size() > listed) message["more"] = clients_.size() - listed;
 }
 
+// A read-write hello that would take the write lock (it is free, or with
+// force) is a take: logged and told at once (a writer is never
+// unannounced), and with force it takes the console from its writer. A
+// user's (not root's) come in a burst of 30, then one per 2 s, the rest in
+// turn: the welcome waits (a script writing through the file system slows
+// down rather than fails). One that leaves before its turn gives it back.
 void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, const Peer& peer,
                         const proto::Hello& hello) {
+  bool takes = hello.mode == proto::Mode::ReadWrite && (!lock_.holder() || hello.force);
+  if (takes && peer.uid != 0) {
+    auto now = std::chrono::steady_clock::now();
+    if (auto at = takes_.reserve(peer.uid, now); at > now) return wait_turn(std::move(connection), peer, hello, at);
+  }
+  attach_now(std::move(connection), peer, hello);
+}
+
+void ConsoleHub::wait_turn(std::shared_ptr<proto::FrameConnection> connection, const Peer& peer,
+                           const proto::Hello& hello, std::chrono::steady_clock::time_point at) {
+  std::uint64_t key = next_waiting_++;
+  auto timer = std::make_unique<asio::steady_timer>(executor_, at);
+  timer->async_wait([this, key](std::error_code ec) {
+    if (ec) return;  // it left, its timer with it
+    auto found = waiting_.find(key);
+    if (found == waiting_.end()) return;
+    Waiting turn = std::move(found->second);  // the handler was moved out of the timer first
+    waiting_.erase(found);
+    attach_now(std::move(turn.connection), turn.peer, turn.hello);
+  });
+  // Until its welcome a client sends nothing; if it leaves, its turn is the next one's.
+  connection->set_handlers([](proto::Frame) {}, [this, key, uid = peer.uid](const std::string&) {
+    if (waiting_.erase(key)) takes_.give_back(uid, std::chrono::steady_clock::now());
+  });
+  waiting_.emplace(key, Waiting{std::move(connection), peer, hello, std::move(timer)});
+}
+
+void ConsoleHub::attach_now(std::shared_ptr<proto::FrameConnection> connection, const Peer& peer,
+                            const proto::Hello& hello) {
   bool wants_write = hello.mode == proto::Mode::ReadWrite;
   ClientId id = next_id_++;
   clients_[id] = Client{.connection = connection,
@@ -185,13 +213,6 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
                         .since = wall_clock_seconds()};
 
   std::optional<ClientId> displaced;
-  std::chrono::steady_clock::duration too_soon{};
-  if (wants_write && (!lock_.holder() || hello.force)) {
-    // A take: past the user's rate the client watches instead (a loop of
-    // read-write or forced attaches is a loop of takes).
-    too_soon = act_wait(peer);
-    if (too_soon > std::chrono::steady_clock::duration::zero()) wants_write = clients_[id].wants_write = false;
-  }
   if (wants_write) {
     std::optional<ClientId> holder = lock_.holder();
     auto outcome = lock_.request(id, hello.force);
@@ -252,10 +273,6 @@ void ConsoleHub::attach(std::shared_ptr<proto::FrameConnection> connection, cons
   // Not yet announced: the others are told when it is (announce()).
   if (told) notice_all(join);
   else notify(id, join);
-  if (too_soon > std::chrono::steady_clock::duration::zero()) {
-    info(id, fmt::format("too many takes, releases and breaks: attached read-only; write access may be taken in {}",
-                         seconds(too_soon)));
-  }
   if (wants_write && hello.window) port_.resize(hello.window->rows, hello.window->cols);
   port_.clients_changed(clients_.size());  // after the welcome: what it causes is news for this client too
 }
@@ -275,7 +292,7 @@ void ConsoleHub::on_frame(ClientId id, proto::Frame frame) {
       }
       return;
     case FrameType::Break: {
-      if (writer && !may_act(id, "break")) return;
+      if (writer && !may_act(id, "break")) return;  // a ctl break counts with ctl commands
       auto sent = writer ? port_.send_break(describe(id)) : Result<void>(make_error("only the writer may send a break"));
       info(id, sent ? "break sent" : sent.error().message());
       return;
@@ -296,7 +313,9 @@ void ConsoleHub::on_request(ClientId id, const std::string& payload) {
   if (!request) return info(id, request.error().message());
   switch (request->op) {
     case proto::Op::Who: {
-      auto answer = who_for(client.peer);
+      // What ~w shows, not a crowd's whole list: a large answer would get
+      // this client dropped by the next notice that finds it queued.
+      auto answer = who_for(client.peer, 8 * 1024);
       if (!answer) return info(id, answer.error().message());
       client.connection->send(FrameType::Response, json_text(*answer));
       return;
@@ -304,13 +323,12 @@ void ConsoleHub::on_request(ClientId id, const std::string& payload) {
     case proto::Op::Take:
       if (!client.may_write) return info(id, client.peer.user + " has read-only access to this console");
       if (lock_.holder() == id) return info(id, "write access is yours already");
-      if (!may_act(id, "take")) return;
+      if (!may_act(id, "take write access")) return;
       client.wants_write = true;
       take_write(id, true);
       return;
     case proto::Op::Release: {
       if (lock_.holder() != id) return info(id, "you were not writing");
-      if (!may_act(id, "release")) return;
       client.wants_write = false;
       auto back = lock_.release(id);
       lock_since_ = wall_clock_seconds();

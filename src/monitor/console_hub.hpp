@@ -81,15 +81,16 @@ class ConsoleHub {
   // The answer to `who`: {"clients": [...]} with one object per client,
   // in attach order, as many as fit in `budget` bytes (the write lock's holder
   // always), and "more": how many did not fit, if any.
-  static constexpr std::size_t kWhoBytes = 512 * 1024;
+  static constexpr std::size_t kWhoBytes = proto::kWhoBytes;
   nlohmann::json who(std::size_t budget = kWhoBytes) const;
-  // who() for `peer`, as its request asks (an attached client's or a
-  // control connection's): a user other than root may ask 30 times in a
-  // row, then 4 times a second; past that, the error says when again.
-  Result<nlohmann::json> who_for(const Peer& peer);
+  // who() for `peer`, as its request asks (an attached client's, with a
+  // smaller budget, or a control connection's): a user other than root may
+  // ask 30 times in a row, then 4 times a second; past that, the error
+  // says when again.
+  Result<nlohmann::json> who_for(const Peer& peer, std::size_t budget = kWhoBytes);
   // Join and leave notices and the welcome name this many clients at most
   // (the one they are about first), and count the rest.
-  static constexpr std::size_t kNamesShown = 16;
+  static constexpr std::size_t kNamesShown = proto::kNamesShown;
   const std::string& console_name() const { return port_.console_name(); }
   std::size_t size() const { return clients_.size(); }
   // Totals over this console's life: bytes dropped for clients that fell behind.
@@ -121,6 +122,10 @@ class ConsoleHub {
     std::unique_ptr<asio::steady_timer> announce_timer{};
   };
 
+  // attach() once the hello's turn has come (wait_turn).
+  void attach_now(std::shared_ptr<proto::FrameConnection> connection, const Peer& peer, const proto::Hello& hello);
+  void wait_turn(std::shared_ptr<proto::FrameConnection> connection, const Peer& peer, const proto::Hello& hello,
+                 std::chrono::steady_clock::time_point at);
   void on_frame(ClientId id, proto::Frame frame);
   // In-session commands of an attached client (~w ~f ~r).
   void on_request(ClientId id, const std::string& payload);
@@ -160,7 +165,6 @@ class ConsoleHub {
   bool announce(ClientId id, const std::string& line, bool at_once);
   void count_short_attach(const Client& client);
   bool may_act(ClientId id, const char* what);
-  std::chrono::steady_clock::duration act_wait(const Peer& peer);
 
   ConsolePort& port_;
   std::map<ClientId, Client> clients_;  // ordered by arrival
@@ -169,11 +173,23 @@ class ConsoleHub {
   ClientId next_id_ = 1;
   std::uint64_t dropped_by_gone_clients_ = 0;
   EventThrottle comings_{"short attaches"};
-  // A user's takes (attaching read-write or with force too), releases and
-  // breaks: each is logged and told (and a break on a serial line holds
-  // the line's loop for its length), so past a burst they are refused
-  // (may_act; an attach past it is read-only).
+  asio::any_io_executor executor_;
+  // A user's takes and breaks: each is logged and told (a take with force
+  // takes the console from its writer; a break on a serial line holds the
+  // line's loop for its length), so past a burst they are refused
+  // (may_act).
   RateGate actions_;
+  // A user's read-write attaches that would take the write lock: the same,
+  // but past the burst each waits for its turn (wait_turn), by connection.
+  EventThrottle takes_{"read-write attaches"};
+  struct Waiting {
+    std::shared_ptr<proto::FrameConnection> connection;
+    Peer peer;
+    proto::Hello hello;
+    std::unique_ptr<asio::steady_timer> timer;
+  };
+  std::map<std::uint64_t, Waiting> waiting_;
+  std::uint64_t next_waiting_ = 1;
   // A user's `who`: with a crowd attached, one answer is a few hundred KB
   // to build and send.
   RateGate whos_;

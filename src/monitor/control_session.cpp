@@ -83,13 +83,14 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
       case proto::Op::Status:
         connection_->send(FrameType::Response, json_text(target_.status()));
         return;
-      case proto::Op::Who:
+      case proto::Op::Who: {
         if (auto answer = target_.hub().who_for(peer_)) {
           connection_->send(FrameType::Response, json_text(*answer));
         } else {
           connection_->send(FrameType::Error, answer.error().message());
         }
         return;
+      }
       case proto::Op::Halt:
       case proto::Op::Reboot: {
         const char* what = request->op == proto::Op::Halt ? "halt" : "reboot";
@@ -158,10 +159,8 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
       return;
     }
     if (auto wait = target_.command_gate().admit(peer.uid, peer.user); wait > wait.zero()) {
-      connection_->send(FrameType::Error,
-                        fmt::format("ctl: too many commands from {}: 30 in a row, then one per 2 s; the next may "
-                                    "come in {:.1f} s",
-                                    peer.user, std::chrono::duration<double>(wait).count()));
+      connection_->send(FrameType::Error, fmt::format("ctl: too many commands from {} ({})", peer.user,
+                                                      target_.command_gate().why(wait)));
       return;
     }
     auto command = parse_ctl_command(request.command);

@@ -6,7 +6,25 @@
 namespace vcon {
 
 RateGate::RateGate(asio::any_io_executor executor, std::string what, Log log, unsigned burst, Duration every)
-    : executor_(std::move(executor)), what_(what), log_(std::move(log)), throttle_(std::move(what), burst, every) {}
+    : executor_(std::move(executor)),
+      what_(what),
+      log_(std::move(log)),
+      burst_(burst),
+      every_(every),
+      throttle_(std::move(what), burst, every) {}
+
+namespace {
+std::string tenths(RateGate::Duration d) {  // rounded up: a wait of 40 ms is not "0.0 s"
+  auto ds = std::chrono::ceil<std::chrono::duration<long long, std::deci>>(d).count();
+  return fmt::format("{}.{} s", ds / 10, ds % 10);
+}
+}  // namespace
+
+std::string RateGate::why(Duration wait) const {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(every_).count();
+  std::string every = ms % 1000 == 0 ? fmt::format("one every {} s", ms / 1000) : fmt::format("{} a second", 1000 / ms);
+  return fmt::format("{} in a row, then {}; the next may come in {}", burst_, every, tenths(wait));
+}
 
 RateGate::Duration RateGate::admit(uid_t uid, const std::string& user) {
   if (uid == 0) return Duration::zero();

@@ -34,6 +34,9 @@ class RateGate {
   // Zero if `user` (uid `uid`) may act now, and it is taken; else how
   // long until they may (the refusal is counted). Root always may.
   Duration admit(uid_t uid, const std::string& user);
+  // Why one was refused, for the user: "30 in a row, then one every 2 s;
+  // the next may come in 1.3 s" (`wait`, as admit() said, rounded up).
+  std::string why(Duration wait) const;
 
  private:
   void log_count(uid_t uid, const std::string& user, std::uint64_t refused);
@@ -41,6 +44,8 @@ class RateGate {
   asio::any_io_executor executor_;
   std::string what_;
   Log log_;
+  unsigned burst_;
+  Duration every_;
   EventThrottle throttle_;
   std::map<uid_t, std::unique_ptr<asio::steady_timer>> flushes_;  // per user, while a count waits
 };

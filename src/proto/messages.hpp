@@ -4,6 +4,7 @@
 // monitor's loop. Pure logic, unit-tested; see docs/protocol.md.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -33,6 +34,11 @@ struct OnBehalf {
   std::uint32_t uid = 0;
   std::int64_t pid = 0;
 };
+
+// The answer to `who` lists the clients that fit in this many bytes (and
+// counts the rest); join and leave notices, and `~w`, name this many.
+constexpr std::size_t kWhoBytes = 512 * 1024;
+constexpr std::size_t kNamesShown = 16;
 
 struct Hello {
   Mode mode = Mode::Control;

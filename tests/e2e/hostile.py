@@ -8,7 +8,8 @@ MODE:
   half      COUNT clients send half of a 1 MiB frame (ARG bytes of it), no hello
   silent    COUNT clients connect and say nothing
   churn     one client after another, COUNT in all, attaches (mode ARG;
-            "rw-force": read-write with force), reads its welcome and leaves
+            "rw-force": read-write with force), reads its welcome (gives up
+            after 0.2 s) and leaves; CONNECTED is how many were welcomed
   logs      COUNT clients say a control hello, then ask for the log ARG times
             each, and never read (each answer comes with an open fd)
   acts      one client attaches read-write and gives write access up and
@@ -100,13 +101,19 @@ def main():
     sockets, refused = [], 0
     if mode in ("acts", "ctls", "whos"):
         return acts(mode, count, path, arg)
+    welcomed = 0
     if mode == "churn":
         for _ in range(count):
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(0.2)  # a read-write hello waiting for its turn: given up
                 s.connect(path)
                 hello = {"version": 1, "mode": arg.split("-")[0], "replay": 0, "force": arg.endswith("-force")}
                 s.sendall(frame(1, json.dumps(hello).encode()))
-                s.recv(4096)  # the welcome
+                try:
+                    if s.recv(4096):  # the welcome
+                        welcomed += 1
+                except TimeoutError:
+                    pass
         count = 0
     for _ in range(count):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -132,7 +139,7 @@ def main():
         except OSError:
             pass
         sockets.append(s)
-    print("ready", len(sockets), refused, flush=True)
+    print("ready", len(sockets) or welcomed, refused, flush=True)
     for line in sys.stdin:
         if line.strip() == "closed":
             closed = 0

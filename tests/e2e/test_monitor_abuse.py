@@ -157,7 +157,7 @@ def acting(vcon, user, mode, count, socket_path, arg=""):
 
 
 @pytest.mark.parametrize("mode, what, line", [
-    ("acts", "takes, releases and breaks", r"gave write access up|took write access"),
+    ("acts", "takes and breaks", r"gave write access up|took write access"),
     ("ctls", "ctl commands", r"ctl from .* refused"),
 ])
 def test_a_writer_taking_and_giving_up_or_sending_ctl_in_a_loop_cannot_write_the_audit_log_full(
@@ -165,20 +165,24 @@ def test_a_writer_taking_and_giving_up_or_sending_ctl_in_a_loop_cannot_write_the
     # Within their rights, a read-write user's takes and releases, and ctl
     # commands (done or refused), were each a line in the audit log: a loop
     # of them rotated away what it keeps, as an attach loop did. Past a
-    # burst of 30 (then one per 2 s) they are refused, and said to be; the
-    # count is logged with the user's next one.
+    # burst of 30 (then one per 2 s) takes and commands are refused, and
+    # said to be (a release needs a take before it); the count is logged
+    # with the user's next one, or on its own.
     writer = make_user("rw")
     vcon.write_consoledb(f"console={zone} zone={zone} uid={writer.name}\n")
     monitor = monitor_pid(vcon, zone)
     socket_path = os.path.join(vcon.run_dir(zone), "console.sock")
     answered, refused = acting(vcon, writer, mode, 300, socket_path, "frobnicate")
     assert answered + refused == 301
-    assert refused >= 300 - 30 - 10, "past the burst, refused (a few more pass in the time the loop takes)"
+    # Past the burst, refused (a few more pass in the time the loop takes);
+    # a release is not limited, but needs a take before it.
+    assert refused >= 300 - (2 if mode == "acts" else 1) * 30 - 10, refused
     audit = wait_for(lambda: (lambda t: "sent too fast" in t and t)(vcon.run("log", "--audit", zone).stdout),
                      what="the count of refusals logged")
     mine = [l for l in audit.splitlines() if writer.name in l and re.search(line, l)]
     assert len(mine) == answered, (mine[-3:], answered)
-    assert re.search(rf"{writer.name} \(uid {writer.uid}\) was refused {refused} {what}, sent too fast", audit)
+    counts = re.findall(rf"{writer.name} \(uid {writer.uid}\) was refused (\d+) {what}, sent too fast", audit)
+    assert sum(int(n) for n in counts) == refused, counts  # one line, or two if the loop outlasted a turn
     still_serving(vcon, zone, monitor)
 
 
@@ -189,7 +193,7 @@ def test_a_writer_attaching_read_write_or_with_force_in_a_loop_takes_at_the_rate
     # (a writer is never unannounced), so a loop of them wrote two audit
     # lines each (49,000 a second in a red-team run) and, with force, took
     # root's console from it 5,000 times a second. Past the user's rate of
-    # takes such an attach watches instead, and is told so.
+    # takes such an attach waits for its turn.
     writer = make_user("rw")
     vcon.write_consoledb(f"console={zone} zone={zone} uid={writer.name}\n")
     socket_path = os.path.join(vcon.run_dir(zone), "console.sock")
@@ -198,14 +202,15 @@ def test_a_writer_attaching_read_write_or_with_force_in_a_loop_takes_at_the_rate
         if force:  # root writes; the loop takes it over
             root.send(FrameClient.HELLO, {"version": 1, "mode": "rw", "replay": 0})
             root.receive_until(lambda kind, _: kind == FrameClient.WELCOME)
-        Hostile(vcon, writer, "churn", 300, socket_path, "rw-force" if force else "rw").finish()
-        audit = wait_for(lambda: (lambda t: "takes, releases and breaks, sent too fast" in t and t)(
-            vcon.run("log", "--audit", zone).stdout), what="the count of refused takes logged")
+        started = time.monotonic()
+        churn = Hostile(vcon, writer, "churn", 60, socket_path, "rw-force" if force else "rw")
+        seconds = time.monotonic() - started
+        churn.finish()
+        # A burst, then one each 2 s; the others waited and gave up.
+        assert 30 <= churn.connected <= 30 + seconds / 2 + 1, (churn.connected, seconds)
+        audit = vcon.run("log", "--audit", zone).stdout
         takes = re.findall(rf"{writer.name} \(PID \d+\) attached read-write", audit)
-        assert 0 < len(takes) <= 30 + 10, len(takes)
-        assert re.search(rf"{writer.name} \(uid {writer.uid}\) was refused \d+ takes, releases and breaks", audit)
-        mine = [line for line in audit.splitlines() if writer.name in line]
-        assert len(mine) <= 4 * 30 + 20, len(mine)  # attaches, detaches, takes, counts: not 600
+        assert len(takes) == churn.connected, (len(takes), churn.connected)
         if force:
             frames = []  # all root was sent: until a second passes with nothing
             root.sock.settimeout(1)
@@ -215,7 +220,7 @@ def test_a_writer_attaching_read_write_or_with_force_in_a_loop_takes_at_the_rate
             except TimeoutError:
                 pass
             forced = [p for k, p in frames if k == FrameClient.NOTICE and json.loads(p).get("type") == "forced"]
-            assert 0 < len(forced) <= 30 + 10, len(forced)
+            assert len(forced) == churn.connected, (len(forced), churn.connected)
     finally:
         root.sock.close()
 
@@ -226,9 +231,11 @@ def test_a_reader_asking_who_in_a_loop_is_refused_past_its_rate(vcon, zone, make
     # root's echo went from 4.5 to 127 ms (red-team run).
     viewer = make_user("ro")
     vcon.write_consoledb(f"console={zone} zone={zone} ro={viewer.name}\n")
+    started = time.monotonic()
     answered, refused = acting(vcon, viewer, "whos", 200, os.path.join(vcon.run_dir(zone), "console.sock"))
+    seconds = time.monotonic() - started - 2.5  # the loop's own time, without the pause before the last
     assert answered + refused == 201
-    assert 30 < answered <= 30 + 4 * 3 + 2, "a burst, then four a second (the loop's few seconds), and the last"
+    assert 30 < answered <= 30 + 4 * (seconds + 1) + 2, "a burst, then four a second, and the last"
     for _ in range(50):  # root is not limited
         assert vcon.run("who", zone, "--json").stdout.startswith("[")
 
