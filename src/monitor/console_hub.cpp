@@ -543,6 +543,13 @@ void ConsoleHub::close_all() {
     client.connection->set_handlers(nullptr, nullptr);
     client.connection->close_after_send();
   }
+  // And the read-write hellos still waiting for their turn (their timers go with them).
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& [key, turn] : waiting) {
+    turn.connection->set_handlers(nullptr, nullptr);
+    turn.connection->close_after_send();
+  }
 }
 
 void ConsoleHub::share_out() {

@@ -34,8 +34,9 @@ struct Crowd {
   ConsoleHub hub{port, io.get_executor()};
   std::vector<asio::local::stream_protocol::socket> peers;  // the clients' ends
 
-  // Attaches a client named `user` (as root: no throttle), read-write if asked.
-  void attach(const std::string& user, bool rw) {
+  // Attaches a client named `user` (as root unless `uid`: no throttle),
+  // read-write if asked (with force: `force`).
+  void attach(const std::string& user, bool rw, uid_t uid = 0, bool force = false) {
     asio::local::stream_protocol::socket ours(io), theirs(io);
     asio::local::connect_pair(ours, theirs);
     theirs.non_blocking(true);
@@ -44,8 +45,24 @@ struct Crowd {
     connection->start([](proto::Frame) {}, [](const std::string&) {});
     proto::Hello hello;
     hello.mode = rw ? proto::Mode::ReadWrite : proto::Mode::ReadOnly;
-    hub.attach(connection, Peer{0, 100, user, false}, hello);
+    hello.force = force;
+    hub.attach(connection, Peer{uid, 100, user, false}, hello);
     io.poll();
+  }
+
+  // The frames client `i` was sent so far, and whether it was closed.
+  std::vector<proto::Frame> frames(std::size_t i, bool* closed = nullptr) {
+    io.poll();
+    proto::FrameDecoder decoder;
+    char buffer[65536];
+    std::error_code ec;
+    while (std::size_t n = peers[i].read_some(asio::buffer(buffer), ec)) decoder.feed({buffer, n});
+    if (closed) *closed = ec == asio::error::eof;
+    std::vector<proto::Frame> out;
+    while (auto frame = decoder.next()) {
+      if (*frame) out.push_back(**frame);
+    }
+    return out;
   }
 
   // The notices client `i` was sent so far.
@@ -95,6 +112,23 @@ TEST(ConsoleHub, JoinNoticesNameSixteenAndCountTheRest) {
   EXPECT_EQ(last.value("more", 0u), 20u - ConsoleHub::kNamesShown);
   EXPECT_FALSE(told[15].contains("more")) << "sixteen attached: all named";
   EXPECT_EQ(told[16].value("more", 0u), 1u);
+}
+
+// A user's read-write attaches that take the lock (here with force) come
+// in a burst of 30; the next one's welcome waits for its turn, and a hub
+// closing all its clients closes it too.
+TEST(ConsoleHub, ATakingAttachPastTheBurstWaitsItsTurnAndIsClosedWithTheRest) {
+  Crowd crowd;
+  for (int i = 0; i < 31; ++i) crowd.attach("alice", true, 1000, true);
+  auto thirtieth = crowd.frames(29);
+  ASSERT_FALSE(thirtieth.empty());
+  EXPECT_EQ(thirtieth.front().type, proto::FrameType::Welcome);
+  bool closed = true;
+  EXPECT_TRUE(crowd.frames(30, &closed).empty()) << "the 31st: no welcome yet";
+  EXPECT_FALSE(closed);
+  crowd.hub.close_all();
+  crowd.frames(30, &closed);
+  EXPECT_TRUE(closed) << "closed with the rest, not left waiting";
 }
 
 }  // namespace
