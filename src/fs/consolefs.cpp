@@ -24,7 +24,7 @@
 #include "base/report.hpp"
 #include "base/token.hpp"
 #include "console/consoledb_file.hpp"
-#include "console/event_throttle.hpp"
+#include "console/rate_gate.hpp"
 #include "console/notice_text.hpp"
 #include "fs/console_directory.hpp"
 #include "fs/mount.hpp"
@@ -521,7 +521,8 @@ class ConsoleFs {
       }
       case FrameType::Error:
         if (file.open_req) {
-          report_for(file.caller.uid, fmt::format("open {} for {}: {}", file.console, file.caller.user, frame.payload));
+          report_for(file.caller.uid, file.caller.user,
+                     fmt::format("open {} for {}: {}", file.console, file.caller.user, frame.payload));
           // Past the caller's (or the console's) limit of connections: as
           // many files as that are open already.
           fail_open(id, frame.payload.starts_with(proto::kTooManyConnections) ? EMFILE : EIO);
@@ -536,29 +537,11 @@ class ConsoleFs {
   }
 
   // A line for the file system's log caused by a user (a refused open, a
-  // bad ctl command): a burst, then one per 2 s per user (EventThrottle),
-  // the rest counted. That log is never rotated, and a user looping on a
-  // refusal would fill its disk. The count is logged with the user's next
-  // line, or on its own once the user's next line would pass (a user who
-  // stops is still on record).
-  void report_for(uid_t uid, std::string text) {
-    auto now = std::chrono::steady_clock::now();
-    if (auto line = user_lines_.pass(uid, std::move(text), now)) {
-      report(*line);
-      return;
-    }
-    user_lines_.count(uid);
-    auto& flush = count_flushes_[uid];
-    if (flush) return;  // one waits already
-    flush = std::make_unique<asio::steady_timer>(io_, user_lines_.next(uid, now));
-    flush->async_wait([this, uid](std::error_code ec) {
-      if (ec) return;
-      count_flushes_.erase(uid);  // this handler was moved out of the timer first
-      if (auto unlogged = user_lines_.take_count(uid)) {
-        user_lines_.reserve(uid, std::chrono::steady_clock::now());
-        report(fmt::format("uid {}: {} more lines not logged one by one (too many, too fast)", uid, unlogged));
-      }
-    });
+  // bad ctl command): a burst, then one per 2 s per user (RateGate), the
+  // rest counted. That log is never rotated, and a user looping on a
+  // refusal would fill its disk.
+  void report_for(uid_t uid, const std::string& user, const std::string& text) {
+    if (user_lines_.admit(uid, user) == RateGate::Duration::zero()) report(text);
   }
 
   // Notices go in the data, as consolefs puts them: on a line of their own,
@@ -683,7 +666,7 @@ class ConsoleFs {
         fuse_reply_write(req, size);
         return;
       }
-      report_for(uid, fmt::format("{}ctl from {}: {}", console, user, answer.error().message()));
+      report_for(uid, user, fmt::format("{}ctl from {}: {}", console, user, answer.error().message()));
       // Past the user's rate of commands: try again later, not a bad command.
       bool too_many = answer.error().message().starts_with("ctl: too many commands");
       fuse_reply_err(req, answer.error().errno_value == ENXIO ? ENXIO : too_many ? EAGAIN : EINVAL);
@@ -735,8 +718,10 @@ class ConsoleFs {
   ConsoleDirectory directory_{paths_, consoledb_};
   std::map<uid_t, std::pair<Caller, std::chrono::steady_clock::time_point>> callers_;
   std::map<std::uint64_t, std::shared_ptr<OpenFile>> files_;
-  EventThrottle user_lines_{"lines of this user"};
-  std::map<uid_t, std::unique_ptr<asio::steady_timer>> count_flushes_;  // per user, while a count waits
+  RateGate user_lines_{io_.get_executor(), [](const std::string&, uid_t uid, std::uint64_t count) {
+                         report(fmt::format("uid {}: {} more lines not logged one by one (too many, too fast)", uid,
+                                            count));
+                       }};
   // Per console: its stat file's last text, and when it was asked for.
   std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> stat_texts_;
   std::map<std::uint64_t, std::vector<Console>> listings_;  // by opendir handle

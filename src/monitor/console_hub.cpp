@@ -118,8 +118,12 @@ void ConsoleHub::count_short_attach(const Client& client) {
 ConsoleHub::ConsoleHub(ConsolePort& port, asio::any_io_executor executor)
     : port_(port),
       executor_(executor),
-      actions_(executor, "takes and breaks", [this](const std::string& line) { port_.log_event(line); }),
-      whos_(executor, "who requests", nullptr, 30, std::chrono::milliseconds(250)) {}
+      actions_(executor,
+               [this](const std::string& user, uid_t uid, std::uint64_t count) {
+                 port_.log_event(fmt::format("{} (uid {}) was refused {} takes and breaks, sent too fast", user, uid,
+                                             count));
+               }),
+      whos_(executor, nullptr, 30, std::chrono::milliseconds(250)) {}
 
 // A user's takes and breaks (not root's) come in a burst of 30, then one
 // per 2 s: past that they are refused, and told so, rather than each

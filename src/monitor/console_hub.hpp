@@ -17,11 +17,11 @@
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
 #include "console/event_throttle.hpp"
+#include "console/rate_gate.hpp"
 #include "console/ring_buffer.hpp"
 #include "console/write_lock.hpp"
 #include "proto/connection.hpp"
 #include "proto/messages.hpp"
-#include "monitor/rate_gate.hpp"
 #include "monitor/terminal_input.hpp"
 #include "monitor/terminal_writer.hpp"
 

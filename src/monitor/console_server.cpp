@@ -23,7 +23,10 @@ ConsoleServer::ConsoleServer(asio::io_context& io, std::string name, const std::
       log_(std::move(log)),
       audit_(std::move(audit)),
       consoledb_(consoledb, report),
-      commands_(io.get_executor(), "ctl commands", [this](const std::string& line) { log_event(line); }),
+      commands_(io.get_executor(),
+                [this](const std::string& user, uid_t uid, std::uint64_t count) {
+                  log_event(fmt::format("{} (uid {}) was refused {} ctl commands, sent too fast", user, uid, count));
+                }),
       signals_(io, SIGTERM, SIGINT, SIGHUP),
       listener_(io, *this, ClientListener::fitted_to_fd_limit({})),
       hub_(*this, io.get_executor()) {}

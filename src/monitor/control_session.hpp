@@ -15,8 +15,8 @@
 #include "base/result.hpp"
 #include "console/consoledb.hpp"
 #include "console/ctl_command.hpp"
+#include "console/rate_gate.hpp"
 #include "monitor/console_hub.hpp"
-#include "monitor/rate_gate.hpp"
 #include "proto/connection.hpp"
 
 namespace vcon {

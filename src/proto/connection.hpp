@@ -5,10 +5,10 @@
 //
 // What a client can make it hold is bounded: the frame being read (the
 // decoder's limit), control frames queued (kControlLimit and one frame
-// more: past it the client is dropped), fds queued to go with frames (kFdLimit, the same), console
-// data queued (the data limit: past it the oldest is
-// dropped, and the client rests if it has company) and one write batch
-// (kBatchBytes).
+// more: past it the client is dropped), fds queued to go with frames
+// (kFdLimit, the same), console data queued (the data limit: past it the
+// oldest is dropped, and the client rests if it has company) and one write
+// batch (kBatchBytes).
 //
 // The close handler is never called from inside send(), set_handlers() or
 // any other call of the owner's: it is posted to the loop. So an owner may

@@ -1,15 +1,16 @@
-// RateGate: how often one user may do something the monitor logs each
-// time and refuses past a rate (a read-write user's takes, releases and
-// breaks; ctl commands; who): a burst, then one per interval (an
-// EventThrottle), root exempt. Refusals are counted, and the count is
-// logged with the user's next admitted one or, if none comes, once the
-// next would be admitted: a user who stops is on record too.
+// RateGate: how often one user may do something that is logged each time
+// (a monitor's takes and breaks, ctl commands, who; the file system's lines
+// a user causes): a burst, then one per interval (an EventThrottle), root
+// exempt. Past it, the owner refuses or does not log; those are counted,
+// and the count is logged with the user's next admitted one or, if none
+// comes, once the next would be admitted: a user who stops is on record.
 #pragma once
 
 #include <sys/types.h>
 
 #include <asio.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,11 +23,11 @@ namespace vcon {
 class RateGate {
  public:
   using Duration = std::chrono::steady_clock::duration;
-  using Log = std::function<void(const std::string&)>;
+  // Logs the count of `user`'s (uid) not admitted since the last time.
+  using LogCount = std::function<void(const std::string& user, uid_t uid, std::uint64_t count)>;
 
-  // `what` names them in the count's line ("takes, releases and breaks");
-  // `log`, when given, writes that line (nothing is logged without it).
-  RateGate(asio::any_io_executor executor, std::string what, Log log, unsigned burst = 30,
+  // Without `log_count` nothing is counted (who: only refused).
+  RateGate(asio::any_io_executor executor, LogCount log_count, unsigned burst = 30,
            Duration every = std::chrono::seconds(2));
   RateGate(const RateGate&) = delete;
   RateGate& operator=(const RateGate&) = delete;
@@ -39,11 +40,8 @@ class RateGate {
   std::string why(Duration wait) const;
 
  private:
-  void log_count(uid_t uid, const std::string& user, std::uint64_t refused);
-
   asio::any_io_executor executor_;
-  std::string what_;
-  Log log_;
+  LogCount log_count_;
   unsigned burst_;
   Duration every_;
   EventThrottle throttle_;

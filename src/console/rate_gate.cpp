@@ -1,17 +1,16 @@
 // RateGate implementation.
-#include "monitor/rate_gate.hpp"
+#include "console/rate_gate.hpp"
 
 #include <fmt/core.h>
 
 namespace vcon {
 
-RateGate::RateGate(asio::any_io_executor executor, std::string what, Log log, unsigned burst, Duration every)
+RateGate::RateGate(asio::any_io_executor executor, LogCount log_count, unsigned burst, Duration every)
     : executor_(std::move(executor)),
-      what_(what),
-      log_(std::move(log)),
+      log_count_(std::move(log_count)),
       burst_(burst),
       every_(every),
-      throttle_(std::move(what), burst, every) {}
+      throttle_("", burst, every) {}
 
 namespace {
 std::string tenths(RateGate::Duration d) {  // rounded up: a wait of 40 ms is not "0.0 s"
@@ -31,10 +30,10 @@ RateGate::Duration RateGate::admit(uid_t uid, const std::string& user) {
   auto now = std::chrono::steady_clock::now();
   Duration wait = throttle_.admit(uid, now);
   if (wait == Duration::zero()) {
-    if (auto refused = throttle_.take_count(uid)) log_count(uid, user, refused);
+    if (auto refused = throttle_.take_count(uid); refused && log_count_) log_count_(user, uid, refused);
     return wait;
   }
-  if (!log_) return wait;  // nothing to log: only refused
+  if (!log_count_) return wait;  // nothing to log: only refused
   auto& flush = flushes_[uid];
   if (!flush) {
     flush = std::make_unique<asio::steady_timer>(executor_, now + wait);
@@ -42,14 +41,10 @@ RateGate::Duration RateGate::admit(uid_t uid, const std::string& user) {
       if (ec) return;
       flushes_.erase(uid);  // this handler was moved out of the timer first
       // Not in the user's turn: the count is one line per burst refused.
-      if (auto refused = throttle_.take_count(uid)) log_count(uid, user, refused);
+      if (auto refused = throttle_.take_count(uid); refused && log_count_) log_count_(user, uid, refused);
     });
   }
   return wait;
-}
-
-void RateGate::log_count(uid_t uid, const std::string& user, std::uint64_t refused) {
-  if (log_) log_(fmt::format("{} (uid {}) was refused {} {}, sent too fast", user, uid, refused, what_));
 }
 
 }  // namespace vcon
