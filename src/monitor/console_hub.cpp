@@ -76,7 +76,7 @@ bool ConsoleHub::announce(ClientId id, const std::string& line, bool at_once) {
     return true;
   }
   client.announced = false;
-  client.announce_timer = std::make_unique<asio::steady_timer>(client.connection->executor(), at);
+  client.announce_timer = std::make_unique<asio::steady_timer>(executor_, at);
   client.announce_timer->async_wait([this, id, line](std::error_code ec) {
     if (ec) return;  // the client went (its timer with it): touch nothing
     auto found = clients_.find(id);
@@ -101,15 +101,13 @@ void ConsoleHub::count_short_attach(const Client& client) {
   comings_.give_back(uid, now);
   auto& flush = count_flushes_[uid];
   if (flush) return;  // one is due already
-  flush = std::make_unique<asio::steady_timer>(client.connection->executor(), comings_.next(uid, now));
+  flush = std::make_unique<asio::steady_timer>(executor_, comings_.next(uid, now));
   flush->async_wait([this, uid, user = client.peer.user](std::error_code ec) {
     if (ec) return;
-    auto timer = std::move(count_flushes_[uid]);  // destroyed on return: a later short attach arms another
-    count_flushes_.erase(uid);
-    std::uint64_t times = comings_.counted(uid);
+    count_flushes_.erase(uid);  // the handler was moved out of the timer first; a later short attach arms another
+    std::uint64_t times = comings_.take_count(uid);  // told here
     if (times == 0) return;
     comings_.reserve(uid, std::chrono::steady_clock::now());
-    comings_.with_count(uid, "");  // told here
     port_.log_event(fmt::format("{} (uid {}) attached and left {} times, each before it could be logged", user,
                                 uid, times));
   });
