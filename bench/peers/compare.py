@@ -3,7 +3,8 @@
 
 Usage: compare.py WORK BIN VCON. WORK is an empty scratch directory, BIN holds
 the helpers run.sh compiled (pump, viewers, keyecho). Settings come from the
-environment: ROUNDS, MIB, KS, ECHOES, TIMEOUT, STALL_PAIRS, TOOLS, VCON_BASE. Tables go to stdout,
+environment: ROUNDS, MIB, KS, ECHOES, TIMEOUT, STALL_PAIRS, ONE_CLIENT_RUNS, TOOLS, VCON_BASE.
+Tables go to stdout,
 progress to stderr.
 """
 import json
@@ -23,6 +24,7 @@ KS = [int(k) for k in os.environ.get("KS", "1,10,100").split(",")]
 ECHOES = int(os.environ.get("ECHOES", "1000"))
 TIMEOUT = float(os.environ.get("TIMEOUT", "30"))
 STALL_PAIRS = int(os.environ.get("STALL_PAIRS", "3"))
+ONE_CLIENT_RUNS = int(os.environ.get("ONE_CLIENT_RUNS", "3"))
 DATA = os.path.join(WORK, "data.txt")
 LINES = 0  # numbered lines in DATA (make_data)
 PUMP, VIEWERS, KEYECHO = (os.path.join(BIN, x) for x in ("pump", "viewers", "keyecho"))
@@ -86,6 +88,20 @@ def end(pid):
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
+
+
+def cpu_seconds(pids):
+    """User and system CPU time the processes have used so far (all their
+    threads; a process already gone counts nothing)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def pss_kib(pids):
@@ -339,13 +355,20 @@ def bare():
 
 def watched(tool, k, stall=False):
     """DATA into the tool's console with k clients attached (stall: one client
-    that never reads). (seconds or None, [(bytes, lines)] per client)."""
+    that never reads). (seconds or None, [(bytes, lines)] per client, CPU
+    seconds its servers and clients used meanwhile, None with no client)."""
+    cpu = None
     if k == 0:
         seconds, got = pump(tool.tty), []
     else:
         viewers, _ = start_viewers(k, tool.client(rw=False), tool.env, stall)
         try:
+            # The tool's processes: its servers and its clients (below
+            # `viewers`, which is the terminals' side, the same for all).
+            mine = tool.servers() + descendants(viewers.pid)[1:]
+            before = cpu_seconds(mine)
             seconds = pump(tool.tty)
+            cpu = cpu_seconds(mine) - before
         finally:
             got = finish(viewers)
     # Let the tool catch up with what it held back, and the machine with
@@ -353,17 +376,25 @@ def watched(tool, k, stall=False):
     # runs came right after a run with no client, which had no pause, and
     # paid for its writeback against runs that had one.
     time.sleep(0.5 if seconds else 2)
-    return seconds, got
+    return seconds, got, cpu
 
 
 def echo(argv, env):
-    """(median, p99) µs from keyecho, or None if keys were lost."""
-    out = subprocess.run([KEYECHO, str(ECHOES), *argv], env=env, capture_output=True, text=True)
+    """(median, p99, every key's µs) from keyecho, or None if keys were lost."""
+    samples = os.path.join(WORK, "echo-samples")
+    if os.path.exists(samples):
+        os.unlink(samples)
+    out = subprocess.run([KEYECHO, str(ECHOES), *argv], env=dict(env, KEYECHO_SAMPLES=samples),
+                         capture_output=True, text=True)
     count, median, p99 = out.stdout.split()
     if int(count) < ECHOES:
         log(f"  echo: {out.stderr.strip()}")
         return None
-    return float(median), float(p99)
+    with open(samples) as f:
+        took = [float(line) for line in f]
+    if len(took) != int(count):
+        raise RuntimeError(f"keyecho timed {count} keys but wrote {len(took)} to {samples}")
+    return float(median), float(p99), took
 
 
 def memory(tool):
@@ -431,8 +462,9 @@ def measure(tools):
     """Interleaved rounds. Each tool's measurement comes right after one of the
     bare pty, so both see the machine in the same state (other jobs, caches)."""
     speed = {}  # (tool, scenario) -> [(seconds or None, bare seconds, bare bytes, [(bytes, lines)],
-    #                                 stall only: the median with no client around it)]
-    echoes = {}  # tool -> [(median, p99, bare median, bare p99) or None]
+    #                                 stall only: the median with no client around it,
+    #                                 with clients: CPU seconds of the tool's processes)]
+    echoes = {}  # tool -> per round: (the tool's echo(), the bare pty's right before it) or None
     for r in range(ROUNDS):
         # A different tool goes first each round.
         order = tools[r % len(tools):] + tools[:r % len(tools)]
@@ -442,14 +474,25 @@ def measure(tools):
                 limit, limit_bytes = bare()
                 stall = scenario == "stall"
                 quiet = None
+                cpu = None
                 if stall:
                     seconds, got, quiet = stalled(tool)
                 else:
-                    seconds, got = watched(tool, scenario)
-                speed.setdefault((tool.name, scenario), []).append((seconds, limit, limit_bytes, got, quiet))
+                    seconds, got, cpu = watched(tool, scenario)
+                speed.setdefault((tool.name, scenario), []).append((seconds, limit, limit_bytes, got, quiet, cpu))
                 share = f", clients got {min(b for b, _ in got) / limit_bytes:.0%}" if got and not stall else ""
                 log(f"  {tool.name}: " + (f"{seconds:.3f} s" if seconds else f"timeout ({TIMEOUT:.0f} s)") +
-                    f" (bare pty {limit:.3f} s" + (f", no client {quiet:.3f} s" if quiet else "") + f"){share}")
+                    f" (bare pty {limit:.3f} s" + (f", no client {quiet:.3f} s" if quiet else "") + f"){share}" +
+                    (f", its processes {cpu:.2f} s CPU" if cpu is not None else ""))
+                # One client is the case a single pair decides least well
+                # (the bare pty alone moved by 10 % and more from run to
+                # run here): more pairs, each counted.
+                for _ in range(ONE_CLIENT_RUNS - 1 if scenario == 1 and seconds else 0):
+                    limit, limit_bytes = bare()
+                    seconds, got, cpu = watched(tool, scenario)
+                    speed[(tool.name, scenario)].append((seconds, limit, limit_bytes, got, None, cpu))
+                    log(f"  {tool.name}: " + (f"{seconds:.3f} s" if seconds else f"timeout ({TIMEOUT:.0f} s)") +
+                        f" (bare pty {limit:.3f} s), its processes {cpu:.2f} s CPU")
         # The floods left hundreds of MiB of logs (vcon's, conserver's) to
         # write back; echoes are measured after that, not in its noise (it
         # moved every tool's p99 by tens of µs from round to round).
@@ -457,8 +500,9 @@ def measure(tools):
         for tool in order:
             limit = echo(IDLE, dict(CLIENT_ENV, KEYECHO_WAIT="0"))
             e = echo(tool.client(rw=True), tool.env)
-            log(f"round {r + 1}/{ROUNDS}, echo µs (median, p99): {tool.name} {e}, bare pty {limit}")
-            echoes.setdefault(tool.name, []).append(e and limit and (*e, *limit))
+            log(f"round {r + 1}/{ROUNDS}, echo µs (median, p99): {tool.name} {e and e[:2]}, "
+                f"bare pty {limit and limit[:2]}")
+            echoes.setdefault(tool.name, []).append(e and limit and (e, limit))
     return speed, echoes
 
 
@@ -470,12 +514,18 @@ def stalled(tool):
     A tool that blocks is not asked again. (seconds or None, got, quiet)"""
     quiets, stalls, got = [watched(tool, 0)[0]], [], []
     for _ in range(STALL_PAIRS):
-        seconds, got = watched(tool, 1, True)
+        seconds, got, _ = watched(tool, 1, True)
         stalls.append(seconds)
         quiets.append(watched(tool, 0)[0])
         if seconds is None:
             return None, got, statistics.median(quiets)
     return statistics.median(stalls), got, statistics.median(quiets)
+
+
+def quantile(values, q):
+    """The nearest-rank quantile, as keyecho computes its own."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, int(q * len(ordered) + 0.999999) - 1))]
 
 
 def percent(x):
@@ -488,8 +538,9 @@ def report(tools, speed, echoes, fresh, after, load_start, load_end, took):
           f"ROUNDS={ROUNDS}, ECHOES={ECHOES}, TIMEOUT={TIMEOUT:.0f} s; load average {' '.join(load_start)} "
           f"at the start, {' '.join(load_end)} at the end; the run took {took / 60:.1f} min.")
     print()
-    print("Throughput: the bare pty's time ÷ the tool's time for the same writer, paired in each round, "
-          "median of the rounds (1.00: as fast as a pty with one reader that keeps up; a timeout counts "
+    print("Throughput: the bare pty's time ÷ the tool's time for the same writer, each run paired with a "
+          f"bare run right before it, median of the runs (one a round; {ONE_CLIENT_RUNS} a round with 1 "
+          "client) (1.00: as fast as a pty with one reader that keeps up; a timeout counts "
           "as 0). Last column: the stalled runs against the same tool with no client (the median of "
           f"{STALL_PAIRS} stalled runs against the median of runs before, between and after them).")
     print()
@@ -528,23 +579,46 @@ def report(tools, speed, echoes, fresh, after, load_start, load_end, took):
                                     for shares in (byte_shares, line_shares)))
         print(f"| {tool.name} | " + " | ".join(cells) + " |")
     print()
-    print("Echo: one key typed into a read-write client's terminal until it shows there, µs; median of the "
-          "rounds' medians and p99s. Added: the tool minus the bare pty (key into the master of a pty with "
-          "sleep on it, cooked mode), paired in each round. Memory: PSS of the tool's server processes with "
+    if 1 in KS:
+        print(f"CPU the tool's own processes (servers and clients; not the writer, not the terminals' reader, not "
+              f"the kernel's workers) used while the writer wrote {MIB} MiB with 1 client: median of the runs, "
+              "and that per second of the run (how much of a CPU the tool took from the zone and the rest).")
+        print()
+        print("| tool | CPU s | CPU s ÷ run s |")
+        print("|---|---|---|")
+        for tool in tools:
+            runs = [run for run in speed[(tool.name, 1)] if run[0] and run[5] is not None]
+            if runs:
+                print(f"| {tool.name} | {med(run[5] for run in runs):.2f} | {med(run[5] / run[0] for run in runs):.2f} |")
+            else:
+                print(f"| {tool.name} | – | – |")
+        print()
+    print(f"Echo: one key typed into a read-write client's terminal until it shows there, µs; median and p99 "
+          f"of all the rounds' keys together ({ECHOES} a round; a round's own p99 moved by tens of µs from "
+          "round to round here: their range is shown). Added: the tool minus the bare pty (key into the "
+          "master of a pty with sleep on it, cooked mode), measured right before the tool in each round, "
+          "its keys pooled alike. Memory: PSS of the tool's server processes with "
           "one client attached, idle, before the rounds and after them.")
     print()
-    print("| tool | echo median | echo p99 | added median | added p99 | PSS KiB before | PSS KiB after | processes |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| tool | echo median | echo p99 | added median | added p99 | rounds' p99 | PSS KiB before | "
+          "PSS KiB after | processes |")
+    print("|---|---|---|---|---|---|---|---|---|")
     pairs = [e for tool in tools for e in echoes[tool.name] if e]
     if pairs:
-        print(f"| bare pty | {med(e[2] for e in pairs):.0f} | {med(e[3] for e in pairs):.0f} | | | | | |")
+        bare_keys = [t for e in pairs for t in e[1][2]]
+        print(f"| bare pty | {quantile(bare_keys, 0.5):.0f} | {quantile(bare_keys, 0.99):.0f} | | | "
+              f"{min(e[1][1] for e in pairs):.0f}–{max(e[1][1] for e in pairs):.0f} | | | |")
     for tool in tools:
         ok = [e for e in echoes[tool.name] if e]
         if ok:
-            cells = [f"{med(e[0] for e in ok):.0f}", f"{med(e[1] for e in ok):.0f}",
-                     f"{med(e[0] - e[2] for e in ok):+.0f}", f"{med(e[1] - e[3] for e in ok):+.0f}"]
+            keys = [t for e in ok for t in e[0][2]]
+            bare_keys = [t for e in ok for t in e[1][2]]
+            median, p99 = quantile(keys, 0.5), quantile(keys, 0.99)
+            cells = [f"{median:.0f}", f"{p99:.0f}", f"{median - quantile(bare_keys, 0.5):+.0f}",
+                     f"{p99 - quantile(bare_keys, 0.99):+.0f}",
+                     f"{min(e[0][1] for e in ok):.0f}–{max(e[0][1] for e in ok):.0f}"]
         else:
-            cells = ["failed"] * 4
+            cells = ["failed"] * 5
         if 0 < len(ok) < len(echoes[tool.name]):
             cells[0] += f" ({len(echoes[tool.name]) - len(ok)} round(s) failed)"
         cells += [str(fresh[tool.name][0]), str(after[tool.name][0]), str(after[tool.name][1])]

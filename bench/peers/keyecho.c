@@ -1,7 +1,9 @@
 // keyecho N CMD...: CMD (a console client, or `sleep` for the bare pty) on a
 // pty of its own; types N keys one at a time into that pty and times each
 // until the key shows up in what comes back: the console's echo, all the way
-// round. Prints "COUNT MEDIAN_US P99_US".
+// round. Prints "COUNT MEDIAN_US P99_US"; with KEYECHO_SAMPLES=FILE it also
+// appends every key's time (µs, one a line) to FILE, so that rounds can be
+// pooled: one p99 over all their keys moves less than any round's.
 //
 // tmux and screen redraw with escape sequences full of letters, so the key
 // is looked for only in text outside escape sequences, and no key repeats
@@ -123,6 +125,16 @@ int main(int argc, char **argv) {
   type(0x15);  // leave the console's line empty for the next one
   drain(50, 500);
 
+  const char *samples = getenv("KEYECHO_SAMPLES");
+  if (samples) {
+    FILE *f = fopen(samples, "a");  // a failure shows as samples missing there
+    if (f) {
+      for (int i = 0; i < done; i++) fprintf(f, "%.1f\n", took[i]);
+      if (fclose(f) != 0) perror("keyecho: KEYECHO_SAMPLES");
+    } else {
+      perror("keyecho: KEYECHO_SAMPLES");
+    }
+  }
   qsort(took, done, sizeof *took, by_value);
   if (done > 0) {
     int p99 = (int)(0.99 * done + 0.999999) - 1;  // nearest rank
