@@ -285,9 +285,10 @@ Result<SocketMessage> receive_message(int socket, std::size_t max_fds) {
   return message;
 }
 
-ssize_t receive_some(int socket, char* buffer, std::size_t size, UniqueFd& fd) {
+ssize_t receive_some(int socket, char* buffer, std::size_t size, std::vector<UniqueFd>& fds) {
   iovec iov{buffer, size};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+  constexpr std::size_t kMostFds = 253;  // the kernel's SCM_MAX_FD: what one message may carry
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMostFds)];
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -301,8 +302,7 @@ ssize_t receive_some(int socket, char* buffer, std::size_t size, UniqueFd& fd) {
     for (std::size_t i = 0; i < received; ++i) {
       int passed;
       std::memcpy(&passed, CMSG_DATA(cmsg) + i * sizeof(int), sizeof passed);
-      if (!fd) fd = UniqueFd(passed);
-      else ::close(passed);
+      fds.emplace_back(passed);
     }
   }
   return n;

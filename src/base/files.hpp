@@ -67,10 +67,12 @@ struct SocketMessage {
 // One message (at most 4 KiB of text, `max_fds` fds); empty text at EOF.
 Result<SocketMessage> receive_message(int socket, std::size_t max_fds);
 
-// One non-blocking recvmsg of up to `size` bytes into `buffer`. The first
-// fd that came with them goes to `fd`; any others are closed at once.
+// One non-blocking recvmsg of up to `size` bytes into `buffer`. Every fd
+// that came with them goes to `fds`, in order: room is made for as many
+// as one message can carry (SCM_MAX_FD), so the kernel never drops, and
+// so closes, one in the caller (close_later() says why that matters).
 // Returns what recvmsg does: bytes, 0 at the end, -1 with errno.
-ssize_t receive_some(int socket, char* buffer, std::size_t size, UniqueFd& fd);
+ssize_t receive_some(int socket, char* buffer, std::size_t size, std::vector<UniqueFd>& fds);
 
 Result<void> set_nonblocking(int fd);
 

@@ -254,7 +254,7 @@ class ConsoleClient {
         on_disconnect();
         return;
       }
-      UniqueFd passed;
+      std::vector<UniqueFd> passed;  // the monitor's: one at most, and trusted
       ssize_t n = receive_some(socket_.native_handle(), socket_buffer_.data(), socket_buffer_.size(), passed);
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
         read_socket();
@@ -264,7 +264,7 @@ class ConsoleClient {
         on_disconnect();
         return;
       }
-      received_fd_ = std::move(passed);
+      if (!passed.empty()) received_fd_ = std::move(passed.front());
       got_from_socket(static_cast<std::size_t>(n));
     });
   }

@@ -363,7 +363,7 @@ void ConsoleHub::on_request(ClientId id, const std::string& payload) {
 // read from now on: the client stopped reading it before it asked.
 void ConsoleHub::ask_direct(ClientId id, const proto::Request& request) {
   Client& client = clients_.at(id);
-  UniqueFd passed(client.connection->take_received_fd());
+  ForeignFd passed = client.connection->take_received_fd();
   if (client.terminal || client.pending_terminal) return refuse_direct(id, "direct output is on already");
   if (!passed) return refuse_direct(id, "no terminal came with the request");
   auto tty = reopen_client_terminal(passed.get(), TerminalAccess::Write);
@@ -380,7 +380,7 @@ void ConsoleHub::ask_direct(ClientId id, const proto::Request& request) {
         [this, id](EscapeParser::Action action) { return escaped(id, action); });
     client.input->start();
   }
-  client.pending_terminal = std::move(tty.value());
+  client.pending_terminal = ForeignFd(std::move(tty.value()));
   if (!client.cursor) start_direct(id);
 }
 
@@ -413,7 +413,7 @@ void ConsoleHub::start_direct(ClientId id) {
   Client& client = clients_.at(id);
   std::string token = client.token;
   auto terminal = std::make_shared<TerminalWriter>(
-      client.connection->executor(), std::move(client.pending_terminal), share().queue,
+      client.connection->executor(), client.pending_terminal.take(), share().queue,
       [token](std::uint64_t bytes) { return vcon_line(notice_text(json{{"type", "dropped"}, {"bytes", bytes}}), token, true); });
   auto bookmark = terminal->make_bookmark();
   if (!bookmark) {

@@ -111,7 +111,7 @@ class ConsoleHub {
     // (docs/monitor.md). Asked for while catching up, it starts once the
     // client has caught up (`pending_terminal`).
     std::shared_ptr<TerminalWriter> terminal{};
-    UniqueFd pending_terminal{};
+    ForeignFd pending_terminal{};
     std::string token{};  // the attach's token, for vcon's lines on that terminal
     // Direct input: the monitor reads the client's terminal too.
     std::unique_ptr<TerminalInput> input{};

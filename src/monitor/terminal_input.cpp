@@ -1,6 +1,8 @@
 // TerminalInput implementation.
 #include "monitor/terminal_input.hpp"
 
+#include "base/fd_closer.hpp"
+
 namespace vcon {
 
 TerminalInput::TerminalInput(const asio::any_io_executor& executor, UniqueFd tty, std::optional<char> escape,
@@ -9,14 +11,12 @@ TerminalInput::TerminalInput(const asio::any_io_executor& executor, UniqueFd tty
 
 TerminalInput::~TerminalInput() {
   *alive_ = false;
-  std::error_code ignored;
-  tty_.close(ignored);
+  close_descriptor_later(tty_);
 }
 
 void TerminalInput::stop() {
   stopped_ = true;
-  std::error_code ignored;
-  tty_.close(ignored);  // the terminal is the client's alone again
+  close_descriptor_later(tty_);  // the terminal is the client's alone again
 }
 
 void TerminalInput::read_more() {

@@ -10,36 +10,56 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "base/fd_closer.hpp"
 
 namespace vcon {
 
 namespace {
+
 constexpr std::size_t kBookmarkSize = 4096;
+
+// What the kernel already knows of `fd`'s file (AT_STATX_DONT_SYNC): stat()
+// of a file on a FUSE mount may ask its server, and a client's own server
+// need never answer.
+std::optional<struct statx> known_file(int fd) {
+  struct statx file {};
+  if (::statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO, &file) != 0) return std::nullopt;
+  return file;
+}
+
 }  // namespace
 
 Result<UniqueFd> reopen_client_terminal(int passed, TerminalAccess access) {
   bool read = access == TerminalAccess::Read;
-  struct stat before {};
-  if (::fstat(passed, &before) != 0 || !S_ISCHR(before.st_mode)) {
+  // Nothing that could wait on the client is asked of the fd before it is
+  // known to be a terminal, opened: not an O_PATH fd (of a device node on
+  // the client's own FUSE mount, say); a character device, in the kernel's
+  // own view; then its driver answers the rest.
+  int flags = ::fcntl(passed, F_GETFL);
+  if (flags < 0 || (flags & O_PATH)) return make_error("what was passed as the terminal is not an open file");
+  auto before = known_file(passed);
+  if (!before || !S_ISCHR(before->stx_mode)) {
     return make_error("what was passed as the terminal is not a character device");
   }
   termios ignored{};
   if (::tcgetattr(passed, &ignored) != 0) return make_error("what was passed as the terminal is not a terminal");
   int pty_number = 0;
   if (::ioctl(passed, TIOCGPTN, &pty_number) == 0) return make_error("a pty master is not a terminal to write to");
-  int flags = ::fcntl(passed, F_GETFL);
-  if (flags < 0 || (flags & O_ACCMODE) == O_RDONLY) return make_error("the terminal was passed read-only");
+  if ((flags & O_ACCMODE) == O_RDONLY) return make_error("the terminal was passed read-only");
   if (read && (flags & O_ACCMODE) != O_RDWR) return make_error("the terminal was passed write-only: no input");
   // The same tty, opened again: the client could write to it (and read it)
   // already, and the new description is ours to make non-blocking.
   std::string path = "/proc/self/fd/" + std::to_string(passed);
   UniqueFd tty(::open(path.c_str(), (read ? O_RDONLY : O_WRONLY) | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
   if (!tty) return errno_error("cannot open the client's terminal again");
-  struct stat after {};
-  if (::fstat(tty.get(), &after) != 0 || after.st_rdev != before.st_rdev || after.st_ino != before.st_ino ||
-      after.st_dev != before.st_dev) {
+  auto after = known_file(tty.get());
+  if (!after || after->stx_rdev_major != before->stx_rdev_major || after->stx_rdev_minor != before->stx_rdev_minor ||
+      after->stx_ino != before->stx_ino || after->stx_dev_major != before->stx_dev_major ||
+      after->stx_dev_minor != before->stx_dev_minor) {
     return make_error("the client's terminal changed while it was opened again");
   }
   return tty;
@@ -51,8 +71,7 @@ TerminalWriter::TerminalWriter(const asio::any_io_executor& executor, UniqueFd t
 
 TerminalWriter::~TerminalWriter() {
   *alive_ = false;
-  std::error_code ignored;
-  tty_.close(ignored);
+  close_descriptor_later(tty_);  // the client's terminal: its last close may wait
   if (bookmark_) ::munmap(const_cast<std::uint64_t*>(bookmark_), kBookmarkSize);
 }
 

@@ -26,8 +26,9 @@ void FrameConnection::set_handlers(FrameHandler on_frame, CloseHandler on_close)
 }
 
 // recvmsg rather than read: a client may pass its terminal with a frame
-// (direct output). Whatever else comes with fds is closed at once, so a
-// client cannot make the monitor hold descriptors.
+// (direct output). Whatever else comes with fds is let go of at once (on
+// the closer's thread), so a client cannot make the monitor hold
+// descriptors, nor wait on their close.
 void FrameConnection::read_more() {
   socket_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](std::error_code ec) {
     if (self->closed_) return;
@@ -35,8 +36,13 @@ void FrameConnection::read_more() {
       self->close(ec.message());
       return;
     }
-    UniqueFd passed;
+    std::vector<UniqueFd> passed;
     ssize_t n = receive_some(self->socket_.native_handle(), self->read_buffer_.data(), self->read_buffer_.size(), passed);
+    if (!passed.empty()) {
+      // One at a time: an earlier one nobody took goes, as do all but the first.
+      self->received_fd_ = ForeignFd(std::move(passed.front()));
+      for (std::size_t i = 1; i < passed.size(); ++i) close_later(std::move(passed[i]));
+    }
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
       self->read_more();
       return;
@@ -45,7 +51,6 @@ void FrameConnection::read_more() {
       self->close(n == 0 ? "client left" : std::strerror(errno));
       return;
     }
-    self->received_fd_ = std::move(passed);  // one at a time: an earlier one nobody took is closed
     self->decoder_.feed(std::string_view(self->read_buffer_.data(), static_cast<std::size_t>(n)));
     while (auto frame = self->decoder_.next()) {
       if (!*frame) {
@@ -56,7 +61,7 @@ void FrameConnection::read_more() {
       if (handler) handler(std::move(frame->value()));
       if (self->closed_) return;
     }
-    self->received_fd_.reset();  // nobody took it
+    self->received_fd_ = ForeignFd();  // nobody took it
     self->read_more();
   });
 }
@@ -232,7 +237,7 @@ void FrameConnection::close(const std::string& reason) {
   closed_ = true;
   std::error_code ignored;
   socket_.shutdown(asio::socket_base::shutdown_both, ignored);
-  socket_.close(ignored);
+  let_go_of_socket();
   on_frame_ = nullptr;  // break reference cycles through captured sessions
   on_drained_ = nullptr;
   rests_.end();
@@ -242,6 +247,18 @@ void FrameConnection::close(const std::string& reason) {
     asio::post(socket_.get_executor(), [handler = std::move(on_close_), reason] { handler(reason); });
     on_close_ = nullptr;
   }
+}
+
+void FrameConnection::let_go_of_socket() {
+  received_fd_ = ForeignFd();
+  if (!socket_.is_open()) return;
+  std::error_code ec;
+  int fd = socket_.release(ec);  // its pending operations end (operation_aborted)
+  if (ec) {
+    socket_.close(ec);
+    return;
+  }
+  close_later(UniqueFd(fd));
 }
 
 }  // namespace vcon::proto

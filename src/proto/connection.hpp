@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/fd_closer.hpp"
 #include "base/unique_fd.hpp"
 #include "proto/frame.hpp"
 #include "proto/output_queue.hpp"
@@ -54,6 +55,7 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
 
   explicit FrameConnection(asio::local::stream_protocol::socket socket, std::size_t data_limit = kDefaultDataLimit,
                            std::size_t max_frame = kMaxFrame);
+  ~FrameConnection() { let_go_of_socket(); }
 
   // Starts reading; `on_frame` gets each frame, `on_close` is called once.
   void start(FrameHandler on_frame, CloseHandler on_close);
@@ -80,8 +82,10 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   void hold(std::shared_ptr<void> slot) { slot_ = std::move(slot); }
   std::uint64_t dropped_bytes() const { return queue_.dropped_bytes(); }
   // The fd that came (SCM_RIGHTS) with the frame being handled, if any;
-  // at most one is held, until the next read: fds nobody takes are closed.
-  int take_received_fd() { return received_fd_.release(); }
+  // at most one is held, until the next read: fds nobody takes are closed,
+  // as is the socket, on the closer's thread (base/fd_closer.hpp: a client
+  // may pass one whose close never returns).
+  ForeignFd take_received_fd() { return std::move(received_fd_); }
 
  private:
   void read_more();
@@ -93,6 +97,9 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   void end_rest_now();
   // At most about `bytes` on their way in the socket (0: the system's default).
   void set_send_buffer(std::size_t bytes);
+  // Closes the socket (and what it may still hold that the client queued)
+  // on the closer's thread.
+  void let_go_of_socket();
 
   asio::local::stream_protocol::socket socket_;
   FrameDecoder decoder_;
@@ -109,7 +116,7 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   CloseHandler on_close_;
   std::function<void()> on_drained_;
   std::shared_ptr<void> slot_;
-  UniqueFd received_fd_;
+  ForeignFd received_fd_;
   std::size_t send_buffer_ = 0;  // what set_send_buffer() set; 0: untouched
   int default_send_buffer_ = 0;  // the socket's own, to go back to
 };

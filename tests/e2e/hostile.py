@@ -18,6 +18,11 @@ MODE:
   ctls      one control client sends COUNT ctl commands ARG, one at a time;
             then, after 2.5 s, one more
   whos      the same with COUNT who requests
+  fds       COUNT clients each pass descriptors of the file ARG (the first
+            one, the others three) with half a frame header, and nothing more:
+            nobody takes them. This process holds its own for as long as it
+            lives and never forks: a descriptor of a file whose close never
+            returns (tests/hostile/stuck_fs) would hang a child at its exec
 
 acts, ctls and whos print "answers OK REFUSED" (REFUSED: answered "too many") and
 end.
@@ -27,6 +32,7 @@ outright), then waits for a line on stdin: "closed" prints how many of the
 connections the monitor has closed by now (read EOF or reset); "quit" ends.
 """
 import json
+import os
 import select
 import socket
 import sys
@@ -98,7 +104,7 @@ def acts(mode, count, path, arg):
 def main():
     mode, count, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     arg = sys.argv[4] if len(sys.argv) > 4 else ""
-    sockets, refused = [], 0
+    sockets, refused, held = [], 0, []
     if mode in ("acts", "ctls", "whos"):
         return acts(mode, count, path, arg)
     welcomed = 0
@@ -136,6 +142,10 @@ def main():
                 s.setblocking(False)
             elif mode == "half":
                 s.send((1 << 20).to_bytes(4, "big") + bytes([1]) + b"x" * (int(arg) - 5))
+            elif mode == "fds":
+                passed = [os.open(arg, os.O_RDONLY) for _ in range(1 if not sockets else 3)]
+                held.extend(passed)
+                socket.send_fds(s, [b"\0"], passed)
         except OSError:
             pass
         sockets.append(s)

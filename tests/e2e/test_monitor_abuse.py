@@ -5,12 +5,15 @@ dropped and the log says so."""
 import json
 import os
 import re
+import select
+import socket
+import struct
 import subprocess
 import sys
 import time
 
 import pytest
-from conftest import MEMORY_SLACK_KIB, VCON, FrameClient, process_alive, wait_for
+from conftest import BUILD, MEMORY_SLACK_KIB, VCON, FrameClient, process_alive, wait_for
 
 HOSTILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hostile.py")
 
@@ -343,3 +346,127 @@ def test_a_crowd_that_leaves_leaves_an_idle_monitor(vcon, zone):
     hz = os.sysconf("SC_CLK_TCK")
     assert spent < hz, f"the idle monitor used {spent / hz:.2f} s of CPU in 2 s"
     assert vcon.exec(zone, "echo", "alive").stdout.strip() == "alive"
+
+
+# --- descriptors whose close never returns ----------------------------------
+# Any local user may connect to a monitor's socket and pass descriptors with
+# what they send (SCM_RIGHTS), before any hello or access check; the monitor
+# must let go of them, and a close can wait as long as their owner wants.
+
+STUCK_FS = os.path.join(BUILD, "stuck_fs")
+
+
+class StuckFs:
+    """tests/hostile/stuck_fs mounted in a temporary directory: every close of
+    its file waits until the server ends (its FLUSH is never answered), and so
+    does the exec or exit of a process holding one: this test never opens
+    it (hostile.py, which never forks, does)."""
+
+    def __init__(self, where):
+        self.mountpoint = os.path.join(where, "stuck")
+        os.mkdir(self.mountpoint)
+        self.file = os.path.join(self.mountpoint, "file")
+        self.process = subprocess.Popen([STUCK_FS, self.mountpoint], stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout.readline().strip() == "mounted"
+
+    def wait_for_flush(self, timeout=15):
+        """Until a close of the file waits on us."""
+        assert select.select([self.process.stdout], [], [], timeout)[0], "no close of the file came"
+        assert self.process.stdout.readline().strip() == "flush"
+
+    def end(self):
+        """Ends the server, if nobody has: every close still waiting on it returns."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        with open("/proc/self/mounts") as f:
+            if any(line.split()[1] == self.mountpoint for line in f):
+                subprocess.run(["umount", "-l", self.mountpoint], check=True)
+        os.rmdir(self.mountpoint)
+
+
+def test_a_client_passing_a_file_whose_close_never_returns_cannot_stop_the_monitor(vcon, zone, tmp_path):
+    """Any local user can pass descriptors before saying hello, and mount a
+    FUSE file system (fusermount3) whose server never answers the flush of a
+    close. The monitor closes what it is passed on a thread of its own, and
+    ends a close that takes more than a second: a FUSE one by aborting the
+    connection (as root may, through fusectl)."""
+    monitor = monitor_pid(vcon, zone)
+    stuck = StuckFs(str(tmp_path))
+    hostile = None
+    try:
+        hostile = Hostile(vcon, None, "fds", 2, os.path.join(vcon.run_dir(zone), "console.sock"), stuck.file)
+        assert hostile.connected == 2
+        stuck.wait_for_flush()  # the monitor let go of one, and its close waits
+        still_serving(vcon, zone, monitor)
+        # The file system that held the close up is cut off: its server ends.
+        stuck.process.wait(timeout=15)
+        still_serving(vcon, zone, monitor)
+    finally:
+        stuck.end()
+        if hostile:
+            hostile.finish()
+    still_serving(vcon, zone, monitor)
+
+
+def lingering_socket():
+    """A TCP socket whose last close waits an hour (SO_LINGER) for data its
+    peer never reads; (it, its peer): closing the peer ends the wait."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        sender = socket.create_connection(listener.getsockname())
+        receiver, _ = listener.accept()
+    sender.setblocking(False)
+    try:
+        while True:
+            sender.send(b"x" * 65536)
+    except BlockingIOError:
+        pass
+    sender.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 3600))
+    return sender, receiver
+
+
+def peer_closed(s):
+    """Whether the other end closed (what it sent before is read and dropped)."""
+    try:
+        while s.recv(65536, socket.MSG_DONTWAIT):
+            pass
+        return True
+    except BlockingIOError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_a_client_leaving_a_lingering_socket_in_its_connection_cannot_stop_the_monitor(vcon, zone):
+    """A descriptor still queued in a connection the monitor closes is let go
+    of by the connection's last close: a TCP socket's waits for its linger."""
+    monitor = monitor_pid(vcon, zone)
+    path = os.path.join(vcon.run_dir(zone), "console.sock")
+    sender, receiver = lingering_socket()
+    try:
+        for _ in range(20):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(path)
+            try:
+                # A frame far larger than a hello may be: the monitor closes the
+                # connection after its first read (16 KiB), before the
+                # descriptor sent after it.
+                s.sendall(struct.pack(">I", 1 << 30) + b"\1" + b"x" * 20000)
+                socket.send_fds(s, [b"y"], [sender.fileno()])
+            except OSError:  # closed before the descriptor went: again
+                s.close()
+                continue
+            break
+        else:
+            pytest.fail("the monitor closed every connection before the descriptor could be sent")
+        sender.close()  # the one in the connection is the last
+        wait_for(lambda: peer_closed(s), what="the monitor closing the connection")
+        s.close()
+        still_serving(vcon, zone, monitor)
+    finally:
+        receiver.close()  # unread data: a reset, and the linger is over
+        sender.close()
+    still_serving(vcon, zone, monitor)
