@@ -102,7 +102,7 @@ void TerminalWriter::data(const Chunk& chunk, std::uint64_t end) {
     return;
   }
   queue_.push_back(Item{chunk, 0, true, end});
-  queued_console_ += chunk->size();
+  queued_console_ += chunk->size() + proto::OutputQueue::kFrameCost;  // as a socket client's queue counts
   rests_.offered(chunk->size());
   bool dropped = false;
   while (queued_console_ > (rests_.resting() ? rest_limit() : limit_) && drop_oldest()) dropped = true;
@@ -146,7 +146,7 @@ bool TerminalWriter::drop_oldest() {
   auto victim = std::find_if(queue_.begin(), last, [](const Item& item) { return item.console && item.written == 0; });
   if (victim == last) return false;
   std::uint64_t size = victim->bytes->size(), end = victim->end;
-  queued_console_ -= size;
+  queued_console_ -= size + proto::OutputQueue::kFrameCost;
   dropped_total_ += size;
   auto at = queue_.erase(victim);
   if (at != queue_.begin()) {
@@ -194,7 +194,7 @@ void TerminalWriter::flush() {
       front.written += take;
       left -= take;
       if (front.written < front.bytes->size()) break;
-      if (front.console) queued_console_ -= front.bytes->size();
+      if (front.console) queued_console_ -= front.bytes->size() + proto::OutputQueue::kFrameCost;
       if (!front.console && front.dropped == 0) queued_text_ -= front.bytes->size();
       if (front.console || front.dropped > 0) {
         done_offset_ = std::max(done_offset_, front.end);

@@ -25,6 +25,7 @@ void OutputQueue::push_control(FrameType type, std::string payload, std::shared_
 
 bool OutputQueue::push_data(Chunk chunk) {
   data_bytes_ += chunk->size();
+  ++data_frames_;
   frames_.push_back(make(FrameType::Data, std::move(chunk)));
   return drop_to(resting_ ? rest_limit() : data_limit_);
 }
@@ -40,13 +41,14 @@ void OutputQueue::rest() {
 // iterators: erasing from the middle of a deque invalidates them.
 bool OutputQueue::drop_to(std::size_t limit) {
   bool dropped = false;
-  for (std::size_t i = 0; data_bytes_ > limit && i + 1 < frames_.size();) {
+  for (std::size_t i = 0; queued_data_cost() > limit && i + 1 < frames_.size();) {
     if (!frames_[i].is_data) {
       ++i;
       continue;
     }
     std::size_t size = frames_[i].payload->size();
     data_bytes_ -= size;
+    --data_frames_;
     pending_drop_ += size;
     dropped_total_ += size;
     frames_.erase(frames_.begin() + static_cast<std::ptrdiff_t>(i));
@@ -72,7 +74,10 @@ const std::vector<OutgoingFrame>& OutputQueue::front_batch(std::size_t max_frame
     bytes += frames_.front().payload->size();
     batch_.push_back(std::move(frames_.front()));
     frames_.pop_front();
-    if (batch_.back().is_data) data_bytes_ -= batch_.back().payload->size();
+    if (batch_.back().is_data) {
+      data_bytes_ -= batch_.back().payload->size();
+      --data_frames_;
+    }
   }
   return batch_;
 }

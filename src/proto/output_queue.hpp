@@ -34,10 +34,16 @@ struct OutgoingFrame {
 
 class OutputQueue {
  public:
-  // `data_limit`: queued console bytes beyond which the oldest are dropped.
-  // Memory per client stays below data_limit plus the batch being written
-  // plus the newest chunk.
+  // `data_limit`: queued console bytes beyond which the oldest are dropped,
+  // each frame counted as kFrameCost bytes more than its payload: a zone
+  // that writes a byte at a time makes a frame of each, and keeping a
+  // frame costs more than its byte. Memory per client stays below
+  // data_limit plus the batch being written plus the newest chunk.
   explicit OutputQueue(std::size_t data_limit) : data_limit_(data_limit) {}
+
+  // What a queued data frame costs beyond its payload: the frame, its
+  // share of the chunk (which it may be the last to hold) and their heap.
+  static constexpr std::size_t kFrameCost = 128;
 
   void push_control(FrameType type, std::string payload, std::shared_ptr<int> fd = nullptr);
   // True if older data had to be dropped for it: the client fell behind.
@@ -62,7 +68,9 @@ class OutputQueue {
   const std::vector<OutgoingFrame>& front_batch(std::size_t max_frames, std::size_t max_bytes = SIZE_MAX);
   void pop_batch();
 
-  std::size_t queued_data_bytes() const { return data_bytes_; }
+  std::size_t queued_data_bytes() const { return data_bytes_; }  // payload
+  // What the limit is held against: the payload and kFrameCost per frame.
+  std::size_t queued_data_cost() const { return data_bytes_ + data_frames_ * kFrameCost; }
   std::size_t queued_control_bytes() const { return control_bytes_; }
   // Open fds queued to go with frames (each held open until sent).
   std::size_t queued_fds() const { return control_fds_; }
@@ -79,6 +87,7 @@ class OutputQueue {
   std::size_t data_limit_;
   bool resting_ = false;
   std::size_t data_bytes_ = 0;
+  std::size_t data_frames_ = 0;
   std::size_t control_bytes_ = 0;
   std::size_t control_fds_ = 0;
   std::uint64_t pending_drop_ = 0;  // dropped but not yet reported

@@ -38,18 +38,18 @@ TEST(OutputQueue, HeaderEncodesLengthAndType) {
 }
 
 TEST(OutputQueue, DropsOldestDataAndReportsItFirst) {
-  OutputQueue queue(10);
+  OutputQueue queue(10 + 2 * OutputQueue::kFrameCost);  // two frames of 4
   queue.push_data(chunk("aaaa"));
   queue.push_data(chunk("bbbb"));
   queue.push_control(FrameType::Notice, "n");
-  queue.push_data(chunk("cccc"));  // 12 > 10: "aaaa" goes
+  queue.push_data(chunk("cccc"));  // three: "aaaa" goes
   EXPECT_EQ(queue.queued_data_bytes(), 8u);
   EXPECT_EQ(queue.dropped_bytes(), 4u);
   EXPECT_EQ(drain(queue), std::string("{") + R"({"bytes":4,"type":"dropped"})" + "}bbbb{n}cccc");
 }
 
 TEST(OutputQueue, NeverDropsTheFrameBeingWritten) {
-  OutputQueue queue(4);
+  OutputQueue queue(4 + OutputQueue::kFrameCost);
   queue.push_data(chunk("1111"));
   const OutgoingFrame& writing = queue.front_batch(1)[0];
   const std::string* payload = writing.payload.get();
@@ -92,12 +92,27 @@ TEST(OutputQueue, MemoryStaysBoundedUnderAFlood) {
   EXPECT_EQ(queue.dropped_bytes() + queue.queued_data_bytes(), 100000u * 4096);
 }
 
+// A zone that writes a byte at a time makes a frame of each byte: the
+// limit counts what a frame costs, so a client that stops reading holds
+// a few thousand of them, not a quarter of a million.
+TEST(OutputQueue, FramesOfAByteCountWhatTheyCostNotTheirByte) {
+  const std::size_t limit = 256 * 1024;
+  OutputQueue queue(limit);
+  Chunk byte = chunk("x");
+  for (int i = 0; i < 300000; ++i) queue.push_data(byte);
+  std::size_t frames = queue.queued_data_bytes();  // a byte each
+  EXPECT_LE(frames, limit / (1 + OutputQueue::kFrameCost) + 1);
+  EXPECT_GE(frames, limit / (1 + OutputQueue::kFrameCost) - 1);
+  EXPECT_EQ(queue.queued_data_cost(), frames * (1 + OutputQueue::kFrameCost));
+  EXPECT_EQ(queue.dropped_bytes() + frames, 300000u);
+}
+
 }  // namespace vcon::proto
 
 namespace vcon::proto {
 
 TEST(OutputQueue, BatchTakesFramesInOrderAndStaysPut) {
-  OutputQueue queue(6);
+  OutputQueue queue(6 + 2 * OutputQueue::kFrameCost);  // two frames of 3
   queue.push_data(chunk("aaa"));
   queue.push_control(FrameType::Notice, "n");
   queue.push_data(chunk("bbb"));
@@ -127,10 +142,11 @@ TEST(OutputQueue, ARestingClientKeepsOnlyTheNewestUntilItsRestEnds) {
   for (int i = 0; i < 40; ++i) EXPECT_FALSE(queue.push_data(chunk(kib))) << "under the limit nothing goes";
   queue.rest();
   EXPECT_TRUE(queue.resting());
-  EXPECT_EQ(queue.queued_data_bytes(), RestPolicy::kKeep) << "cut to the newest";
+  EXPECT_LE(queue.queued_data_cost(), RestPolicy::kKeep) << "cut to the newest";
+  EXPECT_GT(queue.queued_data_cost(), RestPolicy::kKeep - 1024 - OutputQueue::kFrameCost);
   queue.push_data(chunk("newest"));
   std::size_t kept = queue.queued_data_bytes();
-  EXPECT_LE(kept, RestPolicy::kKeep);
+  EXPECT_LE(queue.queued_data_cost(), RestPolicy::kKeep);
   queue.end_rest();
   std::string out = drain(queue);
   EXPECT_NE(out.find("dropped"), std::string::npos) << "told first";
@@ -139,7 +155,7 @@ TEST(OutputQueue, ARestingClientKeepsOnlyTheNewestUntilItsRestEnds) {
 }
 
 TEST(OutputQueue, PushSaysWhenTheClientFellBehind) {
-  OutputQueue queue(10);
+  OutputQueue queue(10 + 2 * OutputQueue::kFrameCost);
   EXPECT_FALSE(queue.push_data(chunk("aaaa")));
   EXPECT_FALSE(queue.push_data(chunk("bbbb")));
   EXPECT_TRUE(queue.push_data(chunk("cccc")));
