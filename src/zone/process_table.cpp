@@ -119,12 +119,25 @@ bool signal_zone_process(pid_t init_pid, pid_t pid, int sig) {
   return ::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) == 0;
 }
 
+// Each process's stat alone (its group is there), not what
+// processes_in_pid_namespace_of() reads: a monitor asks this in its loop
+// (ctl hangup), and a zone's root chooses how large a process's status is
+// (up to ~720 KB of groups) and how many processes there are.
 std::vector<pid_t> zone_process_group(pid_t init_pid, pid_t group) {
   std::vector<pid_t> members;
-  for (const auto& process : processes_in_pid_namespace_of(init_pid)) {
-    auto stat = read_file("/proc/" + std::to_string(process.host_pid) + "/stat", 4096);
-    if (stat && parse_stat_process_group(stat.value()) == group) members.push_back(process.host_pid);
+  auto zone_ns = pid_namespace(init_pid);
+  if (!zone_ns) return members;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return members;
+  while (dirent* entry = ::readdir(proc)) {
+    char* end = nullptr;
+    long pid = std::strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0) continue;
+    if (pid_namespace(static_cast<pid_t>(pid)) != zone_ns) continue;
+    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
+    if (stat && parse_stat_process_group(stat.value()) == group) members.push_back(static_cast<pid_t>(pid));
   }
+  ::closedir(proc);
   return members;
 }
 
