@@ -1,47 +1,143 @@
-// close_later() implementation: a closer thread, and a watcher that ends a
+// close_later() implementation: closer threads, and a watcher that ends a
 // close that does not.
+//
+// The threads never allocate (fixed arrays, fixed buffers): the monitor
+// clones zone processes with clone3, which skips fork's handlers, and a
+// child must not find malloc's lock held by one of them. Threads are
+// started from close_later() only (the caller's thread).
 #include "base/fd_closer.hpp"
 
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
-#include <optional>
-#include <string>
 #include <thread>
 
 namespace vcon {
 
 namespace {
 
-// How long a close may take before the watcher steps in, and again after.
+using Clock = std::chrono::steady_clock;
+
+// How long a close may take before the watcher steps in (and again after
+// each such time), and before a close counts as stuck for good: the next
+// close_later() then starts another closer, up to kMostClosers.
 constexpr std::chrono::seconds kPatience{1};
+constexpr std::chrono::seconds kStuck{5};
+constexpr std::size_t kMostClosers = 8;
+// Descriptors waiting to be closed: past this (closers all stuck) one is
+// kept open instead, never closed, and counted.
+constexpr std::size_t kQueueSize = 4096;
 
-// Sent to the closer thread to end an interruptible wait (a socket's linger,
-// a tty's drain): its handler does nothing, and close() then returns.
+// Sent to a closer to end an interruptible wait (a socket's linger, a
+// tty's drain): its handler does nothing, and close() then returns.
 int interrupt_signal() { return SIGRTMIN + 7; }
-
 void interrupted(int) {}
+
+struct Item {
+  int fd = -1;
+  uid_t passer = kNoPasser;
+};
+
+// One closer thread and what it is closing.
+struct Slot {
+  pthread_t thread{};
+  bool started = false;
+  bool busy = false;
+  Item item;
+  int mount_id = -1;  // the file's mount (fdinfo: asks no file system)
+  Clock::time_point since{};
+};
+
+// The mount id of `fd`'s file, from /proc/self/fdinfo; -1 if unknown.
+int mount_id_of(int fd) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+  int info = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (info < 0) return -1;
+  char text[1024];
+  ssize_t n = ::read(info, text, sizeof text - 1);
+  ::close(info);
+  if (n <= 0) return -1;
+  text[n] = '\0';
+  const char* at = std::strstr(text, "mnt_id:");
+  return at ? std::atoi(at + 7) : -1;
+}
+
+// Whether mount `id` is a FUSE file system that user `owner` mounted
+// (its user_id=), and its device's minor: /proc/self/mountinfo, line by
+// line in a fixed buffer (it asks no file system).
+bool fuse_mount_of(int id, uid_t owner, unsigned& minor) {
+  int fd = ::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  static char buffer[64 * 1024];  // the watcher's alone
+  std::size_t filled = 0;
+  bool found = false, done = false;
+  while (!found && !done) {
+    ssize_t n = ::read(fd, buffer + filled, sizeof buffer - 1 - filled);
+    if (n <= 0) done = true;
+    else filled += static_cast<std::size_t>(n);
+    buffer[filled] = '\0';
+    char* line = buffer;
+    while (char* end = std::strchr(line, '\n')) {
+      *end = '\0';
+      int mount = -1, parent = -1;
+      unsigned major = 0, dev_minor = 0;
+      const char* fields = std::strstr(line, " - ");
+      if (std::sscanf(line, "%d %d %u:%u", &mount, &parent, &major, &dev_minor) == 4 && mount == id && fields) {
+        char type[64] = "", source[256] = "", options[1024] = "";
+        std::sscanf(fields + 3, "%63s %255s %1023s", type, source, options);
+        char wanted[32];
+        std::snprintf(wanted, sizeof wanted, "user_id=%u", owner);
+        const char* at = std::strstr(options, wanted);
+        std::size_t length = std::strlen(wanted);
+        found = true;
+        if (major == 0 && std::strncmp(type, "fuse", 4) == 0 && at &&
+            (at == options || at[-1] == ',') && (at[length] == ',' || at[length] == '\0')) {
+          minor = dev_minor;
+          ::close(fd);
+          return true;
+        }
+        break;
+      }
+      line = end + 1;
+    }
+    // Keep the unfinished line; a line longer than the buffer is skipped.
+    std::size_t left = filled - static_cast<std::size_t>(line - buffer);
+    if (left == sizeof buffer - 1) left = 0;
+    std::memmove(buffer, line, left);
+    filled = left;
+  }
+  ::close(fd);
+  return false;
+}
 
 class Closer {
  public:
-  void add(int fd) {
-    {
-      std::lock_guard lock(mutex_);
-      queue_.push_back(fd);
-      ++pending_;
-      if (!started_) {
-        started_ = true;
-        start();
-      }
+  void add(int fd, uid_t passer) {
+    std::lock_guard lock(mutex_);
+    if (count_ == kQueueSize) {
+      ++kept_open_;
+      return;
+    }
+    queue_[(head_ + count_++) % kQueueSize] = Item{fd, passer};
+    ++pending_;
+    if (!start_closer_if_needed()) {
+      // No thread at all (none could be started): the old way.
+      --count_;
+      --pending_;
+      ::close(fd);
+      return;
     }
     work_.notify_one();
   }
@@ -52,90 +148,124 @@ class Closer {
   }
 
  private:
-  // What is being closed: its file's device, from what the kernel knows
-  // (no FUSE request), looked at before the close (during one the fd
-  // number is gone, and may be another file's).
-  struct Closing {
-    std::uint64_t number;
-    unsigned dev_major, dev_minor;
-  };
-
-  void start() {
-    struct sigaction action {};
-    action.sa_handler = interrupted;  // no SA_RESTART: the wait ends with EINTR
-    sigemptyset(&action.sa_mask);
-    ::sigaction(interrupt_signal(), &action, nullptr);
-    // Both threads take no signal of the process's (they go to its loop),
-    // and the closer only the interruption.
-    sigset_t all, old;
-    sigfillset(&all);
-    ::pthread_sigmask(SIG_BLOCK, &all, &old);
-    std::thread closer([this] {
-      sigset_t only;
-      sigemptyset(&only);
-      sigaddset(&only, interrupt_signal());
-      ::pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
-      run();
-    });
-    closer_ = closer.native_handle();
-    closer.detach();
-    std::thread([this] { watch(); }).detach();
-    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  // Under mutex_. A first closer (and the watcher), or one more when every
+  // closer has been stuck in one close for kStuck. False if none runs.
+  bool start_closer_if_needed() {
+    auto now = Clock::now();
+    std::size_t running = 0;
+    bool all_stuck = true;
+    for (const Slot& slot : slots_) {
+      if (!slot.started) continue;
+      ++running;
+      if (!slot.busy || now - slot.since < kStuck) all_stuck = false;
+    }
+    if (running > 0 && (!all_stuck || running == kMostClosers)) return true;
+    try {
+      if (running == 0) {
+        struct sigaction action {};
+        action.sa_handler = interrupted;  // no SA_RESTART: the wait ends with EINTR
+        sigemptyset(&action.sa_mask);
+        ::sigaction(interrupt_signal(), &action, nullptr);
+      }
+      // The new threads take no signal of the process's (they go to the
+      // caller's loop); a closer only the interruption.
+      sigset_t all, old;
+      sigfillset(&all);
+      ::pthread_sigmask(SIG_BLOCK, &all, &old);
+      Slot& slot = slots_[running];
+      std::thread closer([this, &slot] {
+        sigset_t only;
+        sigemptyset(&only);
+        sigaddset(&only, interrupt_signal());
+        ::pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
+        run(slot);
+      });
+      slot.thread = closer.native_handle();
+      slot.started = true;
+      closer.detach();
+      if (running == 0) std::thread([this] { watch(); }).detach();
+      ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    } catch (const std::system_error&) {
+      return running > 0;
+    }
+    return true;
   }
 
-  [[noreturn]] void run() {
+  [[noreturn]] void run(Slot& slot) {
     while (true) {
-      int fd;
+      Item item;
       {
         std::unique_lock lock(mutex_);
-        work_.wait(lock, [this] { return !queue_.empty(); });
-        fd = queue_.front();
-        queue_.pop_front();
+        work_.wait(lock, [this] { return count_ > 0; });
+        item = queue_[head_];
+        head_ = (head_ + 1) % kQueueSize;
+        --count_;
       }
-      struct statx file {};
-      bool known = ::statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &file) == 0;
+      int mount = mount_id_of(item.fd);
       {
         std::lock_guard lock(mutex_);
-        closing_ = Closing{++closes_, known ? file.stx_dev_major : ~0u, known ? file.stx_dev_minor : ~0u};
+        slot.busy = true;
+        slot.item = item;
+        slot.mount_id = mount;
+        slot.since = Clock::now();
       }
       watched_.notify_one();
-      ::close(fd);  // whatever it says, the descriptor is gone
-      std::lock_guard lock(mutex_);
-      closing_.reset();
-      --pending_;
+      ::close(item.fd);  // whatever it says, the descriptor is gone
+      {
+        std::lock_guard lock(mutex_);
+        slot.busy = false;
+        --pending_;
+      }
+      watched_.notify_one();
     }
   }
 
-  // A close that takes longer than kPatience is ended: a FUSE file's by
-  // aborting its connection (its server did not answer the flush in time;
-  // nothing else ends that wait), any other's by a signal.
+  // Every kPatience, each close that has taken longer is ended if it can
+  // be: a file of a FUSE mount that its passer mounted, by aborting that
+  // connection (its server did not answer the flush in time, and nothing
+  // else ends that wait; another user's mount is never touched), any
+  // other by a signal to its closer.
   [[noreturn]] void watch() {
     std::unique_lock lock(mutex_);
+    auto busy = [this] {
+      for (const Slot& slot : slots_) {
+        if (slot.busy) return true;
+      }
+      return false;
+    };
     while (true) {
-      watched_.wait(lock, [this] { return closing_.has_value(); });
-      Closing stuck = *closing_;
-      bool done = watched_.wait_for(lock, kPatience, [&] { return !closing_ || closing_->number != stuck.number; });
-      if (done) continue;
-      lock.unlock();
-      if (stuck.dev_major != 0 || !abort_fuse_connection(stuck.dev_minor)) ::pthread_kill(closer_, interrupt_signal());
-      lock.lock();
+      watched_.wait(lock, busy);  // asleep while nothing is being closed
+      watched_.wait_for(lock, kPatience);  // woken early by each close's end
+      auto now = Clock::now();
+      for (Slot& slot : slots_) {
+        if (!slot.started || !slot.busy || now - slot.since < kPatience) continue;
+        int mount = slot.mount_id;
+        uid_t passer = slot.item.passer;
+        pthread_t thread = slot.thread;
+        lock.unlock();
+        unsigned minor = 0;
+        bool aborted = mount >= 0 && passer != kNoPasser && fuse_mount_of(mount, passer, minor) && abort_fuse(minor);
+        if (!aborted) ::pthread_kill(thread, interrupt_signal());
+        lock.lock();
+      }
     }
   }
 
-  // FUSE connections are listed by device in the fusectl file system,
-  // mounted here in a mount namespace of this thread's own (the host's is
-  // left as it is). False if `minor` is no FUSE connection's.
-  bool abort_fuse_connection(unsigned minor) {
-    const std::string connections = "/sys/fs/fuse/connections";
-    if (!fusectl_mounted_) {
-      if (::unshare(CLONE_FS | CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-          ::mount("fusectl", connections.c_str(), "fusectl", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
-        return false;
+  // Through fusectl, mounted where nobody sees it (a detached mount: no
+  // namespace, nothing of the host's pinned).
+  bool abort_fuse(unsigned minor) {
+    if (fusectl_ < 0) {
+      int context = ::fsopen("fusectl", FSOPEN_CLOEXEC);
+      if (context < 0) return false;
+      if (::fsconfig(context, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0) {
+        fusectl_ = ::fsmount(context, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
       }
-      fusectl_mounted_ = true;
+      ::close(context);
+      if (fusectl_ < 0) return false;
     }
-    std::string abort = connections + "/" + std::to_string(minor) + "/abort";
-    int fd = ::open(abort.c_str(), O_WRONLY | O_CLOEXEC);
+    char path[32];
+    std::snprintf(path, sizeof path, "%u/abort", minor);
+    int fd = ::openat(fusectl_, path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) return false;
     bool done = ::write(fd, "1", 1) == 1;
     ::close(fd);
@@ -144,16 +274,15 @@ class Closer {
 
   std::mutex mutex_;
   std::condition_variable work_, watched_;
-  std::deque<int> queue_;
+  std::array<Item, kQueueSize> queue_{};
+  std::size_t head_ = 0, count_ = 0;
   std::size_t pending_ = 0;
-  bool started_ = false;
-  std::optional<Closing> closing_;
-  std::uint64_t closes_ = 0;
-  pthread_t closer_{};
-  bool fusectl_mounted_ = false;  // the watcher's alone
+  std::size_t kept_open_ = 0;
+  std::array<Slot, kMostClosers> slots_{};
+  int fusectl_ = -1;  // the watcher's alone
 };
 
-// Never destroyed: the thread may still be in a close() at exit.
+// Never destroyed: a closer may still be in a close() at exit.
 Closer& closer() {
   static Closer* the = new Closer;
   return *the;
@@ -161,9 +290,9 @@ Closer& closer() {
 
 }  // namespace
 
-void close_later(UniqueFd fd) {
+void close_later(UniqueFd fd, uid_t passer) {
   if (!fd) return;
-  closer().add(fd.release());
+  closer().add(fd.release(), passer);
 }
 
 std::size_t closes_pending() { return closer().pending(); }

@@ -3,21 +3,24 @@
 // wants when the descriptor came from somebody else: a file on a FUSE
 // mount whose server never answers the FLUSH that every close sends (for
 // ever, and SIGKILL does not end it), a TCP socket with SO_LINGER and
-// unsent data (its linger time), a serial line draining its output (its
-// closing_wait, 30 s by default), and a Unix socket whose queue still holds
-// such descriptors (its last close releases them). A monitor hands every
-// descriptor a client passed, and every client's socket, to this thread.
+// unsent data its peer does not read (its linger time), a serial line
+// draining its output (its closing_wait, 30 s by default), and a Unix
+// socket whose queue still holds such descriptors (its last close releases
+// them). A monitor hands every descriptor a client passed, every client
+// terminal it opened again, and every client's socket to these threads.
 //
-// One thread, started on first use, never joined, and a watcher: a close
-// that takes more than a second is ended, a FUSE file's by aborting its
-// connection (through fusectl, mounted in a mount namespace of the
-// watcher's own: nothing else ends that wait, not even SIGKILL), any
-// other's by a signal to the closer (a linger, a drain: interruptible
-// waits). Meanwhile the descriptors queued behind it wait, each in its
-// slot of the fd table (the connection limits bound them), and a child
-// forked then inherits them. Root only (the abort). Not for use in a
-// child between fork and exec.
+// A watcher ends a close that takes more than a second where it can: a
+// file of a FUSE mount that the descriptor's passer mounted (user_id=) by
+// aborting that connection (fusectl, on a detached mount: root only),
+// another's by a signal to its closer (a linger and a drain wait
+// interruptibly). A close that still does not end (another user's FUSE
+// mount, one under an overlay) holds its closer: after 5 s the next
+// close_later() starts another, up to 8; what waits meanwhile (at most
+// 4,096, then kept open) holds its fd-table slot, and a child forked then
+// inherits it. Not for use in a child between fork and exec.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstddef>
 #include <utility>
@@ -26,8 +29,11 @@
 
 namespace vcon {
 
-void close_later(UniqueFd fd);
-// Descriptors handed over and not closed yet (the one being closed among
+// Who passed a descriptor: unknown, for what no client passed.
+inline constexpr uid_t kNoPasser = static_cast<uid_t>(-1);
+
+void close_later(UniqueFd fd, uid_t passer = kNoPasser);
+// Descriptors handed over and not closed yet (the ones being closed among
 // them): more than a few only while a close is stuck.
 std::size_t closes_pending();
 
@@ -43,16 +49,17 @@ void close_descriptor_later(Descriptor& descriptor) {
 class ForeignFd {
  public:
   ForeignFd() = default;
-  explicit ForeignFd(UniqueFd fd) : fd_(std::move(fd)) {}
-  ForeignFd(ForeignFd&&) noexcept = default;
+  explicit ForeignFd(UniqueFd fd, uid_t passer = kNoPasser) : fd_(std::move(fd)), passer_(passer) {}
+  ForeignFd(ForeignFd&& other) noexcept : fd_(std::move(other.fd_)), passer_(other.passer_) {}
   ForeignFd& operator=(ForeignFd&& other) noexcept {
     if (this != &other) {
-      close_later(std::move(fd_));
+      close_later(std::move(fd_), passer_);
       fd_ = std::move(other.fd_);
+      passer_ = other.passer_;
     }
     return *this;
   }
-  ~ForeignFd() { close_later(std::move(fd_)); }
+  ~ForeignFd() { close_later(std::move(fd_), passer_); }
 
   int get() const { return fd_.get(); }
   explicit operator bool() const { return fd_.valid(); }
@@ -61,6 +68,7 @@ class ForeignFd {
 
  private:
   UniqueFd fd_;
+  uid_t passer_ = kNoPasser;
 };
 
 }  // namespace vcon

@@ -1,6 +1,7 @@
 // Control session: hello, then requests. Requests are JSON {"op": ...}.
 #include "monitor/control_session.hpp"
 
+#include "base/fd_closer.hpp"
 #include "base/json_text.hpp"
 #include "base/memory.hpp"
 
@@ -299,8 +300,8 @@ ClientLimits ClientListener::fitted_to_fd_limit(ClientLimits limits) {
     }
     // Room for the console, the log, the zone's fds and the spare. Each
     // connection holds its socket, at most one fd queued for it
-    // (FrameConnection::kFdLimit) and, a direct client's, its terminal's
-    // two (docs/monitor.md): four at most.
+    // (FrameConnection::kFdLimit), one it passed and, a direct client's,
+    // its terminal's two (docs/monitor.md): four at most at a time.
     constexpr rlim_t kReserved = 64, kPerConnection = 4;
     std::size_t fit = fds.rlim_cur > 2 * kReserved ? static_cast<std::size_t>(fds.rlim_cur - kReserved) : 64;
     limits.total = std::min(limits.total, std::max<std::size_t>(fit / kPerConnection, 16));
@@ -322,8 +323,10 @@ Result<void> ClientListener::listen(const std::string& path) {
 }
 
 void ClientListener::close() {
+  // Connections not accepted yet go with the listener, and what they sent.
   std::error_code ignored;
-  acceptor_.close(ignored);
+  int fd = acceptor_.release(ignored);
+  if (fd >= 0) close_later(UniqueFd(fd));
   retry_.cancel();
   for (auto& weak : connections_) {
     if (auto connection = weak.lock()) connection->close_after_send();
@@ -362,7 +365,10 @@ void ClientListener::out_of_fds() {
       constexpr char kBusy[] = "the monitor is out of file descriptors; try again";
       std::string frame = proto::encode(FrameType::Error, kBusy);
       [[maybe_unused]] auto n = ::send(taken, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      ::close(taken);
+      ucred peer{};
+      socklen_t length = sizeof peer;
+      uid_t passer = ::getsockopt(taken, SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0 ? peer.uid : kNoPasser;
+      close_later(UniqueFd(taken), passer);  // it may queue descriptors already
     }
     spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
@@ -426,8 +432,10 @@ std::shared_ptr<void> ClientListener::counted(const std::shared_ptr<Counts>& cou
 void ClientListener::refuse(asio::local::stream_protocol::socket& socket, uid_t uid, const std::string& why) {
   std::string frame = proto::encode(FrameType::Error, why);
   [[maybe_unused]] auto n = ::send(socket.native_handle(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  // Closed elsewhere: what it sent may hold descriptors (base/fd_closer.hpp).
   std::error_code ignored;
-  socket.close(ignored);
+  int fd = socket.release(ignored);
+  if (fd >= 0) close_later(UniqueFd(fd), uid);
   target_.log_refusal(uid, "connection refused: " + why);
 }
 

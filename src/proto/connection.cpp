@@ -26,9 +26,10 @@ void FrameConnection::set_handlers(FrameHandler on_frame, CloseHandler on_close)
 }
 
 // recvmsg rather than read: a client may pass its terminal with a frame
-// (direct output). Whatever else comes with fds is let go of at once (on
-// the closer's thread), so a client cannot make the monitor hold
-// descriptors, nor wait on their close.
+// (direct output), one descriptor with the request that takes it. A
+// client that passes more, or one nobody takes, is closed; what it passed
+// is let go of on the closer's threads, so a client can neither make the
+// monitor hold descriptors nor wait on their close.
 void FrameConnection::read_more() {
   socket_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](std::error_code ec) {
     if (self->closed_) return;
@@ -38,11 +39,12 @@ void FrameConnection::read_more() {
     }
     std::vector<UniqueFd> passed;
     ssize_t n = receive_some(self->socket_.native_handle(), self->read_buffer_.data(), self->read_buffer_.size(), passed);
-    if (!passed.empty()) {
-      // One at a time: an earlier one nobody took goes, as do all but the first.
-      self->received_fd_ = ForeignFd(std::move(passed.front()));
-      for (std::size_t i = 1; i < passed.size(); ++i) close_later(std::move(passed[i]));
+    if (passed.size() > 1) {
+      for (auto& fd : passed) close_later(std::move(fd), self->peer_uid());
+      self->close("it passed more than one descriptor at a time");
+      return;
     }
+    if (!passed.empty()) self->received_fd_ = ForeignFd(std::move(passed.front()), self->peer_uid());
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
       self->read_more();
       return;
@@ -61,7 +63,10 @@ void FrameConnection::read_more() {
       if (handler) handler(std::move(frame->value()));
       if (self->closed_) return;
     }
-    self->received_fd_ = ForeignFd();  // nobody took it
+    if (self->received_fd_) {
+      self->close("it passed a descriptor with no request for it");
+      return;
+    }
     self->read_more();
   });
 }
@@ -252,13 +257,24 @@ void FrameConnection::close(const std::string& reason) {
 void FrameConnection::let_go_of_socket() {
   received_fd_ = ForeignFd();
   if (!socket_.is_open()) return;
+  uid_t peer = peer_uid();
   std::error_code ec;
   int fd = socket_.release(ec);  // its pending operations end (operation_aborted)
   if (ec) {
     socket_.close(ec);
     return;
   }
-  close_later(UniqueFd(fd));
+  close_later(UniqueFd(fd), peer);  // what it still queues is the peer's
+}
+
+uid_t FrameConnection::peer_uid() {
+  if (!peer_uid_) {
+    ucred peer{};
+    socklen_t length = sizeof peer;
+    bool known = ::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0;
+    peer_uid_ = known ? peer.uid : kNoPasser;
+  }
+  return *peer_uid_;
 }
 
 }  // namespace vcon::proto

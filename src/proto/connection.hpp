@@ -81,10 +81,10 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   // Keeps `slot` for as long as this connection lives (a connection count).
   void hold(std::shared_ptr<void> slot) { slot_ = std::move(slot); }
   std::uint64_t dropped_bytes() const { return queue_.dropped_bytes(); }
-  // The fd that came (SCM_RIGHTS) with the frame being handled, if any;
-  // at most one is held, until the next read: fds nobody takes are closed,
-  // as is the socket, on the closer's thread (base/fd_closer.hpp: a client
-  // may pass one whose close never returns).
+  // The fd that came (SCM_RIGHTS) with the frame being handled, if any,
+  // for the handler of a request that takes one. One nobody takes closes
+  // the connection; it and the socket are closed on the closer's threads
+  // (base/fd_closer.hpp: a client may pass one whose close never returns).
   ForeignFd take_received_fd() { return std::move(received_fd_); }
 
  private:
@@ -100,6 +100,9 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   // Closes the socket (and what it may still hold that the client queued)
   // on the closer's thread.
   void let_go_of_socket();
+  // Who is at the other end (SO_PEERCRED, asked once): who passed what
+  // comes through it.
+  uid_t peer_uid();
 
   asio::local::stream_protocol::socket socket_;
   FrameDecoder decoder_;
@@ -117,6 +120,7 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   std::function<void()> on_drained_;
   std::shared_ptr<void> slot_;
   ForeignFd received_fd_;
+  std::optional<uid_t> peer_uid_;
   std::size_t send_buffer_ = 0;  // what set_send_buffer() set; 0: untouched
   int default_send_buffer_ = 0;  // the socket's own, to go back to
 };
