@@ -10,6 +10,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -362,11 +363,12 @@ class StuckFs:
     does the exec or exit of a process holding one: this test never opens
     it (hostile.py, which never forks, does)."""
 
-    def __init__(self, where):
+    def __init__(self, where, allow_other=False):
         self.mountpoint = os.path.join(where, "stuck")
         os.mkdir(self.mountpoint)
         self.file = os.path.join(self.mountpoint, "file")
-        self.process = subprocess.Popen([STUCK_FS, self.mountpoint], stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen([STUCK_FS, self.mountpoint] + (["allow_other"] if allow_other else []),
+                                        stdout=subprocess.PIPE, text=True)
         assert self.process.stdout.readline().strip() == "mounted"
 
     def wait_for_flush(self, timeout=15):
@@ -409,6 +411,33 @@ def test_a_client_passing_a_file_whose_close_never_returns_cannot_stop_the_monit
         stuck.end()
         if hostile:
             hostile.finish()
+    still_serving(vcon, zone, monitor)
+
+
+def test_a_user_passing_a_file_of_roots_file_system_does_not_get_it_cut_off(vcon, zone, make_user):
+    """The monitor aborts only a FUSE mount of the passer's own. A user who
+    passes a file of root's mount (allow_other) whose flush never comes
+    holds one of the monitor's closing threads, not its loop, and root's
+    mount stays."""
+    user = make_user("fds")
+    monitor = monitor_pid(vcon, zone)
+    where = tempfile.mkdtemp(prefix="vcon-stuck-", dir="/tmp")
+    os.chmod(where, 0o755)  # the user opens the file
+    stuck = StuckFs(where, allow_other=True)
+    hostile = None
+    try:
+        hostile = Hostile(vcon, user, "fds", 1, os.path.join(vcon.run_dir(zone), "console.sock"), stuck.file)
+        assert hostile.connected == 1
+        stuck.wait_for_flush()
+        still_serving(vcon, zone, monitor)
+        time.sleep(3)  # the watcher has looked at that close twice by now
+        assert stuck.process.poll() is None, "root's file system was cut off for a user who passed one of its files"
+        still_serving(vcon, zone, monitor)
+    finally:
+        stuck.end()
+        if hostile:
+            hostile.finish()
+        os.rmdir(where)
     still_serving(vcon, zone, monitor)
 
 

@@ -1,4 +1,4 @@
-// stuck_fs MOUNTPOINT: a FUSE file system of one file, "file", whose every
+// stuck_fs MOUNTPOINT [allow_other]: a FUSE file system of one file, "file", whose every
 // close() never returns: the FLUSH request that each close sends is never
 // answered. Any local user can mount one (fusermount3) and pass a
 // descriptor of that file to a process, which then waits for ever when it
@@ -82,11 +82,13 @@ static const struct fuse_lowlevel_ops ops = {
 };
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: stuck_fs MOUNTPOINT\n");
+  int others = argc == 3 && strcmp(argv[2], "allow_other") == 0;
+  if (argc != 2 && !others) {
+    fprintf(stderr, "usage: stuck_fs MOUNTPOINT [allow_other]\n");
     return 2;
   }
-  char *fuse_argv[] = {argv[0], "-o", "fsname=stuck_fs", NULL};
+  // allow_other: other users may open its file too (mounted by root).
+  char *fuse_argv[] = {argv[0], "-o", others ? "fsname=stuck_fs,allow_other" : "fsname=stuck_fs", NULL};
   struct fuse_args args = FUSE_ARGS_INIT(3, fuse_argv);
   struct fuse_session *session = fuse_session_new(&args, &ops, sizeof ops, NULL);
   if (!session) return 1;
