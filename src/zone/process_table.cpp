@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <sstream>
 
 #include "base/files.hpp"
@@ -73,28 +74,33 @@ std::string command_line(pid_t pid) {
   std::replace(command.begin(), command.end(), '\0', ' ');
   return command;
 }
-}  // namespace
-
-std::vector<ZoneProcess> processes_in_pid_namespace_of(pid_t init_pid) {
-  std::vector<ZoneProcess> processes;
+// Calls `each` with the host PID of every process in `init_pid`'s PID
+// namespace (as /proc lists them now).
+void each_process_in_pid_namespace_of(pid_t init_pid, const std::function<void(pid_t)>& each) {
   auto zone_ns = pid_namespace(init_pid);
-  if (!zone_ns) return processes;
+  if (!zone_ns) return;
   DIR* proc = ::opendir("/proc");
-  if (!proc) return processes;
+  if (!proc) return;
   while (dirent* entry = ::readdir(proc)) {
     char* end = nullptr;
     long pid = std::strtol(entry->d_name, &end, 10);
     if (*end != '\0' || pid <= 0) continue;
-    if (pid_namespace(static_cast<pid_t>(pid)) != zone_ns) continue;
-    // Up to NGROUPS_MAX groups come before NSpid: ~720 KB at most.
-    auto text = read_file("/proc/" + std::to_string(pid) + "/status", 1 << 20);
-    if (!text) continue;  // it exited meanwhile
-    auto status = parse_proc_status(text.value());
-    if (!status) continue;
-    processes.push_back({static_cast<pid_t>(pid), status->nspid.back(), status->uid,
-                         command_line(static_cast<pid_t>(pid))});
+    if (pid_namespace(static_cast<pid_t>(pid)) == zone_ns) each(static_cast<pid_t>(pid));
   }
   ::closedir(proc);
+}
+}  // namespace
+
+std::vector<ZoneProcess> processes_in_pid_namespace_of(pid_t init_pid) {
+  std::vector<ZoneProcess> processes;
+  each_process_in_pid_namespace_of(init_pid, [&](pid_t pid) {
+    // Up to NGROUPS_MAX groups come before NSpid: ~720 KB at most.
+    auto text = read_file("/proc/" + std::to_string(pid) + "/status", 1 << 20);
+    if (!text) return;  // it exited meanwhile
+    auto status = parse_proc_status(text.value());
+    if (!status) return;
+    processes.push_back({pid, status->nspid.back(), status->uid, command_line(pid)});
+  });
   std::sort(processes.begin(), processes.end(), [](auto& a, auto& b) { return a.zone_pid < b.zone_pid; });
   return processes;
 }
@@ -125,19 +131,10 @@ bool signal_zone_process(pid_t init_pid, pid_t pid, int sig) {
 // (up to ~720 KB of groups) and how many processes there are.
 std::vector<pid_t> zone_process_group(pid_t init_pid, pid_t group) {
   std::vector<pid_t> members;
-  auto zone_ns = pid_namespace(init_pid);
-  if (!zone_ns) return members;
-  DIR* proc = ::opendir("/proc");
-  if (!proc) return members;
-  while (dirent* entry = ::readdir(proc)) {
-    char* end = nullptr;
-    long pid = std::strtol(entry->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0) continue;
-    if (pid_namespace(static_cast<pid_t>(pid)) != zone_ns) continue;
+  each_process_in_pid_namespace_of(init_pid, [&](pid_t pid) {
     auto stat = read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
-    if (stat && parse_stat_process_group(stat.value()) == group) members.push_back(static_cast<pid_t>(pid));
-  }
-  ::closedir(proc);
+    if (stat && parse_stat_process_group(stat.value()) == group) members.push_back(pid);
+  });
   return members;
 }
 
