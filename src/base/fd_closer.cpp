@@ -148,8 +148,9 @@ class Closer {
   }
 
  private:
-  // Under mutex_. A first closer (and the watcher), or one more when every
-  // closer has been stuck in one close for kStuck. False if none runs.
+  // Under mutex_. A first closer and the watcher, or one more closer when
+  // every closer has been stuck in one close for kStuck. False if no
+  // closer runs.
   bool start_closer_if_needed() {
     auto now = Clock::now();
     std::size_t running = 0;
@@ -159,36 +160,44 @@ class Closer {
       ++running;
       if (!slot.busy || now - slot.since < kStuck) all_stuck = false;
     }
-    if (running > 0 && (!all_stuck || running == kMostClosers)) return true;
-    try {
-      if (running == 0) {
-        struct sigaction action {};
-        action.sa_handler = interrupted;  // no SA_RESTART: the wait ends with EINTR
-        sigemptyset(&action.sa_mask);
-        ::sigaction(interrupt_signal(), &action, nullptr);
-      }
-      // The new threads take no signal of the process's (they go to the
-      // caller's loop); a closer only the interruption.
-      sigset_t all, old;
-      sigfillset(&all);
-      ::pthread_sigmask(SIG_BLOCK, &all, &old);
-      Slot& slot = slots_[running];
-      std::thread closer([this, &slot] {
-        sigset_t only;
-        sigemptyset(&only);
-        sigaddset(&only, interrupt_signal());
-        ::pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
-        run(slot);
-      });
-      slot.thread = closer.native_handle();
-      slot.started = true;
-      closer.detach();
-      if (running == 0) std::thread([this] { watch(); }).detach();
-      ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    } catch (const std::system_error&) {
-      return running > 0;
+    bool closer = running == 0 || (all_stuck && running < kMostClosers);
+    bool watcher = !watching_;
+    if (!closer && !watcher) return true;
+    if (running == 0) {
+      struct sigaction action {};
+      action.sa_handler = interrupted;  // no SA_RESTART: the wait ends with EINTR
+      sigemptyset(&action.sa_mask);
+      ::sigaction(interrupt_signal(), &action, nullptr);
     }
-    return true;
+    // The new threads take no signal of the process's (they go to the
+    // caller's loop); a closer only the interruption.
+    sigset_t all, old;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_BLOCK, &all, &old);
+    try {
+      if (closer) {
+        Slot& slot = slots_[running];
+        std::thread thread([this, &slot] {
+          sigset_t only;
+          sigemptyset(&only);
+          sigaddset(&only, interrupt_signal());
+          ::pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
+          run(slot);
+        });
+        slot.thread = thread.native_handle();
+        slot.started = true;
+        thread.detach();
+        ++running;
+      }
+      if (watcher) {
+        std::thread([this] { watch(); }).detach();
+        watching_ = true;
+      }
+    } catch (const std::system_error&) {
+      // No thread more: what runs goes on.
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return running > 0;
   }
 
   [[noreturn]] void run(Slot& slot) {
@@ -279,6 +288,7 @@ class Closer {
   std::size_t pending_ = 0;
   std::size_t kept_open_ = 0;
   std::array<Slot, kMostClosers> slots_{};
+  bool watching_ = false;
   int fusectl_ = -1;  // the watcher's alone
 };
 
