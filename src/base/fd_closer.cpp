@@ -210,22 +210,23 @@ class Closer {
         head_ = (head_ + 1) % kQueueSize;
         --count_;
       }
-      int mount = mount_id_of(item.fd);
+      // Only a passed file's mount can be aborted (a socket's queue is out of sight).
+      int mount = item.passer == kNoPasser ? -1 : mount_id_of(item.fd);
+      bool wake;
       {
         std::lock_guard lock(mutex_);
         slot.busy = true;
         slot.item = item;
         slot.mount_id = mount;
         slot.since = Clock::now();
+        wake = watcher_idle_;  // woken once for a run of closes, not for each
+        watcher_idle_ = false;
       }
-      watched_.notify_one();
+      if (wake) watched_.notify_one();
       ::close(item.fd);  // whatever it says, the descriptor is gone
-      {
-        std::lock_guard lock(mutex_);
-        slot.busy = false;
-        --pending_;
-      }
-      watched_.notify_one();
+      std::lock_guard lock(mutex_);
+      slot.busy = false;  // the watcher finds it so when it wakes: no wake for it
+      --pending_;
     }
   }
 
@@ -243,8 +244,12 @@ class Closer {
       return false;
     };
     while (true) {
-      watched_.wait(lock, busy);  // asleep while nothing is being closed
-      watched_.wait_for(lock, kPatience);  // woken early by each close's end
+      while (!busy()) {  // asleep while nothing is being closed
+        watcher_idle_ = true;  // (each time: a close may have come and gone before it woke)
+        watched_.wait(lock);
+      }
+      watcher_idle_ = false;
+      watched_.wait_for(lock, kPatience);
       auto now = Clock::now();
       for (Slot& slot : slots_) {
         if (!slot.started || !slot.busy || now - slot.since < kPatience) continue;
@@ -289,6 +294,7 @@ class Closer {
   std::size_t kept_open_ = 0;
   std::array<Slot, kMostClosers> slots_{};
   bool watching_ = false;
+  bool watcher_idle_ = false;  // in its wait for a close to start
   int fusectl_ = -1;  // the watcher's alone
 };
 

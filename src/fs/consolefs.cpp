@@ -90,6 +90,7 @@ void exchange(asio::io_context& io, const std::string& socket_path, std::vector<
   };
   auto state = std::make_shared<State>(State{{}, requests.size(), std::move(done)});
   auto connection = std::make_shared<proto::FrameConnection>(std::move(socket));
+  connection->trust_peer();
   auto finish = [state, weak = std::weak_ptr(connection)](Result<std::vector<json>> result) {
     if (!state->done) return;
     auto done = std::move(state->done);
@@ -394,6 +395,7 @@ class ConsoleFs {
     }
     file.writes = writes;
     file.connection = std::make_shared<proto::FrameConnection>(std::move(socket));
+    file.connection->trust_peer();
     file.connection->start([this, id](proto::Frame frame) { on_frame(id, std::move(frame)); },
                            [this, id](const std::string&) { on_close(id); });
     json hello{{"version", proto::kVersion},

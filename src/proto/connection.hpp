@@ -104,6 +104,13 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   // comes through it.
   uid_t peer_uid();
 
+ public:
+  // The other end is a monitor, trusted (consolefs): the socket is closed
+  // in place, not on the closer's threads.
+  void trust_peer() { trusted_peer_ = true; }
+
+ private:
+
   asio::local::stream_protocol::socket socket_;
   FrameDecoder decoder_;
   std::array<char, 16384> read_buffer_;
@@ -121,6 +128,7 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   std::shared_ptr<void> slot_;
   ForeignFd received_fd_;
   std::optional<uid_t> peer_uid_;
+  bool trusted_peer_ = false;
   std::size_t send_buffer_ = 0;  // what set_send_buffer() set; 0: untouched
   int default_send_buffer_ = 0;  // the socket's own, to go back to
 };
