@@ -10,7 +10,7 @@ reports=$(mktemp -d /tmp/vcon-sanitizers.XXXXXX)
 chmod 1777 "$reports"  # processes run as the tests' users write here too
 export ASAN_OPTIONS="log_path=$reports/asan:abort_on_error=1:detect_leaks=1:quarantine_size_mb=16:malloc_context_size=20"
 export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1"
-export LSAN_OPTIONS="suppressions=$(dirname "$0")/lsan.supp"
+export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp"  # ctest runs in the build directory
 export VCON_BUILD="$build"
 export VCON_SANITIZED=1  # memory bounds get ASan's slack (tests/e2e/conftest.py)
 status=0

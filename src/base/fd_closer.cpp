@@ -21,7 +21,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
-#include <thread>
 
 namespace vcon {
 
@@ -50,7 +49,9 @@ struct Item {
 };
 
 // One closer thread and what it is closing.
+class Closer;
 struct Slot {
+  Closer* owner = nullptr;
   pthread_t thread{};
   bool started = false;
   bool busy = false;
@@ -174,31 +175,40 @@ class Closer {
     sigset_t all, old;
     sigfillset(&all);
     ::pthread_sigmask(SIG_BLOCK, &all, &old);
-    try {
-      if (closer) {
-        Slot& slot = slots_[running];
-        std::thread thread([this, &slot] {
-          sigset_t only;
-          sigemptyset(&only);
-          sigaddset(&only, interrupt_signal());
-          ::pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
-          run(slot);
-        });
-        slot.thread = thread.native_handle();
+    // pthread_create with the slot as its argument: no heap memory for a
+    // thread's start (LeakSanitizer saw such a block, held by a thread
+    // just starting at exit, as lost). Failing to start one is not fatal:
+    // what runs goes on.
+    pthread_attr_t attributes;
+    ::pthread_attr_init(&attributes);
+    ::pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    if (closer) {
+      Slot& slot = slots_[running];
+      slot.owner = this;
+      if (::pthread_create(&slot.thread, &attributes, start_closer, &slot) == 0) {
         slot.started = true;
-        thread.detach();
         ++running;
       }
-      if (watcher) {
-        std::thread([this] { watch(); }).detach();
-        watching_ = true;
-      }
-    } catch (const std::system_error&) {
-      // No thread more: what runs goes on.
     }
+    if (watcher) {
+      pthread_t thread;
+      if (::pthread_create(&thread, &attributes, start_watcher, this) == 0) watching_ = true;
+    }
+    ::pthread_attr_destroy(&attributes);
     ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
     return running > 0;
   }
+
+  static void* start_closer(void* argument) {
+    auto& slot = *static_cast<Slot*>(argument);
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, interrupt_signal());
+    ::pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
+    slot.owner->run(slot);
+  }
+
+  static void* start_watcher(void* argument) { static_cast<Closer*>(argument)->watch(); }
 
   [[noreturn]] void run(Slot& slot) {
     while (true) {
