@@ -319,6 +319,13 @@ Result<std::vector<UniqueFd>> receive_fds(int socket, std::size_t count) {
   return std::move(message->fds);
 }
 
+std::optional<ucred> peer_credentials(int socket) {
+  ucred peer{};
+  socklen_t length = sizeof peer;
+  if (::getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) return std::nullopt;
+  return peer;
+}
+
 Result<void> set_nonblocking(int fd) {
   int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return errno_error("make fd non-blocking");

@@ -1,6 +1,8 @@
 // Small file-system helpers with Result errors, shared by the CLI and monitor.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -75,6 +77,10 @@ Result<SocketMessage> receive_message(int socket, std::size_t max_fds);
 ssize_t receive_some(int socket, char* buffer, std::size_t size, std::vector<UniqueFd>& fds);
 
 Result<void> set_nonblocking(int fd);
+
+// Who is at the other end of a connected Unix socket (SO_PEERCRED), if
+// the kernel says.
+std::optional<ucred> peer_credentials(int socket);
 
 // A running monitor is one that holds flock(LOCK_EX) on its lock file, so no
 // stale PID file can lie. take_lock_file() creates (0644) and locks `path`,

@@ -3,6 +3,7 @@
 #include "monitor/console_hub.hpp"
 
 #include "base/clock.hpp"
+#include "base/files.hpp"
 #include "console/notice_text.hpp"
 
 #include <pwd.h>
@@ -32,11 +33,9 @@ constexpr std::size_t kScreenTail = 64 * 1024;
 Peer peer_of(int socket) {
   Peer peer;
   peer.uid = static_cast<uid_t>(-1);  // unknown is nobody, never root
-  ucred credentials{};
-  socklen_t length = sizeof credentials;
-  if (::getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0) {
-    peer.uid = credentials.uid;
-    peer.pid = credentials.pid;
+  if (auto credentials = peer_credentials(socket)) {
+    peer.uid = credentials->uid;
+    peer.pid = credentials->pid;
   }
   passwd entry{}, *found = nullptr;
   char buffer[4096];

@@ -365,10 +365,7 @@ void ClientListener::out_of_fds() {
       constexpr char kBusy[] = "the monitor is out of file descriptors; try again";
       std::string frame = proto::encode(FrameType::Error, kBusy);
       [[maybe_unused]] auto n = ::send(taken, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      ucred peer{};
-      socklen_t length = sizeof peer;
-      uid_t passer = ::getsockopt(taken, SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0 ? peer.uid : kNoPasser;
-      close_later(UniqueFd(taken), passer);  // it may queue descriptors already
+      close_later(UniqueFd(taken));  // it may queue descriptors already
     }
     spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
@@ -435,7 +432,7 @@ void ClientListener::refuse(asio::local::stream_protocol::socket& socket, uid_t 
   // Closed elsewhere: what it sent may hold descriptors (base/fd_closer.hpp).
   std::error_code ignored;
   int fd = socket.release(ignored);
-  if (fd >= 0) close_later(UniqueFd(fd), uid);
+  if (fd >= 0) close_later(UniqueFd(fd));
   target_.log_refusal(uid, "connection refused: " + why);
 }
 

@@ -271,13 +271,8 @@ void FrameConnection::let_go_of_socket() {
 }
 
 uid_t FrameConnection::peer_uid() {
-  if (!peer_uid_) {
-    ucred peer{};
-    socklen_t length = sizeof peer;
-    bool known = ::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0;
-    peer_uid_ = known ? peer.uid : kNoPasser;
-  }
-  return *peer_uid_;
+  auto peer = peer_credentials(socket_.native_handle());
+  return peer ? peer->uid : kNoPasser;
 }
 
 }  // namespace vcon::proto

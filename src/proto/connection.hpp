@@ -86,6 +86,9 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   // the connection; it and the socket are closed on the closer's threads
   // (base/fd_closer.hpp: a client may pass one whose close never returns).
   ForeignFd take_received_fd() { return std::move(received_fd_); }
+  // The other end is a monitor, trusted (consolefs): the socket is closed
+  // in place, not on the closer's threads.
+  void trust_peer() { trusted_peer_ = true; }
 
  private:
   void read_more();
@@ -100,16 +103,8 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   // Closes the socket (and what it may still hold that the client queued)
   // on the closer's thread.
   void let_go_of_socket();
-  // Who is at the other end (SO_PEERCRED, asked once): who passed what
-  // comes through it.
+  // Who is at the other end (SO_PEERCRED): who passed what comes through it.
   uid_t peer_uid();
-
- public:
-  // The other end is a monitor, trusted (consolefs): the socket is closed
-  // in place, not on the closer's threads.
-  void trust_peer() { trusted_peer_ = true; }
-
- private:
 
   asio::local::stream_protocol::socket socket_;
   FrameDecoder decoder_;
@@ -127,7 +122,6 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   std::function<void()> on_drained_;
   std::shared_ptr<void> slot_;
   ForeignFd received_fd_;
-  std::optional<uid_t> peer_uid_;
   bool trusted_peer_ = false;
   std::size_t send_buffer_ = 0;  // what set_send_buffer() set; 0: untouched
   int default_send_buffer_ = 0;  // the socket's own, to go back to
