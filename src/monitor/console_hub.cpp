@@ -311,12 +311,6 @@ void ConsoleHub::on_frame(ClientId id, proto::Frame frame) {
 void ConsoleHub::on_request(ClientId id, const std::string& payload) {
   Client& client = clients_.at(id);
   auto request = proto::parse_request(payload);
-  // A descriptor comes with a direct request only: one that came with
-  // another request, or a malformed one, is let go of here (one that came
-  // with no request closes the connection).
-  if (!request || request->op != proto::Op::Direct) {
-    ForeignFd stray = client.connection->take_received_fd();  // closed on the closer's threads
-  }
   if (!request) return info(id, request.error().message());
   switch (request->op) {
     case proto::Op::Who: {

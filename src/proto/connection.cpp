@@ -26,10 +26,11 @@ void FrameConnection::set_handlers(FrameHandler on_frame, CloseHandler on_close)
 }
 
 // recvmsg rather than read: a client may pass its terminal with a frame
-// (direct output), one descriptor with the request that takes it. A
-// client that passes more, or one nobody takes, is closed; what it passed
-// is let go of on the closer's threads, so a client can neither make the
-// monitor hold descriptors nor wait on their close.
+// (direct output), one descriptor with the request that takes it. One that
+// came with another request is let go of; a client that passes more than
+// one, or one with no request, is closed. What it passed is let go of on
+// the closer's threads, so a client can neither make the monitor hold
+// descriptors nor wait on their close.
 void FrameConnection::read_more() {
   socket_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](std::error_code ec) {
     if (self->closed_) return;
@@ -54,19 +55,24 @@ void FrameConnection::read_more() {
       return;
     }
     self->decoder_.feed(std::string_view(self->read_buffer_.data(), static_cast<std::size_t>(n)));
+    bool requested = false;
     while (auto frame = self->decoder_.next()) {
       if (!*frame) {
         self->close(frame->error().message());
         return;
       }
+      requested = requested || frame->value().type == FrameType::Request;
       auto handler = self->on_frame_;  // the call may replace or clear on_frame_
       if (handler) handler(std::move(frame->value()));
       if (self->closed_) return;
     }
-    if (self->received_fd_) {
+    // One nobody took: with a request (not a direct one, or refused), it
+    // goes and the request was answered; with none, the client goes too.
+    if (self->received_fd_ && !requested) {
       self->close("it passed a descriptor with no request for it");
       return;
     }
+    self->received_fd_ = ForeignFd();
     self->read_more();
   });
 }

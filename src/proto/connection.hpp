@@ -82,9 +82,10 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   void hold(std::shared_ptr<void> slot) { slot_ = std::move(slot); }
   std::uint64_t dropped_bytes() const { return queue_.dropped_bytes(); }
   // The fd that came (SCM_RIGHTS) with the frame being handled, if any,
-  // for the handler of a request that takes one. One nobody takes closes
-  // the connection; it and the socket are closed on the closer's threads
-  // (base/fd_closer.hpp: a client may pass one whose close never returns).
+  // for the handler of a request that takes one (read_more() says what
+  // becomes of one nobody takes). It and the socket are closed on the
+  // closer's threads (base/fd_closer.hpp: a client may pass one whose
+  // close never returns).
   ForeignFd take_received_fd() { return std::move(received_fd_); }
   // The other end is a monitor, trusted (consolefs): the socket is closed
   // in place, not on the closer's threads.
