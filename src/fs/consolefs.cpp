@@ -670,7 +670,7 @@ class ConsoleFs {
       }
       report_for(uid, user, fmt::format("{}ctl from {}: {}", console, user, answer.error().message()));
       // Past the user's rate of commands: try again later, not a bad command.
-      bool too_many = answer.error().message().starts_with("ctl: too many commands");
+      bool too_many = answer.error().message().starts_with(proto::kTooManyCommands);
       fuse_reply_err(req, answer.error().errno_value == ENXIO ? ENXIO : too_many ? EAGAIN : EINVAL);
     });
   }

@@ -152,7 +152,7 @@ json ConsoleHub::coming(ClientId id, const char* type) const {
 }
 
 // "clients": the names of those attached, `first` first, at most
-// kNamesShown of them, and "more": how many others. Every client gets one
+// proto::kNamesShown of them, and "more": how many others. Every client gets one
 // at each join and leave: a list of the whole crowd would make that the
 // square of the crowd in bytes, and one notice larger than a client's
 // control limit.
@@ -160,7 +160,7 @@ void ConsoleHub::add_names(json& message, ClientId first) const {
   json names = json::array();
   if (clients_.count(first)) names.push_back(clients_.at(first).peer.user);
   for (const auto& [id, client] : clients_) {
-    if (names.size() == kNamesShown) break;
+    if (names.size() == proto::kNamesShown) break;
     if (id != first) names.push_back(client.peer.user);
   }
   std::size_t listed = names.size();
@@ -314,9 +314,7 @@ void ConsoleHub::on_request(ClientId id, const std::string& payload) {
   if (!request) return info(id, request.error().message());
   switch (request->op) {
     case proto::Op::Who: {
-      // What ~w shows, not a crowd's whole list: a large answer would get
-      // this client dropped by the next notice that finds it queued.
-      auto answer = who_for(client.peer, 8 * 1024);
+      auto answer = who_for(client.peer, proto::kSessionWhoBytes);
       if (!answer) return info(id, answer.error().message());
       client.connection->send(FrameType::Response, json_text(*answer));
       return;

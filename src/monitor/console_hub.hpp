@@ -81,16 +81,14 @@ class ConsoleHub {
   // The answer to `who`: {"clients": [...]} with one object per client,
   // in attach order, as many as fit in `budget` bytes (the write lock's holder
   // always), and "more": how many did not fit, if any.
-  static constexpr std::size_t kWhoBytes = proto::kWhoBytes;
-  nlohmann::json who(std::size_t budget = kWhoBytes) const;
+  nlohmann::json who(std::size_t budget = proto::kWhoBytes) const;
   // who() for `peer`, as its request asks (an attached client's, with a
   // smaller budget, or a control connection's): a user other than root may
   // ask 30 times in a row, then 4 times a second; past that, the error
   // says when again.
-  Result<nlohmann::json> who_for(const Peer& peer, std::size_t budget = kWhoBytes);
-  // Join and leave notices and the welcome name this many clients at most
-  // (the one they are about first), and count the rest.
-  static constexpr std::size_t kNamesShown = proto::kNamesShown;
+  Result<nlohmann::json> who_for(const Peer& peer, std::size_t budget = proto::kWhoBytes);
+  // Join and leave notices and the welcome name proto::kNamesShown
+  // clients at most (the one they are about first), and count the rest.
   const std::string& console_name() const { return port_.console_name(); }
   std::size_t size() const { return clients_.size(); }
   // Totals over this console's life: bytes dropped for clients that fell behind.

@@ -160,7 +160,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
       return;
     }
     if (auto wait = target_.command_gate().admit(peer.uid, peer.user); wait > wait.zero()) {
-      connection_->send(FrameType::Error, fmt::format("ctl: too many commands from {} ({})", peer.user,
+      connection_->send(FrameType::Error, fmt::format("{} from {} ({})", proto::kTooManyCommands, peer.user,
                                                       target_.command_gate().why(wait)));
       return;
     }

@@ -21,6 +21,9 @@ enum class Mode { Control, ReadWrite, ReadOnly };
 // bob (at most 32 per user)", "... to this console (1024); ..."): the file
 // system server tells its callers EMFILE for them.
 inline constexpr std::string_view kTooManyConnections = "too many connections";
+// How an error refusing a ctl command past the user's rate begins (the
+// file system answers it with EAGAIN: try again later).
+inline constexpr std::string_view kTooManyCommands = "ctl: too many commands";
 
 struct WindowSize {
   unsigned short rows = 24;
@@ -39,6 +42,10 @@ struct OnBehalf {
 // counts the rest); join and leave notices, and `~w`, name this many.
 constexpr std::size_t kWhoBytes = 512 * 1024;
 constexpr std::size_t kNamesShown = 16;
+// `who` asked by an attached client (~w, which shows the writer and
+// kNamesShown): a smaller answer, which a notice queued after it cannot
+// push past the client's control limit.
+constexpr std::size_t kSessionWhoBytes = 8 * 1024;
 
 struct Hello {
   Mode mode = Mode::Control;

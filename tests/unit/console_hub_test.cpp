@@ -107,9 +107,9 @@ TEST(ConsoleHub, JoinNoticesNameSixteenAndCountTheRest) {
   EXPECT_EQ(told.front()["clients"], json::array({"u0"}));
   const json& last = told.back();
   EXPECT_EQ(last.value("type", ""), "join");
-  ASSERT_EQ(last["clients"].size(), ConsoleHub::kNamesShown);
+  ASSERT_EQ(last["clients"].size(), proto::kNamesShown);
   EXPECT_EQ(last["clients"][0], "u19") << "the newcomer first";
-  EXPECT_EQ(last.value("more", 0u), 20u - ConsoleHub::kNamesShown);
+  EXPECT_EQ(last.value("more", 0u), 20u - proto::kNamesShown);
   EXPECT_FALSE(told[15].contains("more")) << "sixteen attached: all named";
   EXPECT_EQ(told[16].value("more", 0u), 1u);
 }
