@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
 
 namespace vcon {
 
@@ -35,7 +36,7 @@ constexpr std::chrono::seconds kPatience{1};
 constexpr std::chrono::seconds kStuck{5};
 constexpr std::size_t kMostClosers = 8;
 // Descriptors waiting to be closed: past this (closers all stuck) one is
-// kept open instead, never closed, and counted.
+// kept open instead, never closed.
 constexpr std::size_t kQueueSize = 4096;
 
 // Sent to a closer to end an interruptible wait (a socket's linger, a
@@ -55,7 +56,7 @@ struct Slot {
   pthread_t thread{};
   bool started = false;
   bool busy = false;
-  Item item;
+  uid_t passer = kNoPasser;  // of what it is closing
   int mount_id = -1;  // the file's mount (fdinfo: asks no file system)
   Clock::time_point since{};
 };
@@ -75,43 +76,40 @@ int mount_id_of(int fd) {
   return at ? std::atoi(at + 7) : -1;
 }
 
-// Whether mount `id` is a FUSE file system that user `owner` mounted
-// (its user_id=), and its device's minor: /proc/self/mountinfo, line by
-// line in a fixed buffer (it asks no file system).
+// If `line` of mountinfo is mount `id`'s: whether it is a FUSE file system
+// that user `owner` mounted (its user_id=), with its device's minor.
+std::optional<bool> owned_fuse_mount(const char* line, int id, uid_t owner, unsigned& minor) {
+  int mount = -1, parent = -1;
+  unsigned major = 0;
+  if (std::sscanf(line, "%d %d %u:%u", &mount, &parent, &major, &minor) != 4 || mount != id) return std::nullopt;
+  const char* fields = std::strstr(line, " - ");  // spaces in paths are escaped: this is the separator
+  char type[64] = "", source[256] = "", options[1024] = "";
+  if (!fields || std::sscanf(fields + 3, "%63s %255s %1023s", type, source, options) != 3) return false;
+  char wanted[32];
+  int length = std::snprintf(wanted, sizeof wanted, "user_id=%u", owner);
+  const char* at = std::strstr(options, wanted);
+  return major == 0 && std::strncmp(type, "fuse", 4) == 0 && at && (at == options || at[-1] == ',') &&
+         (at[length] == ',' || at[length] == '\0');
+}
+
+// Whether mount `id` is a FUSE file system that user `owner` mounted, and
+// its device's minor: /proc/self/mountinfo, line by line in a fixed buffer
+// (it asks no file system).
 bool fuse_mount_of(int id, uid_t owner, unsigned& minor) {
   int fd = ::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   static char buffer[64 * 1024];  // the watcher's alone
   std::size_t filled = 0;
-  bool found = false, done = false;
-  while (!found && !done) {
+  std::optional<bool> owned;
+  while (!owned) {
     ssize_t n = ::read(fd, buffer + filled, sizeof buffer - 1 - filled);
-    if (n <= 0) done = true;
-    else filled += static_cast<std::size_t>(n);
+    if (n <= 0) break;
+    filled += static_cast<std::size_t>(n);
     buffer[filled] = '\0';
     char* line = buffer;
-    while (char* end = std::strchr(line, '\n')) {
+    for (char* end; !owned && (end = std::strchr(line, '\n')); line = end + 1) {
       *end = '\0';
-      int mount = -1, parent = -1;
-      unsigned major = 0, dev_minor = 0;
-      const char* fields = std::strstr(line, " - ");
-      if (std::sscanf(line, "%d %d %u:%u", &mount, &parent, &major, &dev_minor) == 4 && mount == id && fields) {
-        char type[64] = "", source[256] = "", options[1024] = "";
-        std::sscanf(fields + 3, "%63s %255s %1023s", type, source, options);
-        char wanted[32];
-        std::snprintf(wanted, sizeof wanted, "user_id=%u", owner);
-        const char* at = std::strstr(options, wanted);
-        std::size_t length = std::strlen(wanted);
-        found = true;
-        if (major == 0 && std::strncmp(type, "fuse", 4) == 0 && at &&
-            (at == options || at[-1] == ',') && (at[length] == ',' || at[length] == '\0')) {
-          minor = dev_minor;
-          ::close(fd);
-          return true;
-        }
-        break;
-      }
-      line = end + 1;
+      owned = owned_fuse_mount(line, id, owner, minor);
     }
     // Keep the unfinished line; a line longer than the buffer is skipped.
     std::size_t left = filled - static_cast<std::size_t>(line - buffer);
@@ -120,17 +118,14 @@ bool fuse_mount_of(int id, uid_t owner, unsigned& minor) {
     filled = left;
   }
   ::close(fd);
-  return false;
+  return owned.value_or(false);
 }
 
 class Closer {
  public:
   void add(int fd, uid_t passer) {
     std::lock_guard lock(mutex_);
-    if (count_ == kQueueSize) {
-      ++kept_open_;
-      return;
-    }
+    if (count_ == kQueueSize) return;  // kept open: every closer stuck, 4,096 waiting
     queue_[(head_ + count_++) % kQueueSize] = Item{fd, passer};
     ++pending_;
     if (!start_closer_if_needed()) {
@@ -226,7 +221,7 @@ class Closer {
       {
         std::lock_guard lock(mutex_);
         slot.busy = true;
-        slot.item = item;
+        slot.passer = item.passer;
         slot.mount_id = mount;
         slot.since = Clock::now();
         wake = watcher_idle_;  // woken once for a run of closes, not for each
@@ -264,7 +259,7 @@ class Closer {
       for (Slot& slot : slots_) {
         if (!slot.started || !slot.busy || now - slot.since < kPatience) continue;
         int mount = slot.mount_id;
-        uid_t passer = slot.item.passer;
+        uid_t passer = slot.passer;
         pthread_t thread = slot.thread;
         lock.unlock();
         unsigned minor = 0;
@@ -301,7 +296,6 @@ class Closer {
   std::array<Item, kQueueSize> queue_{};
   std::size_t head_ = 0, count_ = 0;
   std::size_t pending_ = 0;
-  std::size_t kept_open_ = 0;
   std::array<Slot, kMostClosers> slots_{};
   bool watching_ = false;
   bool watcher_idle_ = false;  // in its wait for a close to start
