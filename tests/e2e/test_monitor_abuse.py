@@ -369,7 +369,10 @@ class StuckFs:
         self.file = os.path.join(self.mountpoint, "file")
         self.process = subprocess.Popen([STUCK_FS, self.mountpoint] + (["allow_other"] if allow_other else []),
                                         stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout.readline().strip() == "mounted"
+        said = self.process.stdout.readline().strip()
+        if said != "mounted":
+            self.end()  # nothing is left behind, the server nor its mount point
+        assert said == "mounted"
 
     def wait_for_flush(self, timeout=15):
         """Until a close of the file waits on us."""
@@ -423,9 +426,9 @@ def test_a_user_passing_a_file_of_roots_file_system_does_not_get_it_cut_off(vcon
     monitor = monitor_pid(vcon, zone)
     where = tempfile.mkdtemp(prefix="vcon-stuck-", dir="/tmp")
     os.chmod(where, 0o755)  # the user opens the file
-    stuck = StuckFs(where, allow_other=True)
-    hostile = None
+    stuck, hostile = None, None
     try:
+        stuck = StuckFs(where, allow_other=True)
         hostile = Hostile(vcon, user, "fds", 1, os.path.join(vcon.run_dir(zone), "console.sock"), stuck.file)
         assert hostile.connected == 1
         stuck.wait_for_flush()
@@ -434,7 +437,8 @@ def test_a_user_passing_a_file_of_roots_file_system_does_not_get_it_cut_off(vcon
         assert stuck.process.poll() is None, "root's file system was cut off for a user who passed one of its files"
         still_serving(vcon, zone, monitor)
     finally:
-        stuck.end()
+        if stuck:
+            stuck.end()
         if hostile:
             hostile.finish()
         os.rmdir(where)
